@@ -1,0 +1,536 @@
+"""Transaction set schemas: data files compiled once into a tree the validator walks.
+
+The files are described in docs/x12-schemas.md. This module only reads the package's own data
+files (and overlay text handed to it); it never touches user input or the network.
+
+Compiled shapes::
+
+    SetSchema ── root: LoopNode ── children: [SegmentUsage | LoopNode, ...]
+                                     SegmentUsage.segment: SegmentDef ── elements: [ElementUse]
+                                                                          ElementUse.element: ElementDef
+                                                                          ElementUse.composite: CompositeDef
+
+Implementation-guide (overlay) constraints are kept apart from the standard's (``ig_*`` fields),
+so that a violation can be reported with the overlay's own severity.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from ...errors import SchemaError
+from .findings import Severity
+
+UNBOUNDED = 1 << 30
+_SCHEMA_PACKAGE = "erpbridge.formats.x12.schemas"
+_USAGE_RE = re.compile(r"^([A-Z0-9]{2,3})(?:\s+(loop))?\s+([MO])\s+(>1|\d+)$")
+_RULE_RE = re.compile(r"^([PRECL])((?:\d\d){2,})$")
+_TYPES = {"AN", "ID", "R", "DT", "TM", "B"} | {f"N{i}" for i in range(10)} | {"N"}
+SUPPORTED_VERSIONS = ("004010", "005010")
+
+try:  # the C loader is several times faster; fall back when libyaml is absent
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True, slots=True)
+class ElementDef:
+    ref: str
+    name: str
+    type: str
+    min: int
+    max: int
+    codes: frozenset[str] | None = None
+
+    @property
+    def decimals(self) -> int | None:
+        """Implied decimal places of an ``Nn`` element, else ``None``."""
+        if self.type.startswith("N"):
+            return int(self.type[1:] or "0")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An X12 syntax note: P paired, R required, E exclusion, C conditional, L list conditional."""
+
+    kind: str
+    positions: tuple[int, ...]
+
+    @property
+    def text(self) -> str:
+        return self.kind + "".join(f"{p:02d}" for p in self.positions)
+
+
+@dataclass(frozen=True, slots=True)
+class ElementUse:
+    """An element (or a composite's component) at a position, with its requirement here."""
+
+    position: int
+    ref: str
+    req: str
+    element: ElementDef | None = None
+    composite: CompositeDef | None = None
+    repeat: int = 1
+    codes: frozenset[str] | None = None
+    min: int = 0
+    max: int = 0
+    # implementation-guide (overlay) tightening
+    ig_codes: frozenset[str] | None = None
+    ig_required: bool = False
+    ig_max: int | None = None
+    ig_forbidden: bool = False
+
+    @property
+    def name(self) -> str:
+        if self.element is not None:
+            return self.element.name
+        return self.composite.name if self.composite is not None else self.ref
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeDef:
+    ref: str
+    name: str
+    components: tuple[ElementUse, ...]
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDef:
+    id: str
+    name: str
+    elements: tuple[ElementUse, ...]
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(slots=True, eq=False)
+class SegmentUsage:
+    """A segment at one place in a transaction set."""
+
+    id: str
+    key: str
+    req: str
+    max: int
+    segment: SegmentDef
+    loop: LoopNode | None = None
+    ig_req: bool = False
+    ig_max: int | None = None
+    ig_severity: Severity = "error"
+
+    @property
+    def path(self) -> str:
+        parts = [self.id]
+        node = self.loop
+        while node is not None and node.parent is not None:
+            parts.append(f"{node.id} loop")
+            node = node.parent
+        return "/".join(reversed(parts))
+
+
+@dataclass(slots=True, eq=False)
+class LoopNode:
+    """A loop (or the set's root). ``id`` is its trigger segment's ID; ``key`` its JSON key."""
+
+    id: str
+    key: str
+    req: str
+    max: int
+    children: list[SegmentUsage | LoopNode] = field(default_factory=list)
+    parent: LoopNode | None = None
+    ig_req: bool = False
+    ig_max: int | None = None
+    ig_severity: Severity = "error"
+
+    @property
+    def trigger(self) -> SegmentUsage:
+        first = self.children[0]
+        assert isinstance(first, SegmentUsage)
+        return first
+
+
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    loop: str
+    parents: Mapping[str, frozenset[str]]
+
+
+@dataclass(slots=True, eq=False)
+class SetSchema:
+    version: str
+    id: str
+    name: str
+    functional_group: str
+    root: LoopNode
+    hierarchy: Hierarchy | None
+    dictionary: Mapping[str, SegmentDef]
+    overlay: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dictionary:
+    elements: Mapping[str, ElementDef]
+    composites: Mapping[str, CompositeDef]
+    segments: Mapping[str, SegmentDef]
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+
+def _read(name: str) -> Any:
+    try:
+        text = resources.files(_SCHEMA_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"schema file is not valid YAML: {exc}", file=name) from exc
+
+
+def _int(value: Any, what: str, file: str) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip() == ">1":
+        return UNBOUNDED
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SchemaError(f"{what}: {value!r} is not a number", file=file) from None
+
+
+def _parse_rules(rules: Iterable[str] | None, where: str, file: str) -> tuple[Rule, ...]:
+    out = []
+    for text in rules or ():
+        m = _RULE_RE.match(str(text))
+        if not m:
+            raise SchemaError(f"{where}: syntax rule {text!r} is not like P0203 or C040506", file=file)
+        digits = m.group(2)
+        out.append(Rule(m.group(1), tuple(int(digits[i : i + 2]) for i in range(0, len(digits), 2))))
+    return tuple(out)
+
+
+@functools.cache
+def dictionary(version: str) -> Dictionary:
+    """The element, composite and segment dictionaries of a release (``004010`` or ``005010``)."""
+    raw_elements: dict[str, Any] = dict(_read("elements.yaml") or {})
+    raw_elements.update(_read(f"{version}/elements.yaml") or {})
+    elements: dict[str, ElementDef] = {}
+    for ref, data in raw_elements.items():
+        ref = str(ref)
+        try:
+            typ = str(data["type"])
+            if typ not in _TYPES:
+                raise SchemaError(f"element {ref}: unknown type {typ!r}", file="elements.yaml")
+            codes = data.get("codes")
+            elements[ref] = ElementDef(
+                ref=ref,
+                name=str(data.get("name", ref)),
+                type="N0" if typ == "N" else typ,
+                min=int(data["min"]),
+                max=int(data["max"]),
+                codes=frozenset(str(c) for c in codes) if codes else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(f"element {ref}: missing or bad {exc}", file="elements.yaml") from None
+
+    def use(pos: int, data: Any, where: str, file: str, comps: Mapping[str, CompositeDef]) -> ElementUse:
+        if not isinstance(data, dict) or "ref" not in data:
+            raise SchemaError(f"{where}: element {pos} needs a 'ref'", file=file)
+        ref = str(data["ref"])
+        req = str(data.get("req", "O"))
+        if req not in ("M", "O", "X"):
+            raise SchemaError(f"{where}: element {pos} req must be M, O or X, not {req!r}", file=file)
+        repeat = _int(data.get("repeat", 1), f"{where} element {pos} repeat", file)
+        if ref in elements:
+            el = elements[ref]
+            return ElementUse(
+                pos, ref, req, element=el, repeat=repeat, codes=el.codes, min=el.min, max=el.max
+            )
+        if ref in comps:
+            return ElementUse(pos, ref, req, composite=comps[ref], repeat=repeat)
+        raise SchemaError(f"{where}: element {pos} refers to unknown element or composite {ref!r}", file=file)
+
+    raw_comps: dict[str, Any] = dict(_read("composites.yaml") or {})
+    raw_comps.update(_read(f"{version}/composites.yaml") or {})
+    composites: dict[str, CompositeDef] = {}
+    for ref, data in raw_comps.items():
+        ref = str(ref)
+        comps = tuple(
+            use(i, d, f"composite {ref}", "composites.yaml", {})
+            for i, d in enumerate(data.get("elements", []), start=1)
+        )
+        composites[ref] = CompositeDef(
+            ref,
+            str(data.get("name", ref)),
+            comps,
+            _parse_rules(data.get("rules"), f"composite {ref}", "composites.yaml"),
+        )
+
+    raw_segments: dict[str, Any] = dict(_read("segments.yaml") or {})
+    raw_segments.update(_read(f"{version}/segments.yaml") or {})
+    segments: dict[str, SegmentDef] = {}
+    for sid, data in raw_segments.items():
+        sid = str(sid)
+        els = tuple(
+            use(i, d, f"segment {sid}", "segments.yaml", composites)
+            for i, d in enumerate(data.get("elements", []), start=1)
+        )
+        segments[sid] = SegmentDef(
+            sid,
+            str(data.get("name", sid)),
+            els,
+            _parse_rules(data.get("rules"), f"segment {sid}", "segments.yaml"),
+        )
+    return Dictionary(elements, composites, segments)
+
+
+def _apply_options(
+    seg: SegmentDef, options: Mapping[str, Any], *, ig: bool, where: str, file: str
+) -> SegmentDef:
+    """Tighten a segment's elements with per-use options (codes, require, max_length, forbid)."""
+    known = {"codes", "require", "max_length", "forbid", "req", "max", "path", "severity"}
+    unknown = set(options) - known
+    if unknown:
+        raise SchemaError(
+            f"{where}: unknown option(s) {sorted(unknown)}; expected {sorted(known)}", file=file
+        )
+    els = list(seg.elements)
+
+    def index(name: str) -> int:
+        m = re.fullmatch(re.escape(seg.id) + r"(\d\d)", str(name))
+        if not m or not 1 <= int(m.group(1)) <= len(els):
+            raise SchemaError(f"{where}: {name!r} is not an element of {seg.id} (like {seg.id}01)", file=file)
+        return int(m.group(1)) - 1
+
+    for name, codes in (options.get("codes") or {}).items():
+        i = index(name)
+        cs = frozenset(str(c) for c in codes)
+        els[i] = replace(els[i], ig_codes=cs) if ig else replace(els[i], codes=cs)
+    for name in options.get("require") or ():
+        i = index(name)
+        els[i] = replace(els[i], ig_required=True) if ig else replace(els[i], req="M")
+    for name, mx in (options.get("max_length") or {}).items():
+        i = index(name)
+        els[i] = replace(els[i], ig_max=int(mx)) if ig else replace(els[i], max=int(mx))
+    for name in options.get("forbid") or ():
+        i = index(name)
+        els[i] = replace(els[i], ig_forbidden=True)
+    return replace(seg, elements=tuple(els))
+
+
+def _compile(entries: list[Any], parent: LoopNode, dic: Dictionary, file: str, where: str) -> None:
+    seen: dict[str, int] = {}
+    for entry in entries:
+        options: Any = None
+        if isinstance(entry, str):
+            head = entry
+        elif isinstance(entry, dict) and len(entry) == 1:
+            head, options = next(iter(entry.items()))
+        else:
+            raise SchemaError(
+                f"{where}: entry {entry!r} is neither 'ID REQ MAX' nor a one-key mapping", file=file
+            )
+        m = _USAGE_RE.match(str(head).strip())
+        if not m:
+            raise SchemaError(f"{where}: {head!r} is not like 'REF O >1' or 'N1 loop O 200'", file=file)
+        sid, is_loop, req, mx = m.group(1), m.group(2), m.group(3), _int(m.group(4), str(head), file)
+        n = seen.get(sid + ("/loop" if is_loop else ""), 0) + 1
+        seen[sid + ("/loop" if is_loop else "")] = n
+        suffix = "" if n == 1 else f"_{n}"
+        if is_loop:
+            if not isinstance(options, list) or not options:
+                raise SchemaError(f"{where}: loop {sid} needs a list of its segments", file=file)
+            loop = LoopNode(sid, f"{sid}_loop{suffix}", req, mx, parent=parent)
+            _compile(options, loop, dic, file, f"{where}/{sid} loop")
+            if loop.children[0].id != sid or not isinstance(loop.children[0], SegmentUsage):
+                raise SchemaError(f"{where}: loop {sid} must start with segment {sid}", file=file)
+            parent.children.append(loop)
+            continue
+        if sid not in dic.segments:
+            raise SchemaError(f"{where}: segment {sid} is not in segments.yaml", file=file)
+        seg = dic.segments[sid]
+        if options is not None:
+            if not isinstance(options, dict):
+                raise SchemaError(f"{where}: options of {sid} must be a mapping", file=file)
+            seg = _apply_options(seg, options, ig=False, where=f"{where}/{sid}", file=file)
+        parent.children.append(SegmentUsage(sid, f"{sid}{suffix}", req, mx, seg, loop=parent))
+
+
+def _set_data(version: str, set_id: str, depth: int = 0) -> dict[str, Any] | None:
+    data = _read(f"{version}/{set_id}.yaml")
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise SchemaError("a set schema must be a mapping", file=f"{version}/{set_id}.yaml")
+    base = data.get("extends")
+    if base:
+        if depth > 3:
+            raise SchemaError("'extends' nests too deep", file=f"{version}/{set_id}.yaml")
+        bver, _, bset = str(base).partition("/")
+        parent = _set_data(bver, bset, depth + 1)
+        if parent is None:
+            raise SchemaError(f"extends {base!r}, which does not exist", file=f"{version}/{set_id}.yaml")
+        merged = dict(parent)
+        merged.update({k: v for k, v in data.items() if k != "extends"})
+        return merged
+    return data
+
+
+def version_of(gs08: str) -> str | None:
+    """The schema release for a GS08 version code (``004010VICS`` → ``004010``), or ``None``."""
+    for v in SUPPORTED_VERSIONS:
+        if gs08.startswith(v):
+            return v
+    return None
+
+
+@functools.cache
+def load_set(version: str, set_id: str) -> SetSchema | None:
+    """The compiled schema for a set in a release, or ``None`` when erpbridge has none."""
+    if version not in SUPPORTED_VERSIONS or not set_id.isalnum():
+        return None
+    data = _set_data(version, set_id)
+    if data is None:
+        return None
+    return compile_set(version, set_id, data)
+
+
+def compile_set(
+    version: str,
+    set_id: str,
+    data: Mapping[str, Any],
+    overlay: Mapping[str, Any] | None = None,
+    overlay_name: str | None = None,
+) -> SetSchema:
+    file = f"{version}/{set_id}.yaml"
+    dic = dictionary(version)
+    entries = data.get("segments")
+    if not isinstance(entries, list) or not entries:
+        raise SchemaError("a set schema needs a 'segments' list", file=file)
+    root = LoopNode(set_id, set_id, "M", 1)
+    _compile(entries, root, dic, file, set_id)
+    if root.children[0].id != "ST" or root.children[-1].id != "SE":
+        raise SchemaError("a set schema must start with ST and end with SE", file=file)
+    hierarchy = None
+    if data.get("hierarchy"):
+        h = data["hierarchy"]
+        levels = h.get("levels") or {}
+        hierarchy = Hierarchy(
+            str(h.get("loop", "HL")),
+            {str(k): frozenset(str(p) for p in (v or {}).get("parents", [])) for k, v in levels.items()},
+        )
+    schema = SetSchema(
+        version=version,
+        id=set_id,
+        name=str(data.get("name", set_id)),
+        functional_group=str(data.get("functional_group", "")),
+        root=root,
+        hierarchy=hierarchy,
+        dictionary=dic.segments,
+        overlay=overlay_name,
+    )
+    if overlay is not None:
+        _apply_overlay(schema, overlay, overlay_name or "overlay")
+    return schema
+
+
+# --------------------------------------------------------------------------------------- overlays
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """A partner's implementation guide over one standard set."""
+
+    name: str
+    partner: str
+    version: str
+    set_id: str
+    data: Mapping[str, Any]
+    file: str
+
+    def apply(self) -> SetSchema:
+        base = _set_data(self.version, self.set_id)
+        if base is None:
+            raise SchemaError(f"overlay base {self.version}/{self.set_id} has no schema", file=self.file)
+        return compile_set(self.version, self.set_id, base, self.data, self.name)
+
+
+def parse_overlay(text: str, file: str = "<overlay>") -> Overlay:
+    """Read an overlay's text (see docs/x12-schemas.md). Errors name the file and the rule."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"overlay is not valid YAML: {exc}", file=file) from exc
+    if not isinstance(data, dict):
+        raise SchemaError("an overlay must be a mapping with 'base' and 'rules'", file=file)
+    unknown = set(data) - {"partner", "base", "description", "severity", "rules"}
+    if unknown:
+        raise SchemaError(f"unknown key(s) {sorted(unknown)}", file=file)
+    base = str(data.get("base", ""))
+    version, _, set_id = base.partition("/")
+    if version not in SUPPORTED_VERSIONS or not set_id:
+        raise SchemaError(f"'base' must be like 004010/856, not {base!r}", file=file)
+    if data.get("severity", "error") not in ("error", "warning"):
+        raise SchemaError("'severity' must be 'error' or 'warning'", file=file)
+    ov = Overlay(str(data.get("partner", "")), str(data.get("partner", "")), version, set_id, data, file)
+    ov.apply()  # check it now, so errors surface at load time
+    return ov
+
+
+def _find(root: LoopNode, path: str, file: str) -> SegmentUsage | LoopNode:
+    node: LoopNode = root
+    parts = [p.strip() for p in path.split("/") if p.strip()]
+    if not parts:
+        raise SchemaError("empty 'path'", file=file)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        name, _, nth = part.partition("#")
+        is_loop = name.endswith(" loop")
+        sid = name[: -len(" loop")].strip() if is_loop else name
+        want = int(nth) if nth else 1
+        hits = [c for c in node.children if c.id == sid and isinstance(c, LoopNode) == is_loop]
+        if len(hits) < want:
+            kind = "loop" if is_loop else "segment"
+            have = ", ".join(f"{c.id} loop" if isinstance(c, LoopNode) else c.id for c in node.children)
+            raise SchemaError(f"path {path!r}: no {kind} {part!r} here (have: {have})", file=file)
+        hit = hits[want - 1]
+        if last:
+            return hit
+        if not isinstance(hit, LoopNode):
+            raise SchemaError(f"path {path!r}: {part!r} is a segment, not a loop", file=file)
+        node = hit
+    raise AssertionError("unreachable")
+
+
+def _apply_overlay(schema: SetSchema, overlay: Mapping[str, Any], file: str) -> None:
+    severity = str(overlay.get("severity", "error"))
+    rules = overlay.get("rules") or []
+    if not isinstance(rules, list):
+        raise SchemaError("'rules' must be a list", file=file)
+    for n, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict) or "path" not in rule:
+            raise SchemaError(f"rule {n} needs a 'path'", file=file)
+        target = _find(schema.root, str(rule["path"]), file)
+        sev = str(rule.get("severity", severity))
+        if rule.get("req") not in (None, "M", "O"):
+            raise SchemaError(f"rule {n}: req must be M or O", file=file)
+        target.ig_severity = "warning" if sev == "warning" else "error"
+        if rule.get("req") == "M":
+            target.ig_req = True
+        if "max" in rule:
+            target.ig_max = _int(rule["max"], f"rule {n} max", file)
+        if isinstance(target, SegmentUsage):
+            opts = {k: v for k, v in rule.items() if k not in ("path", "req", "max", "severity")}
+            if opts:
+                target.segment = _apply_options(target.segment, opts, ig=True, where=f"rule {n}", file=file)
+        elif set(rule) - {"path", "req", "max", "severity"}:
+            raise SchemaError(f"rule {n}: element options need a segment path, not a loop", file=file)

@@ -1,0 +1,651 @@
+"""Schema-driven validation of one transaction set: loop structure, segments and elements.
+
+:class:`SetValidator` is fed the set's segments in order (ST first, SE last). It places each one in
+the schema tree, the way X12 loops are matched: search forward in the current loop, then in the
+enclosing loops; the trigger segment of a loop starts a new iteration. It returns the loop events
+and findings that placement produced. Nothing here raises on bad input.
+
+Element checks (:func:`check_segment`) follow the 997 AK403 code list: 1 mandatory missing,
+2 conditional required missing (syntax rules P, R, C, L), 3 too many elements, 4/5 too short/long,
+6 invalid character, 7 invalid code, 8 invalid date, 9 invalid time, 10 exclusion violated (E),
+12 too many repetitions, 13 too many components.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from .dialect import Dialect
+from .events import LoopEnd, LoopStart
+from .findings import Finding, Level, Location, Severity
+from .lexer import Segment
+from .schema import ElementUse, LoopNode, Rule, SegmentDef, SegmentUsage, SetSchema
+
+_NUMERIC = re.compile(r"-?[0-9]+\Z")
+_REAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:E-?[0-9]+)?\Z")
+_TIME = re.compile(r"([01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?\Z")
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def valid_date(value: str) -> bool:
+    """CCYYMMDD or YYMMDD."""
+    if not value.isdigit():
+        return False
+    if len(value) == 8:
+        year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
+    elif len(value) == 6:
+        year, month, day = 2000 + int(value[:2]), int(value[2:4]), int(value[4:])
+    else:
+        return False
+    if not 1 <= month <= 12 or day < 1 or day > _DAYS[month - 1]:
+        return False
+    return not (month == 2 and day == 29 and (year % 4 or (year % 100 == 0 and year % 400)))
+
+
+def valid_time(value: str) -> bool:
+    return _TIME.match(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ElementError:
+    position: int
+    component: int | None
+    repetition: int | None
+    ref: str
+    code: str
+    message: str
+    value: str | None
+    severity: Severity = "error"
+
+
+def _label(seg_id: str, pos: int, comp: int | None) -> str:
+    return f"{seg_id}{pos:02d}" + (f"-{comp:02d}" if comp else "")
+
+
+def check_value(value: str, use: ElementUse, label: str) -> tuple[str, str] | None:
+    """Check one simple value against its element; ``(code, message)`` or ``None`` when valid."""
+    el = use.element
+    if el is None:
+        return None
+    typ = el.type
+    size = len(value)
+    if typ == "ID":
+        if use.codes is not None and value not in use.codes:
+            return "7", f"{label} ({el.name}) has {value!r}, which is not one of its codes"
+    elif typ == "AN":
+        if not value.isprintable():
+            return "6", f"{label} ({el.name}) contains a control character"
+    elif typ == "DT":
+        if not valid_date(value):
+            return "8", f"{label} ({el.name}) has {value!r}, which is not a valid date (CCYYMMDD)"
+        if size not in (6, 8) or size < use.min or size > use.max:
+            return "8", f"{label} ({el.name}) date {value!r} must be {use.min} digits"
+        return None
+    elif typ == "TM":
+        if not valid_time(value):
+            return "9", f"{label} ({el.name}) has {value!r}, which is not a valid time (HHMM[SS])"
+        return None
+    elif typ == "R":
+        if _REAL.match(value) is None:
+            return "6", f"{label} ({el.name}) has {value!r}, which is not a decimal number"
+        size = sum(c.isdigit() for c in value)
+    elif typ[0] == "N":
+        if _NUMERIC.match(value) is None:
+            return "6", f"{label} ({el.name}) has {value!r}, which is not a whole number"
+        size = size - 1 if value[0] == "-" else size
+    if size < use.min:
+        return "4", f"{label} ({el.name}) is {size} characters; it needs at least {use.min}"
+    if size > use.max:
+        return "5", f"{label} ({el.name}) is {size} characters; at most {use.max} are allowed"
+    return None
+
+
+def _check_rules(
+    rules: tuple[Rule, ...], present: Callable[[int], bool], seg_id: str, comp_of: int | None
+) -> list[tuple[int, str, str]]:
+    """Syntax rules; returns (position, code, message) for each violation."""
+    out: list[tuple[int, str, str]] = []
+
+    def name(p: int) -> str:
+        return f"{seg_id}{comp_of:02d}-{p:02d}" if comp_of else f"{seg_id}{p:02d}"
+
+    for rule in rules:
+        ps = rule.positions
+        have = [p for p in ps if present(p)]
+        names = ", ".join(name(p) for p in ps)
+        if rule.kind == "P":
+            if have and len(have) != len(ps):
+                missing = next(p for p in ps if not present(p))
+                out.append(
+                    (missing, "2", f"{name(missing)} is required: {names} are used together or not at all")
+                )
+        elif rule.kind == "R":
+            if not have:
+                out.append((ps[0], "2", f"at least one of {names} is required"))
+        elif rule.kind == "E":
+            if len(have) > 1:
+                out.append((have[1], "10", f"only one of {names} may be used"))
+        elif rule.kind == "C":
+            if present(ps[0]):
+                for p in ps[1:]:
+                    if not present(p):
+                        out.append((p, "2", f"{name(p)} is required when {name(ps[0])} is used"))
+        elif rule.kind == "L" and present(ps[0]) and not any(present(p) for p in ps[1:]):
+            others = ", ".join(name(p) for p in ps[1:])
+            out.append((ps[1], "2", f"one of {others} is required when {name(ps[0])} is used"))
+    return out
+
+
+def check_segment(
+    elements: list[str], sdef: SegmentDef, dialect: Dialect, ig_severity: Severity = "error"
+) -> list[ElementError]:
+    """All element errors of one segment (``elements[0]`` is its ID)."""
+    errors: list[ElementError] = []
+    defs = sdef.elements
+    sid = sdef.id
+    n = len(elements) - 1
+    if n > len(defs) and any(elements[len(defs) + 1 :]):
+        extra = len(defs) + 1
+        errors.append(
+            ElementError(
+                extra,
+                None,
+                None,
+                "",
+                "3",
+                f"{sid} has {n} elements; the standard defines {len(defs)}",
+                elements[extra],
+            )
+        )
+    comp_sep = dialect.component
+    rep_sep = dialect.repetition
+    for use in defs:
+        pos = use.position
+        value = elements[pos] if pos <= n else ""
+        if not value:
+            if use.req == "M":
+                errors.append(
+                    ElementError(
+                        pos,
+                        None,
+                        None,
+                        use.ref,
+                        "1",
+                        f"{sid}{pos:02d} ({use.name}) is mandatory and missing",
+                        None,
+                    )
+                )
+            elif use.ig_required:
+                errors.append(
+                    ElementError(
+                        pos,
+                        None,
+                        None,
+                        use.ref,
+                        "1",
+                        f"{sid}{pos:02d} ({use.name}) is required by the partner's guide",
+                        None,
+                        ig_severity,
+                    )
+                )
+            continue
+        if use.ig_forbidden:
+            errors.append(
+                ElementError(
+                    pos,
+                    None,
+                    None,
+                    use.ref,
+                    "10",
+                    f"{sid}{pos:02d} is not used in the partner's guide",
+                    value,
+                    ig_severity,
+                )
+            )
+        reps = [value]
+        if rep_sep is not None and rep_sep in value:
+            reps = value.split(rep_sep)
+            if use.repeat != 0 and len(reps) > max(use.repeat, 1):
+                errors.append(
+                    ElementError(
+                        pos,
+                        None,
+                        None,
+                        use.ref,
+                        "12",
+                        f"{sid}{pos:02d} repeats {len(reps)} times; at most {use.repeat} allowed",
+                        value,
+                    )
+                )
+                continue
+        for r, rep in enumerate(reps, start=1):
+            repno = r if len(reps) > 1 else None
+            comp = use.composite
+            if comp is None:
+                if comp_sep in rep:
+                    errors.append(
+                        ElementError(
+                            pos,
+                            None,
+                            repno,
+                            use.ref,
+                            "6",
+                            f"{sid}{pos:02d} contains the component separator {comp_sep!r} but is not a composite",
+                            rep,
+                        )
+                    )
+                    continue
+                bad = check_value(rep, use, f"{sid}{pos:02d}")
+                if bad is not None:
+                    errors.append(ElementError(pos, None, repno, use.ref, bad[0], bad[1], rep))
+                    continue
+                errors.extend(_ig_value(rep, use, sid, pos, None, repno, ig_severity))
+                continue
+            parts = rep.split(comp_sep)
+            if len(parts) > len(comp.components) and any(parts[len(comp.components) :]):
+                errors.append(
+                    ElementError(
+                        pos,
+                        None,
+                        repno,
+                        use.ref,
+                        "13",
+                        f"{sid}{pos:02d} has {len(parts)} components; at most {len(comp.components)}",
+                        rep,
+                    )
+                )
+                continue
+            for cu in comp.components:
+                cv = parts[cu.position - 1] if cu.position <= len(parts) else ""
+                if not cv:
+                    if cu.req == "M":
+                        errors.append(
+                            ElementError(
+                                pos,
+                                cu.position,
+                                repno,
+                                cu.ref,
+                                "1",
+                                f"{sid}{pos:02d}-{cu.position:02d} ({cu.name}) is mandatory and missing",
+                                None,
+                            )
+                        )
+                    continue
+                bad = check_value(cv, cu, f"{sid}{pos:02d}-{cu.position:02d}")
+                if bad is not None:
+                    errors.append(ElementError(pos, cu.position, repno, cu.ref, bad[0], bad[1], cv))
+            if comp.rules:
+                filled = {i for i, c in enumerate(parts, start=1) if c}
+                for p, code, msg in _check_rules(comp.rules, filled.__contains__, sid, pos):
+                    errors.append(
+                        ElementError(
+                            pos,
+                            p,
+                            repno,
+                            comp.components[p - 1].ref if p <= len(comp.components) else "",
+                            code,
+                            msg,
+                            None,
+                        )
+                    )
+    if sdef.rules:
+        for p, code, msg in _check_rules(sdef.rules, lambda p: p <= n and bool(elements[p]), sid, None):
+            ref = defs[p - 1].ref if p <= len(defs) else ""
+            errors.append(
+                ElementError(p, None, None, ref, code, msg, elements[p] if p <= n and elements[p] else None)
+            )
+    return errors
+
+
+def _ig_value(
+    value: str, use: ElementUse, sid: str, pos: int, comp: int | None, rep: int | None, sev: Severity
+) -> list[ElementError]:
+    out = []
+    if use.ig_codes is not None and value not in use.ig_codes:
+        allowed = ", ".join(sorted(use.ig_codes))
+        out.append(
+            ElementError(
+                pos,
+                comp,
+                rep,
+                use.ref,
+                "7",
+                f"{_label(sid, pos, comp)} has {value!r}; the partner's guide allows {allowed}",
+                value,
+                sev,
+            )
+        )
+    if use.ig_max is not None and len(value) > use.ig_max:
+        out.append(
+            ElementError(
+                pos,
+                comp,
+                rep,
+                use.ref,
+                "5",
+                f"{_label(sid, pos, comp)} is {len(value)} characters; the partner's guide allows {use.ig_max}",
+                value,
+                sev,
+            )
+        )
+    return out
+
+
+@dataclass(slots=True)
+class _Frame:
+    node: LoopNode
+    index: int
+    counts: list[int]
+
+
+class SetValidator:
+    """Places the segments of one set in its schema and checks them."""
+
+    def __init__(self, schema: SetSchema, base: Location, dialect: Dialect) -> None:
+        self.schema = schema
+        self.base = base
+        self.dialect = dialect
+        self.frames = [_Frame(schema.root, 0, [0] * len(schema.root.children))]
+        self._in_set = _ids(schema.root)
+        h = schema.hierarchy
+        self._hier_loop = h.loop if h else None
+        self._hl_levels: dict[str, str] = {}
+        self._hl_seq = bytearray()  # fast path: HL01 = 1, 2, 3, ... stores the level by number
+
+    # --------------------------------------------------------------------------- findings helpers
+    def _loc(self, seg: Segment, **kw: object) -> Location:
+        loop = (
+            seg.usage.loop.id
+            if seg.usage is not None and seg.usage.loop is not None and seg.usage.loop.parent
+            else None
+        )
+        return replace(
+            self.base,
+            segment_position=seg.position,
+            segment_id=seg.id,
+            loop_id=loop,
+            line=seg.line,
+            offset=seg.offset,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def _seg_finding(
+        self, seg: Segment, sid: str, code: str, msg: str, severity: Severity = "error"
+    ) -> Finding:
+        loc = replace(
+            self.base, segment_position=seg.position, segment_id=sid, line=seg.line, offset=seg.offset
+        )
+        return Finding(Level.SEGMENT, code, msg, loc, severity=severity)
+
+    # ------------------------------------------------------------------------------- placement
+    def segment(self, seg: Segment) -> list[object]:
+        """Place and check one segment. Sets ``seg.usage``; returns loop events and findings."""
+        out: list[object] = []
+        sid = seg.elements[0]
+        frames = self.frames
+        depth = len(frames) - 1
+        hit: tuple[int, int] | None = None
+        while depth >= 0:
+            fr = frames[depth]
+            children = fr.node.children
+            j = fr.index if depth == 0 or fr.index > 0 else 1
+            while j < len(children):
+                if children[j].id == sid:
+                    hit = (depth, j)
+                    break
+                j += 1
+            if hit is not None:
+                break
+            depth -= 1
+        if hit is None:
+            seg.usage = None
+            if sid not in self.schema.dictionary:
+                out.append(self._seg_finding(seg, sid, "1", f"{sid} is not a known X12 segment"))
+            elif sid in self._in_set:
+                where = frames[-1].node
+                ctx = f"in the {where.id} loop" if where.parent is not None else "here"
+                out.append(
+                    self._seg_finding(
+                        seg,
+                        sid,
+                        "7",
+                        f"{sid} is not expected {ctx}: it belongs elsewhere in the {self.schema.id}",
+                    )
+                )
+            else:
+                out.append(
+                    self._seg_finding(
+                        seg, sid, "2", f"{sid} is not part of a {self.schema.id} ({self.schema.name})"
+                    )
+                )
+            return out
+        depth, j = hit
+        while len(frames) - 1 > depth:
+            fr = frames.pop()
+            self._close_frame(fr, len(fr.node.children), seg, out)
+        fr = frames[-1]
+        self._missing(fr, fr.index, j, seg, out)
+        child = fr.node.children[j]
+        if isinstance(child, LoopNode):
+            fr.counts[j] += 1
+            fr.index = j
+            limit = child.max
+            if fr.counts[j] > limit:
+                out.append(
+                    self._seg_finding(
+                        seg, sid, "4", f"the {sid} loop occurs {fr.counts[j]} times; at most {limit} allowed"
+                    )
+                )
+            elif child.ig_max is not None and fr.counts[j] > child.ig_max:
+                out.append(
+                    self._seg_finding(
+                        seg,
+                        sid,
+                        "4",
+                        f"the {sid} loop occurs {fr.counts[j]} times; the partner's guide allows {child.ig_max}",
+                        child.ig_severity,
+                    )
+                )
+            counts = [0] * len(child.children)
+            counts[0] = 1
+            frames.append(_Frame(child, 0, counts))
+            usage = child.trigger
+            out.append(LoopStart(child, seg))
+        else:
+            usage = child
+            if fr.index == j and fr.counts[j] > 0:
+                fr.counts[j] += 1
+            else:
+                fr.counts[j] = 1
+            fr.index = j
+            if fr.counts[j] > usage.max:
+                out.append(
+                    self._seg_finding(
+                        seg, sid, "5", f"{sid} is used {fr.counts[j]} times here; at most {usage.max} allowed"
+                    )
+                )
+            elif usage.ig_max is not None and fr.counts[j] > usage.ig_max:
+                out.append(
+                    self._seg_finding(
+                        seg,
+                        sid,
+                        "5",
+                        f"{sid} is used {fr.counts[j]} times; the partner's guide allows {usage.ig_max}",
+                        usage.ig_severity,
+                    )
+                )
+        seg.usage = usage
+        errors = check_segment(seg.elements, usage.segment, self.dialect, usage.ig_severity)
+        if self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid:
+            errors.extend(self._hierarchy(seg))
+        for e in errors:
+            out.append(
+                Finding(
+                    Level.ELEMENT,
+                    e.code,
+                    e.message,
+                    self._loc(
+                        seg,
+                        element_position=e.position,
+                        component_position=e.component,
+                        repetition=e.repetition,
+                        element_ref=e.ref or None,
+                    ),
+                    e.value,
+                    e.severity,
+                )
+            )
+        return out
+
+    def end(self, trailer: Segment) -> list[object]:
+        """Close every open loop at SE (or where the set was cut off)."""
+        out: list[object] = []
+        frames = self.frames
+        while len(frames) > 1:
+            fr = frames.pop()
+            self._close_frame(fr, len(fr.node.children), trailer, out)
+        root = frames[0]
+        last = len(root.node.children) - 1  # SE is checked by the envelope, not here
+        self._missing(root, root.index, last, trailer, out)
+        return out
+
+    def _close_frame(self, fr: _Frame, upto: int, seg: Segment, out: list[object]) -> None:
+        self._missing(fr, fr.index, upto, seg, out)
+        out.append(LoopEnd(fr.node))
+
+    def _missing(self, fr: _Frame, start: int, stop: int, seg: Segment, out: list[object]) -> None:
+        children = fr.node.children
+        for k in range(start, stop):
+            if fr.counts[k]:
+                continue
+            c = children[k]
+            what = f"the {c.id} loop" if isinstance(c, LoopNode) else c.id
+            if c.req == "M":
+                out.append(self._seg_finding(seg, c.id, "3", f"mandatory {what} is missing"))
+            elif c.ig_req:
+                out.append(
+                    self._seg_finding(
+                        seg,
+                        c.id,
+                        "3",
+                        f"{what} is required by the partner's guide and missing",
+                        c.ig_severity,
+                    )
+                )
+
+    # ---------------------------------------------------------------------------- HL hierarchy
+    def _hierarchy(self, seg: Segment) -> list[ElementError]:
+        h = self.schema.hierarchy
+        assert h is not None
+        hl_id, parent, level = seg.get(1), seg.get(2), seg.get(3)
+        errs: list[ElementError] = []
+        if not hl_id:
+            return errs
+        seq = self._hl_seq
+        known = self._hl_levels
+        if len(level) == 1 and hl_id.isdigit() and int(hl_id) == len(seq) + 1 and not known:
+            seq.append(ord(level) & 0xFF)
+        elif (hl_id.isdigit() and 0 < int(hl_id) <= len(seq) and not known) or hl_id in known:
+            errs.append(
+                ElementError(
+                    1,
+                    None,
+                    None,
+                    "628",
+                    "7",
+                    f"HL01 {hl_id!r} is used by an earlier HL; each HL needs its own number",
+                    hl_id,
+                )
+            )
+            return errs
+        else:
+            if seq and not known:
+                known.update({str(i + 1): chr(c) for i, c in enumerate(seq)})
+                seq.clear()
+            known[hl_id] = level or "?"
+        allowed = h.parents.get(level)
+        if not parent:
+            parent_level = None
+        else:
+            if known:
+                parent_level = known.get(parent)
+            else:
+                parent_level = (
+                    chr(seq[int(parent) - 1])
+                    if parent.isdigit() and 0 < int(parent) <= len(seq) - 1
+                    else None
+                )
+            if parent_level is None:
+                errs.append(
+                    ElementError(
+                        2,
+                        None,
+                        None,
+                        "734",
+                        "7",
+                        f"HL02 {parent!r} refers to no earlier HL01 in this set",
+                        parent,
+                    )
+                )
+                return errs
+        if allowed is None:
+            if level and h.parents:
+                errs.append(
+                    ElementError(
+                        3,
+                        None,
+                        None,
+                        "735",
+                        "7",
+                        f"HL03 level {level!r} is not a level of this hierarchy",
+                        level,
+                    )
+                )
+        elif parent_level is None and allowed:
+            errs.append(
+                ElementError(
+                    2,
+                    None,
+                    None,
+                    "734",
+                    "2",
+                    f"an HL of level {level!r} needs a parent (HL02) of level {'/'.join(sorted(allowed))}",
+                    None,
+                )
+            )
+        elif parent_level is not None and parent_level not in allowed:
+            want = "/".join(sorted(allowed)) or "none (top level)"
+            errs.append(
+                ElementError(
+                    3,
+                    None,
+                    None,
+                    "735",
+                    "7",
+                    f"HL level {level!r} cannot sit under level {parent_level!r} (allowed parents: {want})",
+                    level,
+                )
+            )
+        return errs
+
+
+def _ids(node: LoopNode) -> frozenset[str]:
+    out: set[str] = set()
+    for c in node.children:
+        out.add(c.id)
+        if isinstance(c, LoopNode):
+            out |= _ids(c)
+    return frozenset(out)
+
+
+__all__ = [
+    "ElementError",
+    "SegmentUsage",
+    "SetValidator",
+    "check_segment",
+    "check_value",
+    "valid_date",
+    "valid_time",
+]
