@@ -57,7 +57,9 @@ class Dialect:
         if len(isa) < ISA_LENGTH or not isa.startswith("ISA"):
             raise NotX12Error("input does not start with a 106-character ISA segment")
         element = isa[3]
-        if element.isalnum() or element.isspace():
+        # str.isspace() would also refuse the ASCII information separators \x1c-\x1f, which are
+        # common X12 delimiters; only layout whitespace is refused.
+        if element.isalnum() or element in " \t\r\n\x0b\x0c":
             raise NotX12Error(f"ISA element separator {element!r} is a letter, digit or space")
         misplaced = [i for i in ISA_SEPARATOR_OFFSETS if isa[i] != element]
         if misplaced or isa[4:105].count(element) != len(ISA_SEPARATOR_OFFSETS) - 1:

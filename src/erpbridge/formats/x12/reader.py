@@ -271,7 +271,8 @@ class X12Reader:
         version = version_of(gs.get(8))
         self._version = version
         self._emit(GroupStart(gs, version))
-        gs_def = dictionary(version or "004010").segments.get("GS")
+        # an unsupported release is rejected as a whole (AK905 2); its GS is not judged by our dictionary
+        gs_def = dictionary(version).segments.get("GS") if version is not None else None
         for err in check_segment(gs.elements, gs_def, gs.dialect) if gs_def is not None else ():
             if err.position == 6:
                 self._finding(Level.GROUP, "6", err.message, gs, element_position=6)
