@@ -63,7 +63,12 @@ def summarize(segments: list[list[str]], comp: str) -> dict[str, Any]:
             cur_set["codes"] = [c for c in els[2:] if c]
         elif sid == "AK9":
             g = groups[-1]
-            g["AK9"] = {"status": get(1), "included": int(get(2)), "received": int(get(3)), "accepted": int(get(4))}
+            g["AK9"] = {
+                "status": get(1),
+                "included": int(get(2)),
+                "received": int(get(3)),
+                "accepted": int(get(4)),
+            }
             g["group_codes"] = [c for c in els[5:] if c]
     return {"groups": groups}
 
@@ -76,7 +81,9 @@ def subset(expected: Any, actual: Any, where: str) -> None:
             assert k in actual, f"{where}: {k!r} missing from {actual!r}"
             subset(v, actual[k], f"{where}.{k}")
     elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), f"{where}: expected {expected!r}, got {actual!r}"
+        assert isinstance(actual, list) and len(actual) == len(expected), (
+            f"{where}: expected {expected!r}, got {actual!r}"
+        )
         for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             subset(e, a, f"{where}[{i}]")
     else:

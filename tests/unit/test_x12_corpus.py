@@ -101,7 +101,11 @@ def test_999_components_and_repetitions_are_read() -> None:
     ctx = second["IK3_loop"][0]["CTX"][0]["CTX01"]
     assert ctx == ["CLM01", "123456789"]
     third = tset["AK2_loop"][2]["IK3_loop"][0]["CTX"][0]
-    assert third["CTX01"] == [["SITUATIONAL TRIGGER"], ["SITUATIONAL TRIGGER", "2"], ["SITUATIONAL TRIGGER", "3"]]
+    assert third["CTX01"] == [
+        ["SITUATIONAL TRIGGER"],
+        ["SITUATIONAL TRIGGER", "2"],
+        ["SITUATIONAL TRIGGER", "3"],
+    ]
 
 
 def test_three_interchanges_in_one_file() -> None:
@@ -116,5 +120,9 @@ def test_finding_locations_name_line_and_offset() -> None:
     assert f.level is Level.ELEMENT
     assert f.location.line == 4
     assert data[f.location.offset or 0 :].startswith(b"AK1*")
-    assert (f.location.interchange, f.location.group, f.location.set_control) == ("508121953", "000005", "0001")
+    assert (f.location.interchange, f.location.group, f.location.set_control) == (
+        "508121953",
+        "000005",
+        "0001",
+    )
     assert "AK101" in str(f) and "line 4" in str(f)

@@ -42,11 +42,22 @@ def test_00401_has_no_repetition_separator() -> None:
 
 
 @pytest.mark.parametrize(
-    "prefix", [b"", b"\xef\xbb\xbf", b"\r\n\r\n  ", b"\xef\xbb\xbf\n\t"], ids=["none", "bom", "blank", "bom+ws"]
+    "prefix",
+    [b"", b"\xef\xbb\xbf", b"\r\n\r\n  ", b"\xef\xbb\xbf\n\t"],
+    ids=["none", "bom", "blank", "bom+ws"],
 )
 @pytest.mark.parametrize("suffix", ["", "\n", "\r\n"], ids=["nosuffix", "lf", "crlf"])
 def test_bom_whitespace_and_line_endings(prefix: bytes, suffix: str) -> None:
-    body = ISA + suffix + "GS*PO*S*R*20261123*1200*1*X*005010~" + suffix + "GE*0*1~" + suffix + "IEA*1*000000001~" + suffix
+    body = (
+        ISA
+        + suffix
+        + "GS*PO*S*R*20261123*1200*1*X*005010~"
+        + suffix
+        + "GE*0*1~"
+        + suffix
+        + "IEA*1*000000001~"
+        + suffix
+    )
     toks = tokens(prefix + body.encode())
     assert ids(toks) == ["ISA", "GS", "GE", "IEA"]
     gs = toks[1]
@@ -68,12 +79,17 @@ def test_each_interchange_has_its_own_delimiters() -> None:
     second = second_isa + "GS|PO|S|R|20261123|1200|2|X|005010'GE|0|2'IEA|1|000000002'"
     toks = tokens((first + second).encode())
     assert ids(toks) == ["ISA", "GS", "GE", "IEA"] * 2
-    assert [t.elements for t in toks if isinstance(t, Segment) and t.id == "GE"] == [["GE", "0", "1"], ["GE", "0", "2"]]
+    assert [t.elements for t in toks if isinstance(t, Segment) and t.id == "GE"] == [
+        ["GE", "0", "1"],
+        ["GE", "0", "2"],
+    ]
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 105, 106, 107])
 def test_chunking_does_not_change_tokens(chunk: int) -> None:
-    data = (ISA + "\nGS*PO*S*R*20261123*1200*1*X*005010~\nST*850*0001~\nSE*2*0001~\nGE*1*1~\nIEA*1*000000001~\n").encode()
+    data = (
+        ISA + "\nGS*PO*S*R*20261123*1200*1*X*005010~\nST*850*0001~\nSE*2*0001~\nGE*1*1~\nIEA*1*000000001~\n"
+    ).encode()
     whole = [(t.elements, t.offset, t.line) for t in tokens(data) if isinstance(t, Segment)]
     parts = [(t.elements, t.offset, t.line) for t in tokens(data, chunk) if isinstance(t, Segment)]
     assert parts == whole
@@ -82,7 +98,9 @@ def test_chunking_does_not_change_tokens(chunk: int) -> None:
 
 def test_non_latin_bytes_survive() -> None:
     isa = ISA.replace("~", "\x85")
-    data = (isa + "\r\nGS*PO*S*R*20261123*1200*1*X*005010\x85\r\nGE*0*1\x85\r\nIEA*1*000000001\x85").encode("latin-1")
+    data = (isa + "\r\nGS*PO*S*R*20261123*1200*1*X*005010\x85\r\nGE*0*1\x85\r\nIEA*1*000000001\x85").encode(
+        "latin-1"
+    )
     toks = tokens(data)
     assert ids(toks) == ["ISA", "GS", "GE", "IEA"]
 

@@ -13,7 +13,15 @@ from erpbridge.formats.x12.lexer import Lexer, Segment
 from tests.conftest import CORPUS, SAMPLES
 
 ROUND_TRIP = [
-    *(CORPUS / n for n in ("nodex12_850.edi", "nodex12_855.edi", "staedi_simple999.edi", "staedi_997_multiple_interchanges.edi")),
+    *(
+        CORPUS / n
+        for n in (
+            "nodex12_850.edi",
+            "nodex12_855.edi",
+            "staedi_simple999.edi",
+            "staedi_997_multiple_interchanges.edi",
+        )
+    ),
     *sorted((SAMPLES / "valid").glob("*.edi")),
     CORPUS / "staedi_214_ellipsis_terminator_cp1252.edi",  # no schema: kept in order all the same
 ]
@@ -81,7 +89,15 @@ def _po() -> dict:
         (lambda s: s["PO1_loop"][0]["PO1"].update(PO102="12X"), r"PO102 .* '12X', which is not"),
         (lambda s: s.pop("PO1_loop"), r"mandatory the PO1 loop is missing"),
     ],
-    ids=["missing", "bad-code", "delimiter", "unknown-segment", "unknown-element", "bad-number", "missing-loop"],
+    ids=[
+        "missing",
+        "bad-code",
+        "delimiter",
+        "unknown-segment",
+        "unknown-element",
+        "bad-number",
+        "missing-loop",
+    ],
 )
 def test_invalid_documents_are_refused_naming_the_field(change, message: str) -> None:  # type: ignore[no-untyped-def]
     doc = _po()

@@ -41,6 +41,18 @@ _ISA_ELEMENT_CODES = {
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 
 
+def _count(text: str) -> int | None:
+    """A count element (IEA01, GE01, SE01) as a number; ``None`` unless it is ASCII digits.
+
+    ``str.isdigit`` alone accepts "²" (ISO-8859-1 0xB2), which ``int`` refuses, and ``int`` refuses
+    more than 4300 digits.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else None
+
+
 class X12Reader:
     """Streaming X12 reader and validator (see the module docstring).
 
@@ -245,9 +257,7 @@ class X12Reader:
                     f"IEA02 {iea.get(2)!r} does not match ISA13 {isa.get(13)!r}",
                     iea,
                 )
-            if iea.get(1) != str(self._groups) and (
-                not iea.get(1).isdigit() or int(iea.get(1)) != self._groups
-            ):
+            if _count(iea.get(1)) != self._groups:
                 self._finding(
                     Level.INTERCHANGE,
                     "021",
@@ -311,11 +321,11 @@ class X12Reader:
             ge01, ge02 = ge.get(1), ge.get(2)
             if ge02 != gs.get(6):
                 self._finding(Level.GROUP, "4", f"GE02 {ge02!r} does not match GS06 {gs.get(6)!r}", ge)
-            if not ge02.isdigit() or len(ge02) > 9:
+            if not (ge02.isascii() and ge02.isdigit()) or len(ge02) > 9:
                 self._finding(
                     Level.GROUP, "6", f"GE02 {ge02!r} is not a group control number (1-9 digits)", ge
                 )
-            if not ge01.isdigit() or int(ge01) != self._sets:
+            if _count(ge01) != self._sets:
                 self._finding(
                     Level.GROUP, "5", f"GE01 says {ge01!r} transaction sets; the group has {self._sets}", ge
                 )
@@ -388,7 +398,7 @@ class X12Reader:
             se01, se02 = se.get(1), se.get(2)
             if se02 != st.get(2):
                 self._finding(Level.SET, "3", f"SE02 {se02!r} does not match ST02 {st.get(2)!r}", se)
-            if not se01.isdigit() or int(se01) != self._set_segments:
+            if _count(se01) != self._set_segments:
                 self._finding(
                     Level.SET,
                     "4",

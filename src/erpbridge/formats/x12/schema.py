@@ -113,6 +113,24 @@ class SegmentDef:
 
 
 @dataclass(slots=True, eq=False)
+class IgRule:
+    """A partner guide's tightening of one segment use, optionally only ``when`` the enclosing
+    loop's trigger segment has given values (for example ``HL03`` = ``P``)."""
+
+    when: tuple[tuple[int, frozenset[str]], ...] = ()
+    segment: SegmentDef | None = None
+    req: bool = False
+    max: int | None = None
+    severity: Severity = "error"
+
+    def applies(self, trigger: list[str] | None) -> bool:
+        for pos, values in self.when:
+            if trigger is None or pos >= len(trigger) or trigger[pos] not in values:
+                return False
+        return True
+
+
+@dataclass(slots=True, eq=False)
 class SegmentUsage:
     """A segment at one place in a transaction set."""
 
@@ -122,9 +140,17 @@ class SegmentUsage:
     max: int
     segment: SegmentDef
     loop: LoopNode | None = None
-    ig_req: bool = False
-    ig_max: int | None = None
-    ig_severity: Severity = "error"
+    ig: list[IgRule] = field(default_factory=list)
+
+    def rule_for(self, trigger: list[str] | None) -> IgRule | None:
+        """The guide's rule in force here: a matching conditional rule, else the unconditional one."""
+        found = None
+        for rule in self.ig:
+            if rule.applies(trigger):
+                if rule.when:
+                    return rule
+                found = found or rule
+        return found
 
     @property
     def path(self) -> str:
@@ -297,7 +323,7 @@ def _apply_options(
     seg: SegmentDef, options: Mapping[str, Any], *, ig: bool, where: str, file: str
 ) -> SegmentDef:
     """Tighten a segment's elements with per-use options (codes, require, max_length, forbid)."""
-    known = {"codes", "require", "max_length", "forbid", "req", "max", "path", "severity"}
+    known = {"codes", "require", "max_length", "forbid", "req", "max", "path", "severity", "when"}
     unknown = set(options) - known
     if unknown:
         raise SchemaError(
@@ -410,6 +436,7 @@ def compile_set(
     data: Mapping[str, Any],
     overlay: Mapping[str, Any] | None = None,
     overlay_name: str | None = None,
+    overlay_file: str | None = None,
 ) -> SetSchema:
     file = f"{version}/{set_id}.yaml"
     dic = dictionary(version)
@@ -439,7 +466,7 @@ def compile_set(
         overlay=overlay_name,
     )
     if overlay is not None:
-        _apply_overlay(schema, overlay, overlay_name or "overlay")
+        _apply_overlay(schema, overlay, overlay_file or overlay_name or "overlay")
     return schema
 
 
@@ -461,7 +488,7 @@ class Overlay:
         base = _set_data(self.version, self.set_id)
         if base is None:
             raise SchemaError(f"overlay base {self.version}/{self.set_id} has no schema", file=self.file)
-        return compile_set(self.version, self.set_id, base, self.data, self.name)
+        return compile_set(self.version, self.set_id, base, self.data, self.name, self.file)
 
 
 def parse_overlay(text: str, file: str = "<overlay>") -> Overlay:
@@ -511,6 +538,31 @@ def _find(root: LoopNode, path: str, file: str) -> SegmentUsage | LoopNode:
     raise AssertionError("unreachable")
 
 
+def _parse_when(when: Any, target: SegmentUsage, n: int, file: str) -> tuple[tuple[int, frozenset[str]], ...]:
+    if when is None:
+        return ()
+    loop = target.loop
+    if not isinstance(when, dict) or not when:
+        raise SchemaError(
+            f"rule {n}: 'when' must map trigger elements to values, like {{HL03: P}}", file=file
+        )
+    if loop is None or loop.parent is None:
+        raise SchemaError(
+            f"rule {n}: 'when' needs a segment inside a loop (it tests the loop's first segment)", file=file
+        )
+    out = []
+    for name, values in when.items():
+        m = re.fullmatch(re.escape(loop.id) + r"(\d\d)", str(name))
+        if not m:
+            raise SchemaError(
+                f"rule {n}: 'when' tests {name!r}, but the loop starts with {loop.id} (like {loop.id}03)",
+                file=file,
+            )
+        vals = values if isinstance(values, list) else [values]
+        out.append((int(m.group(1)), frozenset(str(v) for v in vals)))
+    return tuple(sorted(out))
+
+
 def _apply_overlay(schema: SetSchema, overlay: Mapping[str, Any], file: str) -> None:
     severity = str(overlay.get("severity", "error"))
     rules = overlay.get("rules") or []
@@ -520,17 +572,33 @@ def _apply_overlay(schema: SetSchema, overlay: Mapping[str, Any], file: str) -> 
         if not isinstance(rule, dict) or "path" not in rule:
             raise SchemaError(f"rule {n} needs a 'path'", file=file)
         target = _find(schema.root, str(rule["path"]), file)
-        sev = str(rule.get("severity", severity))
+        sev: Severity = "warning" if str(rule.get("severity", severity)) == "warning" else "error"
         if rule.get("req") not in (None, "M", "O"):
             raise SchemaError(f"rule {n}: req must be M or O", file=file)
-        target.ig_severity = "warning" if sev == "warning" else "error"
-        if rule.get("req") == "M":
-            target.ig_req = True
+        structural = ("path", "req", "max", "severity", "when")
+        if isinstance(target, LoopNode):
+            if set(rule) - {"path", "req", "max", "severity"}:
+                raise SchemaError(
+                    f"rule {n}: a loop takes only req, max and severity (element options need a segment path)",
+                    file=file,
+                )
+            target.ig_severity = sev
+            target.ig_req = target.ig_req or rule.get("req") == "M"
+            if "max" in rule:
+                target.ig_max = _int(rule["max"], f"rule {n} max", file)
+            continue
+        when = _parse_when(rule.get("when"), target, n, file)
+        ig = next((r for r in target.ig if r.when == when), None)
+        if ig is None:
+            base = next((r.segment for r in target.ig if not r.when and r.segment is not None), None)
+            ig = IgRule(when=when, segment=base)
+            target.ig.append(ig)
+        ig.severity = sev
+        ig.req = ig.req or rule.get("req") == "M"
         if "max" in rule:
-            target.ig_max = _int(rule["max"], f"rule {n} max", file)
-        if isinstance(target, SegmentUsage):
-            opts = {k: v for k, v in rule.items() if k not in ("path", "req", "max", "severity")}
-            if opts:
-                target.segment = _apply_options(target.segment, opts, ig=True, where=f"rule {n}", file=file)
-        elif set(rule) - {"path", "req", "max", "severity"}:
-            raise SchemaError(f"rule {n}: element options need a segment path, not a loop", file=file)
+            ig.max = _int(rule["max"], f"rule {n} max", file)
+        opts = {k: v for k, v in rule.items() if k not in structural}
+        if opts:
+            ig.segment = _apply_options(
+                ig.segment or target.segment, opts, ig=True, where=f"rule {n}", file=file
+            )

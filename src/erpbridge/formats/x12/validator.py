@@ -31,7 +31,7 @@ _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def valid_date(value: str) -> bool:
     """CCYYMMDD or YYMMDD."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return False
     if len(value) == 8:
         year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
@@ -42,6 +42,11 @@ def valid_date(value: str) -> bool:
     if not 1 <= month <= 12 or day < 1 or day > _DAYS[month - 1]:
         return False
     return not (month == 2 and day == 29 and (year % 4 or (year % 100 == 0 and year % 400)))
+
+
+def _small_int(text: str) -> int | None:
+    """``text`` as a number when it is 1 to 9 ASCII digits (HL01/HL02 are AN 1-12), else ``None``."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def valid_time(value: str) -> bool:
@@ -338,6 +343,7 @@ class _Frame:
     node: LoopNode
     index: int
     counts: list[int]
+    trigger: list[str] | None = None  # elements of the loop's first segment, for guide conditions
 
 
 class SetValidator:
@@ -450,7 +456,7 @@ class SetValidator:
                 )
             counts = [0] * len(child.children)
             counts[0] = 1
-            frames.append(_Frame(child, 0, counts))
+            frames.append(_Frame(child, 0, counts, seg.elements))
             usage = child.trigger
             out.append(LoopStart(child, seg))
         else:
@@ -466,18 +472,18 @@ class SetValidator:
                         seg, sid, "5", f"{sid} is used {fr.counts[j]} times here; at most {usage.max} allowed"
                     )
                 )
-            elif usage.ig_max is not None and fr.counts[j] > usage.ig_max:
-                out.append(
-                    self._seg_finding(
-                        seg,
-                        sid,
-                        "5",
-                        f"{sid} is used {fr.counts[j]} times; the partner's guide allows {usage.ig_max}",
-                        usage.ig_severity,
-                    )
-                )
         seg.usage = usage
-        errors = check_segment(seg.elements, usage.segment, self.dialect, usage.ig_severity)
+        sdef: SegmentDef = usage.segment
+        severity: Severity = "error"
+        if usage.ig:
+            rule = usage.rule_for(frames[-1].trigger)
+            if rule is not None:
+                sdef, severity = rule.segment or sdef, rule.severity
+                count = 1 if isinstance(child, LoopNode) else fr.counts[j]
+                if rule.max is not None and count > rule.max:
+                    msg = f"{sid} is used {count} times; the partner's guide allows {rule.max}"
+                    out.append(self._seg_finding(seg, sid, "5", msg, rule.severity))
+        errors = check_segment(seg.elements, sdef, self.dialect, severity)
         if self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid:
             errors.extend(self._hierarchy(seg))
         for e in errors:
@@ -524,16 +530,38 @@ class SetValidator:
             what = f"the {c.id} loop" if isinstance(c, LoopNode) else c.id
             if c.req == "M":
                 out.append(self._seg_finding(seg, c.id, "3", f"mandatory {what} is missing"))
-            elif c.ig_req:
-                out.append(
-                    self._seg_finding(
-                        seg,
-                        c.id,
-                        "3",
-                        f"{what} is required by the partner's guide and missing",
-                        c.ig_severity,
+            elif isinstance(c, LoopNode):
+                if c.ig_req:
+                    out.append(
+                        self._seg_finding(
+                            seg,
+                            c.id,
+                            "3",
+                            f"{what} is required by the partner's guide and missing",
+                            c.ig_severity,
+                        )
                     )
-                )
+            else:
+                rule = c.rule_for(fr.trigger)
+                if rule is not None and rule.req:
+                    cond = (
+                        " here"
+                        + "".join(
+                            f" ({c.loop.id if c.loop else ''}{p:02d} {'/'.join(sorted(v))})"
+                            for p, v in rule.when
+                        )
+                        if rule.when
+                        else ""
+                    )
+                    out.append(
+                        self._seg_finding(
+                            seg,
+                            c.id,
+                            "3",
+                            f"{what} is required by the partner's guide{cond} and missing",
+                            rule.severity,
+                        )
+                    )
 
     # ---------------------------------------------------------------------------- HL hierarchy
     def _hierarchy(self, seg: Segment) -> list[ElementError]:
@@ -545,9 +573,10 @@ class SetValidator:
             return errs
         seq = self._hl_seq
         known = self._hl_levels
-        if len(level) == 1 and hl_id.isdigit() and int(hl_id) == len(seq) + 1 and not known:
+        hl_no = _small_int(hl_id)
+        if len(level) == 1 and hl_no == len(seq) + 1 and not known:
             seq.append(ord(level) & 0xFF)
-        elif (hl_id.isdigit() and 0 < int(hl_id) <= len(seq) and not known) or hl_id in known:
+        elif (hl_no is not None and 0 < hl_no <= len(seq) and not known) or hl_id in known:
             errs.append(
                 ElementError(
                     1,

@@ -1,0 +1,103 @@
+"""The erpbridge command, run as a user runs it: exit codes, readable reports, files written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import CORPUS, SAMPLES
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "erpbridge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_validate_valid_files_exits_0() -> None:
+    files = sorted((SAMPLES / "valid").glob("*.edi"))
+    r = run("x12", "validate", *files)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count(", valid") == len(files)
+
+
+def test_validate_reports_errors_readably_and_exits_1() -> None:
+    r = run("x12", "validate", SAMPLES / "invalid" / "bad_code.edi")
+    assert r.returncode == 1
+    line = next(ln for ln in r.stdout.splitlines() if "BEG01" in ln)
+    # file:line, then where in EDI terms, then what is wrong
+    assert line.startswith(f"{SAMPLES / 'invalid' / 'bad_code.edi'}:")
+    assert "set 850 0001" in line and "segment 2 BEG" in line and "'99'" in line
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_validate_json_lines() -> None:
+    r = run("x12", "validate", "--json", SAMPLES / "invalid" / "bad_date.edi")
+    assert r.returncode == 1
+    rows = [json.loads(ln) for ln in r.stdout.splitlines()]
+    assert rows and all(row["file"].endswith("bad_date.edi") for row in rows)
+    assert {row["code"] for row in rows} == {"8"}
+    assert rows[0]["location"]["segment_id"] == "DTM"
+
+
+def test_not_x12_and_missing_files_exit_2_without_traceback(tmp_path: Path) -> None:
+    prose = tmp_path / "notes.txt"
+    prose.write_text("this is a shopping list, not an interchange\n")
+    for target in (prose, tmp_path / "missing.edi", SAMPLES / "invalid" / "bad_isa_length.edi"):
+        r = run("x12", "validate", target)
+        assert r.returncode == 2, (target, r.stdout, r.stderr)
+        assert "Traceback" not in r.stdout + r.stderr
+        assert "not readable as X12" in r.stdout
+
+
+def test_mixed_inputs_take_the_worst_exit_code(tmp_path: Path) -> None:
+    r = run("x12", "validate", SAMPLES / "valid" / "850_004010.edi", SAMPLES / "invalid" / "bad_code.edi")
+    assert r.returncode == 1
+    r = run("x12", "validate", SAMPLES / "invalid" / "bad_code.edi", tmp_path / "missing.edi")
+    assert r.returncode == 2
+
+
+def test_partner_overlay_applies() -> None:
+    r = run("x12", "validate", "--partner", "BIGBOX", SAMPLES / "valid" / "856_004010.edi")
+    assert r.returncode == 0, r.stdout
+    r = run("x12", "validate", "--partner", "NOBODY", SAMPLES / "valid" / "856_004010.edi")
+    assert r.returncode == 2 and "no overlay for partner 'NOBODY'" in r.stderr
+
+
+def test_parse_prints_structure_and_json() -> None:
+    r = run("x12", "parse", CORPUS / "nodex12_850.edi")
+    assert r.returncode == 0
+    assert "interchange 000003438" in r.stdout and "set 850 000000010" in r.stdout and "PO1 loop" in r.stdout
+    r = run("x12", "parse", "--json", CORPUS / "nodex12_850.edi")
+    doc = json.loads(r.stdout)
+    assert doc["interchanges"][0]["groups"][0]["sets"][0]["BEG"]["BEG03"] == "08292233294"
+
+
+def test_ack_writes_997_999_and_ta1(tmp_path: Path) -> None:
+    inputs = [
+        SAMPLES / "valid" / "850_004010.edi",
+        SAMPLES / "valid" / "850_005010.edi",
+        SAMPLES / "invalid" / "ta1_control_mismatch.edi",
+    ]
+    r = run("x12", "ack", *inputs, "--out", tmp_path / "acks")
+    assert r.returncode == 0, r.stderr
+    written = sorted(p.name for p in (tmp_path / "acks").iterdir())
+    assert any(n.endswith(".997.edi") for n in written)
+    assert any(n.endswith(".999.edi") for n in written)
+    assert any("TA1" in n for n in written)
+    assert [p for p in (tmp_path / "acks").iterdir() if p.suffix == ".tmp"] == []
+    for p in (tmp_path / "acks").iterdir():
+        assert str(p) in r.stdout
+        check = run("x12", "validate", p)
+        assert check.returncode == 0, check.stdout
+
+
+def test_version_and_help() -> None:
+    assert run("--version").stdout.startswith("erpbridge")
+    assert "validate" in run("x12", "--help").stdout
