@@ -160,7 +160,7 @@ class Acknowledgment:
                         "GS03": gs.get(2),
                         "GS04": date8,
                         "GS05": time4,
-                        "GS06": g.control if g.control.isdigit() else "1",
+                        "GS06": g.control if g.control.isascii() and g.control.isdigit() else "1",
                         "GS07": "X",
                         "GS08": "005010X231" if kind == "999" else (gs.get(8) or "004010"),
                     },
@@ -281,7 +281,7 @@ class AckBuilder:
             g = self._group
             if g is not None:
                 ge01 = ev.trailer.get(1) if ev.trailer is not None else ""
-                g.included = int(ge01) if ge01.isdigit() and len(ge01) <= 6 else g.received
+                g.included = int(ge01) if ge01.isascii() and ge01.isdigit() and len(ge01) <= 6 else g.received
                 self._groups.append(g)
             self._group = None
         elif isinstance(ev, InterchangeStart):

@@ -88,6 +88,14 @@ class ElementUse:
     ig_required: bool = False
     ig_max: int | None = None
     ig_forbidden: bool = False
+    #: a simple element with no partner tightening: the validator's fast path
+    plain: bool = field(init=False, default=True)
+
+    def __post_init__(self) -> None:
+        plain = (
+            self.composite is None and self.ig_codes is None and self.ig_max is None and not self.ig_forbidden
+        )
+        object.__setattr__(self, "plain", plain)
 
     @property
     def name(self) -> str:
@@ -175,6 +183,10 @@ class LoopNode:
     ig_req: bool = False
     ig_max: int | None = None
     ig_severity: Severity = "error"
+    #: child indices by segment ID (a loop counts under its trigger's ID), for fast placement
+    positions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: indices of children that can be missing (mandatory, or required by a partner guide)
+    required: tuple[int, ...] = ()
 
     @property
     def trigger(self) -> SegmentUsage:
@@ -199,6 +211,26 @@ class SetSchema:
     hierarchy: Hierarchy | None
     dictionary: Mapping[str, SegmentDef]
     overlay: str | None = None
+    #: every segment ID used anywhere in the set
+    ids: frozenset[str] = frozenset()
+
+
+def _index(node: LoopNode) -> frozenset[str]:
+    """Fill ``positions`` of a loop and its sub-loops; return every segment ID below it."""
+    found: dict[str, list[int]] = {}
+    ids: set[str] = set()
+    for i, child in enumerate(node.children):
+        found.setdefault(child.id, []).append(i)
+        ids.add(child.id)
+        if isinstance(child, LoopNode):
+            ids |= _index(child)
+    node.positions = {k: tuple(v) for k, v in found.items()}
+    node.required = tuple(
+        i
+        for i, c in enumerate(node.children)
+        if c.req == "M" or (c.ig_req if isinstance(c, LoopNode) else any(r.req for r in c.ig))
+    )
+    return frozenset(ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +499,7 @@ def compile_set(
     )
     if overlay is not None:
         _apply_overlay(schema, overlay, overlay_file or overlay_name or "overlay")
+    schema.ids = _index(root)
     return schema
 
 

@@ -14,7 +14,6 @@ Element checks (:func:`check_segment`) follow the 997 AK403 code list: 1 mandato
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .dialect import Dialect
@@ -45,8 +44,15 @@ def valid_date(value: str) -> bool:
 
 
 def _small_int(text: str) -> int | None:
-    """``text`` as a number when it is 1 to 9 ASCII digits (HL01/HL02 are AN 1-12), else ``None``."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+    """``text`` as a number when it is ASCII digits, else ``None``.
+
+    ``str.isdigit`` alone accepts "²" (ISO-8859-1 0xB2), which ``int`` refuses, and ``int`` refuses
+    more than 4300 digits; numbers beyond 18 digits are never a valid HL01/HL02 here either.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else None
 
 
 def valid_time(value: str) -> bool:
@@ -69,77 +75,104 @@ def _label(seg_id: str, pos: int, comp: int | None) -> str:
     return f"{seg_id}{pos:02d}" + (f"-{comp:02d}" if comp else "")
 
 
-def check_value(value: str, use: ElementUse, label: str) -> tuple[str, str] | None:
-    """Check one simple value against its element; ``(code, message)`` or ``None`` when valid."""
+def check_value(
+    value: str, use: ElementUse, label: str | tuple[str, int, int | None]
+) -> tuple[str, str] | None:
+    """Check one simple value against its element; ``(code, message)`` or ``None`` when valid.
+
+    ``label`` names the element in the message (``BEG03``), or is ``(segment ID, position,
+    component)`` to build that name only when there is something to say.
+    """
     el = use.element
     if el is None:
         return None
     typ = el.type
     size = len(value)
-    if typ == "ID":
-        if use.codes is not None and value not in use.codes:
-            return "7", f"{label} ({el.name}) has {value!r}, which is not one of its codes"
-    elif typ == "AN":
+    code = ""
+    if typ == "AN":
         if not value.isprintable():
-            return "6", f"{label} ({el.name}) contains a control character"
+            code, what = "6", "contains a control character"
+    elif typ == "ID":
+        if use.codes is not None and value not in use.codes:
+            code, what = "7", f"has {value!r}, which is not one of its codes"
     elif typ == "DT":
         if not valid_date(value):
-            return "8", f"{label} ({el.name}) has {value!r}, which is not a valid date (CCYYMMDD)"
-        if size not in (6, 8) or size < use.min or size > use.max:
-            return "8", f"{label} ({el.name}) date {value!r} must be {use.min} digits"
-        return None
+            code, what = "8", f"has {value!r}, which is not a valid date (CCYYMMDD)"
+        elif size < use.min or size > use.max:
+            code, what = "8", f"date {value!r} must be {use.min} digits"
+        size = use.min
     elif typ == "TM":
         if not valid_time(value):
-            return "9", f"{label} ({el.name}) has {value!r}, which is not a valid time (HHMM[SS])"
-        return None
+            code, what = "9", f"has {value!r}, which is not a valid time (HHMM[SS])"
+        size = use.min
     elif typ == "R":
         if _REAL.match(value) is None:
-            return "6", f"{label} ({el.name}) has {value!r}, which is not a decimal number"
-        size = sum(c.isdigit() for c in value)
+            code, what = "6", f"has {value!r}, which is not a decimal number"
+        else:
+            size -= (value[0] == "-") + ("." in value)
     elif typ[0] == "N":
         if _NUMERIC.match(value) is None:
-            return "6", f"{label} ({el.name}) has {value!r}, which is not a whole number"
-        size = size - 1 if value[0] == "-" else size
-    if size < use.min:
-        return "4", f"{label} ({el.name}) is {size} characters; it needs at least {use.min}"
-    if size > use.max:
-        return "5", f"{label} ({el.name}) is {size} characters; at most {use.max} are allowed"
-    return None
+            code, what = "6", f"has {value!r}, which is not a whole number"
+        elif value[0] == "-":
+            size -= 1
+    if not code:
+        if size < use.min:
+            code, what = "4", f"is {size} characters; it needs at least {use.min}"
+        elif size > use.max:
+            code, what = "5", f"is {size} characters; at most {use.max} are allowed"
+        else:
+            return None
+    name = label if isinstance(label, str) else _label(*label)
+    return code, f"{name} ({el.name}) {what}"
 
 
 def _check_rules(
-    rules: tuple[Rule, ...], present: Callable[[int], bool], seg_id: str, comp_of: int | None
+    rules: tuple[Rule, ...], vals: list[str], seg_id: str, comp_of: int | None
 ) -> list[tuple[int, str, str]]:
-    """Syntax rules; returns (position, code, message) for each violation."""
+    """Syntax rules over ``vals`` (``vals[p]`` is position *p*; index 0 is ignored).
+
+    Returns (position, code, message) for each violation.
+    """
     out: list[tuple[int, str, str]] = []
+    size = len(vals)
+
+    def present(p: int) -> bool:
+        return p < size and vals[p] != ""
 
     def name(p: int) -> str:
         return f"{seg_id}{comp_of:02d}-{p:02d}" if comp_of else f"{seg_id}{p:02d}"
 
+    def names(ps: tuple[int, ...]) -> str:
+        return ", ".join(name(p) for p in ps)
+
     for rule in rules:
         ps = rule.positions
-        have = [p for p in ps if present(p)]
-        names = ", ".join(name(p) for p in ps)
-        if rule.kind == "P":
+        kind = rule.kind
+        if kind == "P":
+            have = [p for p in ps if present(p)]
             if have and len(have) != len(ps):
                 missing = next(p for p in ps if not present(p))
                 out.append(
-                    (missing, "2", f"{name(missing)} is required: {names} are used together or not at all")
+                    (
+                        missing,
+                        "2",
+                        f"{name(missing)} is required: {names(ps)} are used together or not at all",
+                    )
                 )
-        elif rule.kind == "R":
-            if not have:
-                out.append((ps[0], "2", f"at least one of {names} is required"))
-        elif rule.kind == "E":
+        elif kind == "R":
+            if not any(present(p) for p in ps):
+                out.append((ps[0], "2", f"at least one of {names(ps)} is required"))
+        elif kind == "E":
+            have = [p for p in ps if present(p)]
             if len(have) > 1:
-                out.append((have[1], "10", f"only one of {names} may be used"))
-        elif rule.kind == "C":
+                out.append((have[1], "10", f"only one of {names(ps)} may be used"))
+        elif kind == "C":
             if present(ps[0]):
                 for p in ps[1:]:
                     if not present(p):
                         out.append((p, "2", f"{name(p)} is required when {name(ps[0])} is used"))
-        elif rule.kind == "L" and present(ps[0]) and not any(present(p) for p in ps[1:]):
-            others = ", ".join(name(p) for p in ps[1:])
-            out.append((ps[1], "2", f"one of {others} is required when {name(ps[0])} is used"))
+        elif kind == "L" and present(ps[0]) and not any(present(p) for p in ps[1:]):
+            out.append((ps[1], "2", f"one of {names(ps[1:])} is required when {name(ps[0])} is used"))
     return out
 
 
@@ -169,6 +202,11 @@ def check_segment(
     for use in defs:
         pos = use.position
         value = elements[pos] if pos <= n else ""
+        if value and use.plain and comp_sep not in value and (rep_sep is None or rep_sep not in value):
+            bad = check_value(value, use, (sid, pos, None))
+            if bad is not None:
+                errors.append(ElementError(pos, None, None, use.ref, bad[0], bad[1], value))
+            continue
         if not value:
             if use.req == "M":
                 errors.append(
@@ -242,7 +280,7 @@ def check_segment(
                         )
                     )
                     continue
-                bad = check_value(rep, use, f"{sid}{pos:02d}")
+                bad = check_value(rep, use, (sid, pos, None))
                 if bad is not None:
                     errors.append(ElementError(pos, None, repno, use.ref, bad[0], bad[1], rep))
                     continue
@@ -278,12 +316,11 @@ def check_segment(
                             )
                         )
                     continue
-                bad = check_value(cv, cu, f"{sid}{pos:02d}-{cu.position:02d}")
+                bad = check_value(cv, cu, (sid, pos, cu.position))
                 if bad is not None:
                     errors.append(ElementError(pos, cu.position, repno, cu.ref, bad[0], bad[1], cv))
             if comp.rules:
-                filled = {i for i, c in enumerate(parts, start=1) if c}
-                for p, code, msg in _check_rules(comp.rules, filled.__contains__, sid, pos):
+                for p, code, msg in _check_rules(comp.rules, ["", *parts], sid, pos):
                     errors.append(
                         ElementError(
                             pos,
@@ -296,7 +333,7 @@ def check_segment(
                         )
                     )
     if sdef.rules:
-        for p, code, msg in _check_rules(sdef.rules, lambda p: p <= n and bool(elements[p]), sid, None):
+        for p, code, msg in _check_rules(sdef.rules, elements, sid, None):
             ref = defs[p - 1].ref if p <= len(defs) else ""
             errors.append(
                 ElementError(p, None, None, ref, code, msg, elements[p] if p <= n and elements[p] else None)
@@ -354,7 +391,6 @@ class SetValidator:
         self.base = base
         self.dialect = dialect
         self.frames = [_Frame(schema.root, 0, [0] * len(schema.root.children))]
-        self._in_set = _ids(schema.root)
         h = schema.hierarchy
         self._hier_loop = h.loop if h else None
         self._hl_levels: dict[str, str] = {}
@@ -395,21 +431,21 @@ class SetValidator:
         hit: tuple[int, int] | None = None
         while depth >= 0:
             fr = frames[depth]
-            children = fr.node.children
-            j = fr.index if depth == 0 or fr.index > 0 else 1
-            while j < len(children):
-                if children[j].id == sid:
-                    hit = (depth, j)
+            places = fr.node.positions.get(sid)
+            if places is not None:
+                start = fr.index if depth == 0 or fr.index > 0 else 1
+                for j in places:
+                    if j >= start:
+                        hit = (depth, j)
+                        break
+                if hit is not None:
                     break
-                j += 1
-            if hit is not None:
-                break
             depth -= 1
         if hit is None:
             seg.usage = None
             if sid not in self.schema.dictionary:
                 out.append(self._seg_finding(seg, sid, "1", f"{sid} is not a known X12 segment"))
-            elif sid in self._in_set:
+            elif sid in self.schema.ids:
                 where = frames[-1].node
                 ctx = f"in the {where.id} loop" if where.parent is not None else "here"
                 out.append(
@@ -522,10 +558,15 @@ class SetValidator:
         out.append(LoopEnd(fr.node))
 
     def _missing(self, fr: _Frame, start: int, stop: int, seg: Segment, out: list[object]) -> None:
+        if stop <= start:
+            return
         children = fr.node.children
-        for k in range(start, stop):
-            if fr.counts[k]:
+        counts = fr.counts
+        for k in fr.node.required:
+            if k < start or counts[k]:
                 continue
+            if k >= stop:
+                break
             c = children[k]
             what = f"the {c.id} loop" if isinstance(c, LoopNode) else c.id
             if c.req == "M":
@@ -601,9 +642,10 @@ class SetValidator:
             if known:
                 parent_level = known.get(parent)
             else:
+                parent_no = _small_int(parent)
                 parent_level = (
-                    chr(seq[int(parent) - 1])
-                    if parent.isdigit() and 0 < int(parent) <= len(seq) - 1
+                    chr(seq[parent_no - 1])
+                    if parent_no is not None and 0 < parent_no <= len(seq) - 1
                     else None
                 )
             if parent_level is None:
@@ -658,15 +700,6 @@ class SetValidator:
                 )
             )
         return errs
-
-
-def _ids(node: LoopNode) -> frozenset[str]:
-    out: set[str] = set()
-    for c in node.children:
-        out.add(c.id)
-        if isinstance(c, LoopNode):
-            out |= _ids(c)
-    return frozenset(out)
 
 
 __all__ = [

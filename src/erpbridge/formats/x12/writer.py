@@ -90,11 +90,12 @@ class _Out:
             )
         values: dict[int, str] = {}
         for key, v in obj.items():
-            if not (isinstance(key, str) and key.startswith(sid) and key[len(sid) :].isdigit()):
+            suffix = key[len(sid) :] if isinstance(key, str) and key.startswith(sid) else ""
+            if not (suffix.isascii() and suffix.isdigit() and len(suffix) <= 3):
                 raise X12WriteError(
                     f"{where}: {key!r} is not an element of {sid} (expected {sid}01, {sid}02, ...)"
                 )
-            values[int(key[len(sid) :])] = self.value(f"{where}/{key}", v)
+            values[int(suffix)] = self.value(f"{where}/{key}", v)
         last = max((i for i, v in values.items() if v != ""), default=0)
         els = [sid] + [values.get(i, "") for i in range(1, last + 1)]
         self.segments.append(self.d.element.join(els))
@@ -166,7 +167,7 @@ def encode(
             v = str(isa.get(f"ISA{i:02d}", ""))
             w = _ISA_WIDTHS[i]
             if i == 13:
-                if not v.isdigit() or len(v) > 9:
+                if not (v.isascii() and v.isdigit()) or len(v) > 9:
                     raise X12WriteError(f"{where}/ISA/ISA13: control number {v!r} must be 1 to 9 digits")
                 v = v.zfill(9)
             elif len(v) > w:
