@@ -39,6 +39,9 @@ _ISA_ELEMENT_CODES = {
     9: "014", 10: "015", 11: "016", 12: "017", 13: "018", 14: "019", 15: "020", 16: "027",
 }  # fmt: skip
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+#: how many control numbers are remembered to detect duplicates; beyond it, memory stays flat and
+#: only the first ones are checked (a group of more sets than this is rare)
+MAX_REMEMBERED = 100_000
 
 
 def _count(text: str) -> int | None:
@@ -233,7 +236,7 @@ class X12Reader:
                 f"interchange control number {isa13} was already used in this input",
                 isa,
             )
-        if len(self._isa13s) < 100_000:
+        if len(self._isa13s) < MAX_REMEMBERED:
             self._isa13s.add(isa13)
 
     def _end_interchange(self, iea: Segment | None, at: Segment | EndOfInput | None = None) -> None:
@@ -305,7 +308,8 @@ class X12Reader:
             self._finding(
                 Level.GROUP, "19", f"group control number {gs06} is used twice in this interchange", gs
             )
-        self._gs06s.add(gs06)
+        if len(self._gs06s) < MAX_REMEMBERED:
+            self._gs06s.add(gs06)
 
     def _end_group(self, ge: Segment | None, at: Segment | EndOfInput | None = None) -> None:
         gs = self._gs
@@ -362,7 +366,8 @@ class X12Reader:
             self._finding(
                 Level.SET, "23", f"transaction set control number {control} is used twice in this group", st
             )
-        self._st02s.add(control)
+        if len(self._st02s) < MAX_REMEMBERED:
+            self._st02s.add(control)
         self._validator = SetValidator(schema, self._base, st.dialect) if schema is not None else None
         if self._validator is not None:
             for ev in self._validator.segment(st):
