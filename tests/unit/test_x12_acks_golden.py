@@ -133,3 +133,53 @@ def test_valid_samples_are_accepted(path: Path) -> None:
         statuses = [s[1] for s in ack_segments(out) if s[0] == "AK9"]
         assert all(s == "A" for s in statuses), statuses
         assert decode(out).findings == []
+
+
+def _ack_of(data: bytes) -> list[list[str]]:
+    acks = list(build_acks(read(data)))
+    assert len(acks) == 1
+    return ack_segments(acks[0].encode(NOW))
+
+
+SMALL = (SAMPLES / "valid" / "850_004010.edi").read_bytes()
+
+
+def test_unsupported_release_is_answered_in_004010_with_ak905_2() -> None:
+    segs = _ack_of(
+        (
+            SAMPLES.parent.parent / "shared" / "corpus" / "x12" / "staedi_invoice810_po850_dual.edi"
+        ).read_bytes()
+    )
+    gs = [s for s in segs if s[0] == "GS"]
+    assert [g[8] for g in gs] == ["004010", "004010"]
+    ak9 = [s for s in segs if s[0] == "AK9"]
+    assert ak9[0][1] == "A" and ak9[1][1] == "R" and ak9[1][5] == "2"
+
+
+def test_ack_uses_its_own_group_numbers_when_the_partner_repeats_gs06() -> None:
+    start, end = SMALL.index(b"GS*"), SMALL.index(b"IEA*")
+    group = SMALL[start:end]
+    data = SMALL[:end] + group + SMALL[end:].replace(b"IEA*1*", b"IEA*2*")
+    segs = _ack_of(data)
+    assert [s[6] for s in segs if s[0] == "GS"] == ["1", "2"]
+    assert [s[2] for s in segs if s[0] == "AK1"] == [group.split(b"*")[6].decode()] * 2
+    ak9 = [s for s in segs if s[0] == "AK9"]
+    assert ak9[0][1] == "A" and len(ak9[0]) == 5  # the first group is fine
+    assert ak9[1][1] == "R" and ak9[1][5] == "19"  # the second reuses its GS06 (AK905 19)
+
+
+def test_ack_switches_delimiters_when_an_id_contains_the_partners_separator() -> None:
+    isa = SMALL[:106]
+    receiver = isa[54:69]
+    data = SMALL.replace(receiver, receiver[:2] + b">" + receiver[3:], 1)
+    acks = list(build_acks(read(data)))
+    out = acks[0].encode(NOW)
+    assert out[104:105] != b">"  # the component separator changed, the receiver ID is carried intact
+    assert (receiver[:2] + b">" + receiver[3:]).strip() in out
+
+
+def test_bad_data_copy_is_cleaned_of_delimiters_and_control_characters() -> None:
+    data = SMALL.replace(b"BEG*00*", b"BEG*0>\x010*", 1)
+    segs = _ack_of(data)
+    ak4 = next(s for s in segs if s[0] == "AK4")
+    assert ak4[4] == "00"

@@ -116,3 +116,8 @@ def test_non_latin1_text_is_refused() -> None:
 def test_document_without_interchanges_is_refused() -> None:
     with pytest.raises(X12WriteError, match="interchanges"):
         encode({})
+
+
+def test_delimiters_must_be_distinct() -> None:
+    with pytest.raises(X12WriteError, match="must be distinct"):
+        encode(_po(), dialect=Dialect(element="*", component="*", repetition=None, segment="~"))

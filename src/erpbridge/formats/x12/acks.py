@@ -28,6 +28,8 @@ from .dialect import Dialect
 from .events import Event, GroupEnd, GroupStart, InterchangeEnd, InterchangeStart, SetEnd, SetStart
 from .findings import Finding, Level
 from .lexer import Segment
+from .schema import version_of
+from .validator import valid_date, valid_time
 from .writer import ControlNumbers, encode
 
 AckKind = Literal["auto", "997", "999"]
@@ -114,89 +116,200 @@ class Acknowledgment:
     def is_empty(self) -> bool:
         return self.ta1 is None and not self.groups
 
-    def document(self, now: datetime) -> dict[str, Any]:
-        """The acknowledgment interchange as a JSON view (sender and receiver swapped)."""
+    def document(self, now: datetime, control: ControlNumbers | None = None) -> dict[str, Any]:
+        """The acknowledgment interchange as a JSON view (sender and receiver swapped).
+
+        Every value copied from the inbound interchange is checked against the acknowledgment's own
+        element rules first: a value that does not fit is replaced by a safe default (sender IDs, the
+        release), left out (a bad-data copy, an unreadable segment ID), or, when the group or set it
+        names cannot be identified at all, that group or set is not listed and the TA1 says why.
+        Control numbers of the acknowledgment itself are ours (``control``), never the inbound ones.
+        """
         isa = self.header
         date6, time4, date8 = now.strftime("%y%m%d"), now.strftime("%H%M"), now.strftime("%Y%m%d")
+        sender, receiver = _id(isa.get(8)), _id(isa.get(6))
+        groups = [(g, self.ack_kind(g)) for g in self.groups]
+        dialect = _safe_dialect(
+            self.dialect,
+            [sender, receiver, *(v for g, _ in groups for v in (g.header.get(2), g.header.get(3)))],
+        )
+        clean = _Cleaner(dialect)
+        release = isa.get(12) if clean.fits(isa.get(12), 5, 5) and isa.get(12).isdigit() else "00401"
+        if any(kind == "999" for _, kind in groups) and release < "00501":
+            release = "00501"
+        isa13 = isa.get(13)
+        our_isa13 = control.interchange if control and control.interchange is not None else None
+        if our_isa13 is None:
+            our_isa13 = int(isa13) if len(isa13) == 9 and isa13.isascii() and isa13.isdigit() else 1
         inter: dict[str, Any] = {
-            "delimiters": self.dialect.to_json(),
+            "delimiters": dialect.to_json(),
             "ISA": {
                 "ISA01": "00",
                 "ISA02": "",
                 "ISA03": "00",
                 "ISA04": "",
-                "ISA05": isa.get(7),
-                "ISA06": isa.get(8).strip(),
-                "ISA07": isa.get(5),
-                "ISA08": isa.get(6).strip(),
+                "ISA05": isa.get(7) if clean.fits(isa.get(7), 2, 2) else "ZZ",
+                "ISA06": sender,
+                "ISA07": isa.get(5) if clean.fits(isa.get(5), 2, 2) else "ZZ",
+                "ISA08": receiver,
                 "ISA09": date6,
                 "ISA10": time4,
-                "ISA11": isa.get(11),
-                "ISA12": isa.get(12),
-                "ISA13": isa.get(13),
+                "ISA11": dialect.repetition if release >= "00402" and dialect.repetition else "U",
+                "ISA12": release,
+                "ISA13": str(our_isa13),
                 "ISA14": "0",
-                "ISA15": isa.get(15),
+                "ISA15": isa.get(15) if isa.get(15) in ("P", "T", "I") else "P",
             },
             "groups": [],
         }
-        if self.ta1 is not None:
-            inter["TA1"] = [
-                {
-                    "TA101": isa.get(13),
-                    "TA102": isa.get(9),
-                    "TA103": isa.get(10),
-                    "TA104": self.ta1[0],
-                    "TA105": self.ta1[1],
-                }
-            ]
-        for g in self.groups:
-            kind = self.ack_kind(g)
+        ta1 = self.ta1
+        listed: list[dict[str, Any]] = []
+        for g, kind in groups:
             gs = g.header
-            inter["groups"].append(
+            if not (g.functional_id in _FUNCTIONAL_IDS and clean.digits(g.control, 1, 9)):
+                ta1 = ta1 if ta1 is not None and ta1[0] == "R" else ("E", "024")  # the group cannot be named
+                continue
+            if kind == "999":
+                gs08 = "005010X231"
+            else:
+                gs08 = gs.get(8) if version_of(gs.get(8)) and clean.fits(gs.get(8), 1, 12) else "004010"
+            listed.append(
                 {
                     "GS": {
                         "GS01": "FA",
-                        "GS02": gs.get(3),
-                        "GS03": gs.get(2),
+                        "GS02": gs.get(3) if clean.fits(gs.get(3), 2, 15) else sender,
+                        "GS03": gs.get(2) if clean.fits(gs.get(2), 2, 15) else receiver,
                         "GS04": date8,
                         "GS05": time4,
-                        "GS06": g.control if g.control.isascii() and g.control.isdigit() else "1",
+                        "GS06": "1",
                         "GS07": "X",
-                        "GS08": "005010X231" if kind == "999" else (gs.get(8) or "004010"),
+                        "GS08": gs08,
                     },
-                    "sets": [_functional_ack(g, kind)],
+                    "sets": [_functional_ack(g, kind, clean)],
                 }
             )
+        inter["groups"] = listed
+        if ta1 is not None:
+            ok13 = len(isa13) == 9 and isa13.isascii() and isa13.isdigit()
+            inter["TA1"] = [
+                {
+                    "TA101": isa13 if ok13 else "000000000",
+                    "TA102": isa.get(9) if len(isa.get(9)) == 6 and valid_date(isa.get(9)) else date6,
+                    "TA103": isa.get(10) if len(isa.get(10)) == 4 and valid_time(isa.get(10)) else time4,
+                    "TA104": ta1[0],
+                    "TA105": ta1[1],
+                }
+            ]
         return {"interchanges": [inter]}
 
     def encode(self, now: datetime, control: ControlNumbers | None = None) -> bytes:
-        """The acknowledgment interchange as X12 bytes (validated before it is returned)."""
-        return encode(self.document(now), control=control or ControlNumbers(transaction_set=1))
+        """The acknowledgment interchange as X12 bytes (validated before it is returned).
+
+        ``control`` gives the acknowledgment's own ISA13, first GS06 and first ST02 (the ledger
+        allocates them); by default ISA13 repeats the inbound one and GS06/ST02 start at 1.
+        """
+        numbers = ControlNumbers(
+            interchange=None,  # already chosen in document()
+            group=control.group if control and control.group is not None else 1,
+            transaction_set=control.transaction_set if control and control.transaction_set is not None else 1,
+        )
+        return encode(self.document(now, control), control=numbers)
 
 
-def _functional_ack(g: GroupAck, kind: str) -> dict[str, Any]:
+_FUNCTIONAL_IDS = frozenset(
+    ["PO", "PR", "SH", "IB", "IN", "OW", "SW", "FA", "QM", "PC", "RS", "AR", "AW", "RE", "SC", "IM", "GF"]
+)
+_CANDIDATES = (
+    Dialect("*", ":", "^", "~", "\n"),
+    Dialect("|", ">", "^", "~", "\n"),
+    Dialect("!", "}", "{", "'", "\n"),
+)
+
+
+def _id(value: str) -> str:
+    """A sender or receiver ID for our ISA: the inbound one without padding, or UNKNOWN."""
+    v = value.strip()
+    return v if v and v.isascii() and v.isprintable() and len(v) <= 15 else "UNKNOWN"
+
+
+def _usable(d: Dialect, values: list[str]) -> bool:
+    delims = [d.element, d.component, d.segment] + ([d.repetition] if d.repetition else [])
+    if len(set(delims)) != len(delims) or any(c.isalnum() or c in " \t" for c in delims):
+        return False
+    return not any(c in v for v in values for c in delims)
+
+
+def _safe_dialect(inbound: Dialect, values: list[str]) -> Dialect:
+    """Answer with the partner's own delimiters when they can carry the answer, else a safe set."""
+    for d in (inbound, *_CANDIDATES):
+        if _usable(d, values):
+            return d
+    return _CANDIDATES[0]
+
+
+class _Cleaner:
+    """Checks values copied from the input against the acknowledgment's delimiters."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.delims = {dialect.element, dialect.component, dialect.segment} | (
+            {dialect.repetition} if dialect.repetition else set()
+        )
+
+    def fits(self, value: str, lo: int, hi: int) -> bool:
+        return (
+            lo <= len(value) <= hi
+            and value.isascii()
+            and value.isprintable()
+            and not any(c in self.delims for c in value)
+        )
+
+    def digits(self, value: str, lo: int, hi: int) -> bool:
+        return lo <= len(value) <= hi and value.isascii() and value.isdigit()
+
+    def copy(self, value: str | None) -> str | None:
+        """A bad-data copy (AK404): printable, without delimiters, at most 99 characters."""
+        if not value:
+            return None
+        kept = "".join(c for c in value if c.isprintable() and c not in self.delims)[:99]
+        return kept or None
+
+    def segment_id(self, value: str) -> str | None:
+        if 2 <= len(value) <= 3 and value.isascii() and value.isalnum():
+            return value
+        alnum = "".join(c for c in value if c.isascii() and c.isalnum())[:3]
+        return alnum if len(alnum) >= 2 else None
+
+
+def _functional_ack(g: GroupAck, kind: str, clean: _Cleaner) -> dict[str, Any]:
     is999 = kind == "999"
     body: dict[str, Any] = {"ST": {"ST01": kind, "ST02": "0001"}}
     if is999:
         body["ST"]["ST03"] = "005010X231"
-        body["AK1"] = {"AK101": g.functional_id, "AK102": g.control, "AK103": g.version}
+        body["AK1"] = {"AK101": g.functional_id, "AK102": g.control}
+        if clean.fits(g.version, 1, 12):
+            body["AK1"]["AK103"] = g.version
     else:
         body["AK1"] = {"AK101": g.functional_id, "AK102": g.control}
     loops = []
     if "2" not in g.codes and "1" not in g.codes:
         for s in g.sets:
+            if not (clean.fits(s.set_id, 3, 3) and s.set_id.isalnum() and clean.fits(s.control, 4, 9)):
+                continue  # a set whose header cannot be named is counted in AK9 only
             ak2: dict[str, Any] = {"AK201": s.set_id, "AK202": s.control}
-            if is999 and s.convention:
+            if is999 and s.convention and clean.fits(s.convention, 1, 35):
                 ak2["AK203"] = s.convention
             loop: dict[str, Any] = {"AK2": ak2}
             notes = []
             for seg in s.segments:
+                seg_id = clean.segment_id(seg.id)
+                if seg_id is None:
+                    continue
                 s3 = "IK3" if is999 else "AK3"
                 s4 = "IK4" if is999 else "AK4"
                 note: dict[str, Any] = {
-                    s3: {f"{s3}01": seg.id, f"{s3}02": str(seg.position), f"{s3}04": seg.code}
+                    s3: {f"{s3}01": seg_id, f"{s3}02": str(seg.position), f"{s3}04": seg.code}
                 }
-                if seg.loop:
+                if seg.loop and clean.fits(seg.loop, 1, 4):
                     note[s3][f"{s3}03"] = seg.loop
                 elements = []
                 for e in seg.elements:
@@ -206,10 +319,11 @@ def _functional_ack(g: GroupAck, kind: str) -> dict[str, Any]:
                         if is999 and e.repetition:
                             pos.append(str(e.repetition))
                     el: dict[str, Any] = {f"{s4}01": pos, f"{s4}03": e.code}
-                    if e.ref and e.ref.isdigit():
+                    if e.ref and clean.digits(e.ref, 1, 4):
                         el[f"{s4}02"] = e.ref
-                    if e.value:
-                        el[f"{s4}04"] = e.value[:99]
+                    bad = clean.copy(e.value)
+                    if bad:
+                        el[f"{s4}04"] = bad
                     elements.append({s4: el})
                 if elements:
                     note[f"{s4}_loop" if is999 else s4] = [e[s4] for e in elements] if not is999 else elements

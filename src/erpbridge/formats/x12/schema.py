@@ -451,10 +451,11 @@ def version_of(gs08: str) -> str | None:
     return None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # bounded: ST01 comes from the input
 def load_set(version: str, set_id: str) -> SetSchema | None:
     """The compiled schema for a set in a release, or ``None`` when erpbridge has none."""
-    if version not in SUPPORTED_VERSIONS or not set_id.isalnum():
+    # ST01 comes from the input: a long one would be a file name the OS refuses (OSError)
+    if version not in SUPPORTED_VERSIONS or not (set_id.isascii() and set_id.isalnum()) or len(set_id) > 10:
         return None
     data = _set_data(version, set_id)
     if data is None:

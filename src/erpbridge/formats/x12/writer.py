@@ -152,6 +152,11 @@ def encode(
     for n, inter in enumerate(inters):
         where = f"interchanges[{n}]"
         d = dialect or Dialect.from_json(inter.get("delimiters") or {})
+        delims = [d.element, d.component, d.segment] + ([d.repetition] if d.repetition else [])
+        if any(len(c) != 1 or c.isalnum() or c == " " for c in delims) or len(set(delims)) != len(delims):
+            raise X12WriteError(
+                f"{where}: delimiters {delims!r} must be distinct single characters, not letters, digits or spaces"
+            )
         out = _Out(d)
         isa = dict(inter.get("ISA") or {})
         if not isa:
