@@ -17,7 +17,7 @@ import yaml
 from erpbridge.errors import NotX12Error
 from erpbridge.formats.x12 import Segment, build_acks, decode, read
 from erpbridge.formats.x12.lexer import Lexer
-from tests.conftest import SAMPLES
+from tests.conftest import CORPUS, SAMPLES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 GOLDEN = sorted((SAMPLES / "invalid").glob("*.expected.yaml"))
@@ -145,11 +145,7 @@ SMALL = (SAMPLES / "valid" / "850_004010.edi").read_bytes()
 
 
 def test_unsupported_release_is_answered_in_004010_with_ak905_2() -> None:
-    segs = _ack_of(
-        (
-            SAMPLES.parent.parent / "shared" / "corpus" / "x12" / "staedi_invoice810_po850_dual.edi"
-        ).read_bytes()
-    )
+    segs = _ack_of((CORPUS / "staedi_invoice810_po850_dual.edi").read_bytes())
     gs = [s for s in segs if s[0] == "GS"]
     assert [g[8] for g in gs] == ["004010", "004010"]
     ak9 = [s for s in segs if s[0] == "AK9"]
