@@ -14,6 +14,7 @@ Element checks (:func:`check_segment`) follow the 997 AK403 code list: 1 mandato
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .dialect import Dialect
@@ -180,6 +181,15 @@ def check_segment(
     elements: list[str], sdef: SegmentDef, dialect: Dialect, ig_severity: Severity = "error"
 ) -> list[ElementError]:
     """All element errors of one segment (``elements[0]`` is its ID)."""
+    if segment_is_valid(elements, sdef, dialect):
+        return []
+    return element_errors(elements, sdef, dialect, ig_severity)
+
+
+def element_errors(
+    elements: list[str], sdef: SegmentDef, dialect: Dialect, ig_severity: Severity = "error"
+) -> list[ElementError]:
+    """The detailed path: every element error of a segment, each with its code and message."""
     errors: list[ElementError] = []
     defs = sdef.elements
     sid = sdef.id
@@ -373,6 +383,159 @@ def _ig_value(
             )
         )
     return out
+
+
+# ------------------------------------------------------------------------------ compiled fast path
+#
+# For each segment definition and dialect, one regular expression accepts exactly the segments that
+# check_segment() would find no error in (types, lengths, code lists, mandatory elements, separators);
+# dates and R digit counts get a small post-check, syntax rules a boolean pass. A segment that does
+# not match goes through the detailed path, which says what is wrong. The fast path may only accept
+# what the detailed path accepts; when a definition uses something it cannot express (partner guide
+# tightening, repeats, binary), there is no fast path for it.
+
+#: printable ISO-8859-1 (str.isprintable) minus the delimiters, as a negated class body
+_NON_PRINTABLE = "\\x00-\\x1f\\x7f-\\xa0\\xad"
+
+
+@dataclass(frozen=True, slots=True)
+class _Fast:
+    pattern: re.Pattern[str]
+    dates: tuple[int, ...]
+    reals: tuple[tuple[int, int, int], ...]
+    rules: Callable[[list[str]], bool] | None
+    width: int  # elements are padded to this many positions before ``rules`` looks at them
+    keep: SegmentDef  # keeps the id() key of the cache alive
+
+
+def _compile_rules(rules: tuple[Rule, ...]) -> Callable[[list[str]], bool] | None:
+    """One boolean expression for all of a segment's syntax rules, over padded elements ``e``.
+
+    The rules come from our schema files and their positions are integers, so the generated source
+    holds nothing but ``e[<int>]`` terms.
+    """
+    if not rules:
+        return None
+    terms = []
+    for rule in rules:
+        e = [f"e[{int(p)}]" for p in rule.positions]
+        if rule.kind == "P":
+            terms.append("(len({" + ", ".join(f"not {x}" for x in e) + "}) == 1)")
+        elif rule.kind == "R":
+            terms.append("(" + " or ".join(e) + ")")
+        elif rule.kind == "E":
+            terms.append(f"(sum(1 for x in ({', '.join(e)},) if x) <= 1)")
+        elif rule.kind == "C":
+            terms.append(f"(not {e[0]} or (" + " and ".join(e[1:]) + "))")
+        else:  # L
+            terms.append(f"(not {e[0]} or " + " or ".join(e[1:]) + ")")
+    source = "lambda e: bool(" + " and ".join(terms) + ")"
+    fn: Callable[[list[str]], bool] = eval(source, {"__builtins__": {"len": len, "sum": sum, "bool": bool}})
+    return fn
+
+
+_FAST: dict[tuple[int, str, str, str | None], _Fast | None] = {}
+
+
+def _simple_pattern(use: ElementUse, cls: str) -> str | None:
+    el = use.element
+    if el is None or not use.plain or use.ig_required or use.repeat != 1:
+        return None
+    typ = el.type
+    lo = max(use.min, 1)  # never let a pattern match an empty (missing) value
+    if typ == "AN" or (typ == "ID" and use.codes is None):
+        return f"{cls}{{{lo},{use.max}}}"
+    if typ == "ID":
+        assert use.codes is not None
+        return "(?:" + "|".join(re.escape(c) for c in sorted(use.codes, key=len, reverse=True)) + ")"
+    if typ == "DT":
+        return f"[0-9]{{{lo},{use.max}}}"
+    if typ == "TM":
+        return _TIME.pattern.removesuffix("\\Z")
+    if typ == "R":
+        return "-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:E-?[0-9]+)?"
+    if typ[0] == "N":
+        return f"-?[0-9]{{{lo},{use.max}}}"
+    return None
+
+
+def _nest(parts: list[tuple[str, bool]], sep: str) -> str:
+    """``a(?:*b(?:*c)?)?`` from the end, keeping separators mandatory up to the last mandatory part."""
+    tail = ""
+    must = False
+    for pat, required in reversed(parts):
+        must = must or required
+        group = f"{sep}{pat}{tail}"
+        tail = group if must else f"(?:{group})?"
+    return tail
+
+
+def _build_fast(sdef: SegmentDef, d: Dialect) -> _Fast | None:
+    seps = {d.element, d.component, d.segment} | ({d.repetition} if d.repetition else set())
+    cls = "[^" + "".join(re.escape(c) for c in sorted(seps)) + _NON_PRINTABLE + "]"
+    esep, csep = re.escape(d.element), re.escape(d.component)
+    parts: list[tuple[str, bool]] = []
+    dates: list[int] = []
+    reals: list[tuple[int, int, int]] = []
+    for use in sdef.elements:
+        required = use.req == "M"
+        if use.composite is not None:
+            comp = use.composite
+            tightened = (
+                use.ig_codes is not None or use.ig_max is not None or use.ig_forbidden or use.ig_required
+            )
+            if comp.rules or tightened or use.repeat != 1:
+                return None
+            inner: list[tuple[str, bool]] = []
+            for cu in comp.components:
+                if cu.element is None or cu.element.type in ("R", "DT"):
+                    return None
+                cp = _simple_pattern(cu, cls)
+                if cp is None:
+                    return None
+                inner.append((f"(?:{cp})" if cu.req == "M" else f"(?:{cp})?", cu.req == "M"))
+            first, *rest = inner
+            body = first[0] + _nest(rest, csep) + f"(?:{csep})*"
+            if not first[1]:  # an optional first component: the whole value must still be non-empty
+                body = f"(?=[^{esep}])" + body
+            parts.append((f"(?:{body})" if required else f"(?:{body})?", required))
+            continue
+        pat = _simple_pattern(use, cls)
+        if pat is None:
+            return None
+        assert use.element is not None
+        if use.element.type == "DT":
+            dates.append(use.position)
+        elif use.element.type == "R":
+            reals.append((use.position, use.min, use.max))
+        parts.append((f"(?:{pat})" if required else f"(?:{pat})?", required))
+    regex = re.escape(sdef.id) + _nest(parts, esep) + f"(?:{esep})*"
+    width = max((p for r in sdef.rules for p in r.positions), default=0) + 1
+    return _Fast(re.compile(regex), tuple(dates), tuple(reals), _compile_rules(sdef.rules), width, sdef)
+
+
+def segment_is_valid(elements: list[str], sdef: SegmentDef, dialect: Dialect) -> bool:
+    """True when the compiled fast path proves the segment has no element error."""
+    key = (id(sdef), dialect.element, dialect.component, dialect.repetition)
+    try:
+        fast = _FAST[key]
+    except KeyError:
+        fast = _FAST[key] = _build_fast(sdef, dialect)
+    if fast is None or fast.pattern.fullmatch(dialect.element.join(elements)) is None:
+        return False
+    for pos in fast.dates:
+        if pos < len(elements) and elements[pos] and not valid_date(elements[pos]):
+            return False
+    for pos, lo, hi in fast.reals:
+        v = elements[pos] if pos < len(elements) else ""
+        if v:
+            size = len(v) - (v[0] == "-") - ("." in v)
+            if size < lo or size > hi:
+                return False
+    if fast.rules is None:
+        return True
+    short = fast.width - len(elements)
+    return fast.rules(elements + [""] * short if short > 0 else elements)
 
 
 @dataclass(slots=True)
