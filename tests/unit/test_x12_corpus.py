@@ -126,3 +126,14 @@ def test_finding_locations_name_line_and_offset() -> None:
         "0001",
     )
     assert "AK101" in str(f) and "line 4" in str(f)
+
+
+def test_a_stray_segment_is_reported_and_kept() -> None:
+    data = (SAMPLES / "valid" / "850_004010.edi").read_bytes()
+    gs_end = data.index(b"~", data.index(b"GS*")) + 1
+    data = data[:gs_end] + b"\nNTE*GEN*LOST NOTE~" + data[gs_end:]
+    result = decode(data)
+    assert [(f.level.value, f.code) for f in result.findings] == [("interchange", "022")]
+    group = result.document["interchanges"][0]["groups"][0]
+    assert group["_unexpected"] == [{"NTE": {"NTE01": "GEN", "NTE02": "LOST NOTE"}}]
+    assert group["sets"][0]["BEG"]["BEG01"] == "00"

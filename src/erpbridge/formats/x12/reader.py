@@ -182,6 +182,7 @@ class X12Reader:
             self._stray_segment(seg)
 
     def _stray_segment(self, seg: Segment) -> None:
+        """A segment outside any transaction set: reported once per interchange, and kept."""
         if not self._stray:
             self._stray = True
             self._finding(
@@ -190,6 +191,7 @@ class X12Reader:
                 f"segment {seg.id} is outside any transaction set (envelope out of order)",
                 seg,
             )
+        self._emit(seg)
 
     # interchange ------------------------------------------------------------------------------
     def _start_interchange(self, isa: Segment) -> None:

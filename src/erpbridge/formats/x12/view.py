@@ -100,9 +100,13 @@ def build_view(events: Iterable[Event]) -> DecodeResult:
     stack: list[_Container] = []
     for ev in events:
         if isinstance(ev, Segment):
-            if not stack:
-                if inter is not None:  # TA1 between ISA and GS
+            if not stack:  # outside a set: a TA1 between ISA and GS, or a stray segment (kept, not lost)
+                if inter is not None and ev.id == "TA1" and group is None:
                     inter.setdefault("TA1", []).append(segment_json(ev))
+                elif group is not None:
+                    group.setdefault("_unexpected", []).append({ev.id: segment_json(ev)})
+                elif inter is not None:
+                    inter.setdefault("_unexpected", []).append({ev.id: segment_json(ev)})
                 continue
             top = stack[-1]
             usage = ev.usage
