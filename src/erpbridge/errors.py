@@ -16,6 +16,7 @@ is quarantined with the error's message as the reason, and someone is alerted.
         │   ├── NotX12Error           the input is not an X12 interchange at all (no readable ISA)
         │   ├── X12SyntaxError        the envelope cannot be followed (reader refuses further input)
         │   └── X12WriteError         a document to write is invalid; names the field, nothing written
+        ├── ModelError                a canonical document (or its JSON) is invalid; names the JSON path
         └── InputError                a file cannot be read (missing, unreadable)
 
 Validation problems in otherwise readable X12 are *not* exceptions: they are
@@ -70,6 +71,18 @@ class SchemaError(TerminalError):
 
 class InputError(TerminalError):
     """An input file cannot be read."""
+
+
+class ModelError(TerminalError):
+    """A canonical document, or the JSON it is read from, is invalid.
+
+    The message starts with the JSON path of the offending value (``lines[2].quantity: expected a
+    decimal string, got 'abc'``); ``path`` holds that path alone ("" for the document itself).
+    """
+
+    def __init__(self, message: str, *, path: str = "", **context: Any) -> None:
+        super().__init__(f"{path}: {message}" if path else message, **context)
+        self.path = path
 
 
 class X12Error(TerminalError):

@@ -6,10 +6,10 @@ take their descriptions from there (and a test checks that every field is docume
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final, NoReturn, TypeAlias
@@ -71,9 +71,7 @@ class ProductIds(Mapping[str, str]):
     _items: tuple[tuple[str, str], ...]
     _hash: int
 
-    def __init__(
-        self, ids: Mapping[str, str] | Iterable[tuple[str, str]] = (), /, **kinds: str
-    ) -> None:
+    def __init__(self, ids: Mapping[str, str] | Iterable[tuple[str, str]] = (), /, **kinds: str) -> None:
         pairs = list(ids.items() if isinstance(ids, Mapping) else ids) + list(kinds.items())
         seen: dict[str, str] = {}
         for kind, value in pairs:
