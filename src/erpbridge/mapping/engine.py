@@ -1,0 +1,347 @@
+"""Declarative mappings: load once, check when loaded, apply many times.
+
+A mapping file (YAML) says how to build a target document from a source document::
+
+    mapping: x12-850-to-purchase-order
+    source: x12/850               # the JSON view of one X12 set (docs/x12-schemas.md)
+    target: PurchaseOrder         # a canonical document (docs/model.md), or x12/NNN
+    extends: base.yaml            # optional: start from another mapping, override some fields
+    fields:
+      po_number: BEG.BEG03        # a target field and the expression that fills it
+      order_date: $x12date(BEG.BEG05)
+      lines:
+        each: PO1_loop            # one list item per source item; the item is the context below
+        fields:
+          line_number: PO1.PO101
+          quantity: $decimal(PO1.PO102)
+
+Expressions are JSONata (expressions.py). A field spec is an expression, or a mapping with
+``fields`` (a nested object), ``each`` + ``fields`` (a list of objects), ``each`` + ``value`` (a
+list of values), and optionally ``when`` (skip when false). Empty results are left out.
+
+Loading checks everything it can: unknown keys, bad expressions, unknown functions, and (for
+canonical targets) field names the document does not have. Errors say file:line. Applying never
+raises for bad data: a value a function cannot transform, or a document the model refuses, is a
+:class:`MappingFinding` naming the mapping line and the target field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, ModelError
+from ..model import KINDS, from_json, json_schema
+from .expressions import Expression, ExpressionError
+from .functions import MappingValueError
+
+_INDEX = re.compile(r"\[\d+\]")
+_TOP = {"mapping", "source", "target", "extends", "description", "fields"}
+_SPEC = {"each", "fields", "value", "when"}
+
+
+class MappingError(ConfigError):
+    """A mapping file is wrong; the message starts with file:line."""
+
+
+@dataclass
+class _Node:
+    value: Any
+    line: int
+
+
+def _load_yaml(text: str, file: str) -> _Node:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise MappingError(f"{file}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if root is None:
+        raise MappingError(f"{file}:1: the mapping file is empty")
+    return _convert(root, file)
+
+
+def _convert(node: yaml.Node, file: str) -> _Node:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, _Node] = {}
+        for k, v in node.value:
+            key = str(k.value)
+            if key in out:
+                raise MappingError(f"{file}:{k.start_mark.line + 1}: {key!r} is given twice")
+            out[key] = _convert(v, file)
+            out[key].line = k.start_mark.line + 1
+        return _Node(out, line)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_convert(v, file) for v in node.value], line)
+    return _Node(str(node.value), line)
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    line: int
+    expr: Expression | None = None
+    each: Expression | None = None
+    value: Expression | None = None
+    when: Expression | None = None
+    fields: dict[str, FieldSpec] | None = None
+
+
+@dataclass(frozen=True)
+class MappingFinding:
+    """A field that could not be filled, or a result the target refused."""
+
+    file: str
+    line: int
+    target: str
+    message: str
+    source: str | None = None
+
+    def __str__(self) -> str:
+        where = f" (source {self.source})" if self.source else ""
+        return f"{self.file}:{self.line}: {self.target}: {self.message}{where}"
+
+
+@dataclass
+class MappingResult:
+    document: dict[str, Any] | None
+    findings: list[MappingFinding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None and not self.findings
+
+
+def _schema_node(schema: dict[str, Any], node: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Follow $ref and array items to the object schema whose properties a nested spec fills."""
+    while node is not None:
+        if "$ref" in node:
+            node = schema.get("$defs", {}).get(node["$ref"].rsplit("/", 1)[-1])
+        elif node.get("type") == "array" or "items" in node:
+            node = node.get("items")
+        elif "anyOf" in node or "oneOf" in node:
+            options = [o for o in node.get("anyOf", node.get("oneOf", [])) if o.get("type") != "null"]
+            node = options[0] if options else None
+        else:
+            return node
+    return None
+
+
+class Mapping:
+    """A loaded, checked and compiled mapping."""
+
+    def __init__(self, name: str, source: str, target: str, fields: dict[str, FieldSpec], file: str) -> None:
+        self.name, self.source, self.target, self.fields, self.file = name, source, target, fields, file
+        self._lines: dict[str, int] = {}  # target path -> line, for findings from the model
+        self._index(fields, "")
+
+    def _index(self, fields: dict[str, FieldSpec], prefix: str) -> None:
+        for name, spec in fields.items():
+            path = f"{prefix}.{name}" if prefix else name
+            self._lines[path] = spec.line
+            if spec.fields:
+                self._index(spec.fields, path)
+
+    def apply(self, source: Any) -> MappingResult:
+        findings: list[MappingFinding] = []
+        doc = self._object(self.fields, source, source, "", "", findings)
+        if findings:
+            return MappingResult(None, findings)
+        if self.target in KINDS:
+            doc = {"kind": self.target, **doc}
+            try:
+                from_json(self.target, doc)
+            except ModelError as exc:
+                path = str(getattr(exc, "path", "") or "")
+                findings.append(
+                    MappingFinding(self.file, self._line_for(path), path or self.target, exc.message)
+                )
+                return MappingResult(None, findings)
+        return MappingResult(doc, findings)
+
+    def _line_for(self, path: str) -> int:
+        plain = _INDEX.sub("", path)
+        while plain:
+            if plain in self._lines:
+                return self._lines[plain]
+            plain = plain.rpartition(".")[0]
+        return 1
+
+    def _eval(
+        self,
+        expr: Expression,
+        ctx: Any,
+        root: Any,
+        spec: FieldSpec,
+        target: str,
+        src: str,
+        findings: list[MappingFinding],
+    ) -> Any:
+        try:
+            return expr.evaluate(ctx, root)
+        except (MappingValueError, ExpressionError) as exc:
+            findings.append(MappingFinding(self.file, spec.line, target, str(exc), src or None))
+            return None
+
+    def _object(
+        self,
+        fields: dict[str, FieldSpec],
+        ctx: Any,
+        root: Any,
+        prefix: str,
+        src: str,
+        findings: list[MappingFinding],
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in fields.items():
+            target = f"{prefix}.{name}" if prefix else name
+            if spec.when is not None and not self._eval(spec.when, ctx, root, spec, target, src, findings):
+                continue
+            if spec.expr is not None:
+                value = self._eval(spec.expr, ctx, root, spec, target, src, findings)
+            elif spec.each is not None:
+                items = self._eval(spec.each, ctx, root, spec, target, src, findings)
+                if items is None:
+                    continue
+                items = items if isinstance(items, list) else [items]
+                value = []
+                for i, item in enumerate(items):
+                    here = f"{src}{spec.each.text}[{i}]."
+                    if spec.fields is not None:
+                        obj = self._object(spec.fields, item, root, f"{target}[{i}]", here, findings)
+                        if obj:
+                            value.append(obj)
+                    elif spec.value is not None:
+                        v = self._eval(spec.value, item, root, spec, f"{target}[{i}]", here, findings)
+                        if v not in (None, "", []):
+                            value.append(v)
+            else:
+                assert spec.fields is not None
+                value = self._object(spec.fields, ctx, root, target, src, findings)
+            if value not in (None, "", [], {}):
+                out[name] = value
+        return out
+
+
+def _compile_fields(
+    node: _Node, file: str, schema: dict[str, Any] | None, obj: dict[str, Any] | None, where: str
+) -> dict[str, FieldSpec]:
+    if not isinstance(node.value, dict):
+        raise MappingError(f"{file}:{node.line}: 'fields' must map target fields to expressions")
+    props = obj.get("properties") if obj is not None else None
+    out: dict[str, FieldSpec] = {}
+    for name, sub in node.value.items():
+        if props is not None and name not in props:
+            close = difflib.get_close_matches(name, list(props), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise MappingError(f"{file}:{sub.line}: {where or 'the target'} has no field {name!r}{hint}")
+        child = _schema_node(schema, props.get(name)) if (schema is not None and props is not None) else None
+        out[name] = _compile_spec(name, sub, file, schema, child, f"{where}.{name}" if where else name)
+    return out
+
+
+def _expr(node: _Node, file: str, what: str) -> Expression:
+    if not isinstance(node.value, str):
+        raise MappingError(f"{file}:{node.line}: {what} must be an expression (text)")
+    try:
+        return Expression(node.value)
+    except ExpressionError as exc:
+        raise MappingError(f"{file}:{node.line}: {what}: {exc}") from None
+
+
+def _compile_spec(
+    name: str, node: _Node, file: str, schema: dict[str, Any] | None, obj: dict[str, Any] | None, where: str
+) -> FieldSpec:
+    if isinstance(node.value, str):
+        return FieldSpec(name, node.line, expr=_expr(node, file, name))
+    if not isinstance(node.value, dict):
+        raise MappingError(f"{file}:{node.line}: {name} must be an expression or a mapping with 'fields'")
+    keys = node.value
+    unknown = set(keys) - _SPEC
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise MappingError(
+            f"{file}:{keys[bad].line}: {name}: unknown key {bad!r} (a field spec takes {', '.join(sorted(_SPEC))})"
+        )
+    spec = FieldSpec(name, node.line)
+    if "when" in keys:
+        spec.when = _expr(keys["when"], file, f"{name}.when")
+    if "each" in keys:
+        spec.each = _expr(keys["each"], file, f"{name}.each")
+        if ("fields" in keys) == ("value" in keys):
+            raise MappingError(f"{file}:{node.line}: {name}: 'each' needs either 'fields' or 'value'")
+    elif "value" in keys:
+        spec.expr = _expr(keys["value"], file, f"{name}.value")
+        return spec
+    elif "fields" not in keys:
+        raise MappingError(f"{file}:{node.line}: {name}: needs 'fields', 'each' or 'value'")
+    if "fields" in keys:
+        spec.fields = _compile_fields(keys["fields"], file, schema, obj, where)
+    if "value" in keys:
+        spec.value = _expr(keys["value"], file, f"{name}.value")
+    return spec
+
+
+def _merge(base: _Node, child: _Node) -> _Node:
+    """``extends``: the child's fields replace the base's; nested field specs merge key by key."""
+    if isinstance(base.value, dict) and isinstance(child.value, dict):
+        merged = dict(base.value)
+        for k, v in child.value.items():
+            merged[k] = _merge(merged[k], v) if k in merged else v
+        return _Node(merged, child.line)
+    return child
+
+
+def _read(path: Path, depth: int = 0) -> _Node:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError(f"{path}:1: cannot read the mapping: {exc.strerror or exc}") from None
+    node = _load_yaml(text, str(path))
+    if not isinstance(node.value, dict):
+        raise MappingError(f"{path}:{node.line}: a mapping file is a YAML mapping with 'fields'")
+    unknown = set(node.value) - _TOP
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise MappingError(
+            f"{path}:{node.value[bad].line}: unknown key {bad!r} (a mapping takes {', '.join(sorted(_TOP))})"
+        )
+    if "extends" in node.value:
+        if depth > 5:
+            raise MappingError(f"{path}:{node.value['extends'].line}: 'extends' nests too deep")
+        base = _read(path.parent / str(node.value["extends"].value), depth + 1)
+        merged = _merge(base, _Node({k: v for k, v in node.value.items() if k != "extends"}, node.line))
+        return merged
+    return node
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Load, check and compile a mapping file. Raises :class:`MappingError` naming file:line."""
+    p = Path(path)
+    node = _read(p)
+    top: dict[str, _Node] = node.value
+    for key in ("source", "target", "fields"):
+        if key not in top:
+            raise MappingError(f"{p}:{node.line}: the mapping needs {key!r}")
+    target = str(top["target"].value)
+    source = str(top["source"].value)
+    schema: dict[str, Any] | None = None
+    if target in KINDS:
+        schema = json_schema(target)
+    elif not target.startswith("x12/"):
+        raise MappingError(
+            f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set>"
+        )
+    fields = _compile_fields(top["fields"], str(p), schema, schema, "" if schema is None else target)
+    name = str(top["mapping"].value) if "mapping" in top else p.stem
+    return Mapping(name, source, target, fields, str(p))
+
+
+__all__ = ["FieldSpec", "Mapping", "MappingError", "MappingFinding", "MappingResult", "load_mapping"]

@@ -1,0 +1,122 @@
+"""Functions analysts call in mapping expressions (``$x12date(BEG.BEG05)``). Pure, no I/O.
+
+A function that cannot do its job raises :class:`MappingValueError`; the engine turns it into a
+finding that names the mapping line and the target field, and the document is not produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+class MappingValueError(ValueError):
+    """A source value a function cannot transform."""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if not value:
+            return None
+        value = value[0]
+    return str(value)
+
+
+def x12date(value: Any) -> str | None:
+    """``20261123`` or ``261123`` → ``2026-11-23``."""
+    v = _text(value)
+    if v is None:
+        return None
+    if len(v) == 6 and v.isdigit():
+        v = "20" + v
+    if len(v) != 8 or not v.isdigit():
+        raise MappingValueError(f"{v!r} is not an X12 date (CCYYMMDD)")
+    return f"{v[:4]}-{v[4:6]}-{v[6:]}"
+
+
+def x12time(value: Any) -> str | None:
+    """``1430`` → ``14:30``; ``143005`` → ``14:30:05``."""
+    v = _text(value)
+    if v is None:
+        return None
+    if not v.isdigit() or len(v) not in (4, 6, 7, 8):
+        raise MappingValueError(f"{v!r} is not an X12 time (HHMM[SS])")
+    return f"{v[:2]}:{v[2:4]}" + (f":{v[4:6]}" if len(v) >= 6 else "")
+
+
+def decimal(value: Any, implied: Any = 0) -> str | None:
+    """A number as a decimal string; ``implied`` places for X12 ``N2``-style values (``37650`` → ``376.50``)."""
+    v = _text(value)
+    if v is None:
+        return None
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        raise MappingValueError(f"{v!r} is not a number") from None
+    places = int(implied or 0)
+    if places:
+        d = d.scaleb(-places)
+    return format(d, "f")
+
+
+def qualified(segment: Any, qualifier: Any) -> str | None:
+    """The value that follows ``qualifier`` in a segment's qualifier/value pairs.
+
+    ``$qualified(PO1, "UP")`` on ``PO1*1*120*EA*9.25**UP*012345678905*VN*AB3542`` gives the UPC.
+    """
+    if isinstance(segment, list):
+        segment = segment[0] if segment else None
+    if not isinstance(segment, dict):
+        return None
+    keys = sorted(segment)
+    for i, key in enumerate(keys):
+        if segment[key] == qualifier and i + 1 < len(keys):
+            nxt = keys[i + 1]
+            if int(nxt[-2:]) == int(key[-2:]) + 1:
+                return _text(segment[nxt])
+    return None
+
+
+def gs1(value: Any) -> str | None:
+    """Check a GS1 mod-10 check digit (UPC-A, EAN/GTIN-13, GTIN-14, SSCC-18); return the value."""
+    v = _text(value)
+    if v is None:
+        return None
+    if not v.isdigit() or len(v) < 8:
+        raise MappingValueError(f"{v!r} is not a GS1 number")
+    body, check = v[:-1], int(v[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    if (10 - total % 10) % 10 != check:
+        raise MappingValueError(f"{v!r} has a wrong GS1 check digit (expected {(10 - total % 10) % 10})")
+    return v
+
+
+def sscc(value: Any) -> str | None:
+    """An SSCC-18 from ``MAN*GM`` (which carries the ``00`` application identifier), checked."""
+    v = _text(value)
+    if v is None:
+        return None
+    if len(v) == 20 and v.startswith("00"):
+        v = v[2:]
+    if len(v) != 18:
+        raise MappingValueError(f"{v!r} is not an SSCC-18 (18 digits, or 20 with the 00 prefix)")
+    return gs1(v)
+
+
+def default(value: Any, fallback: Any) -> Any:
+    """``value`` unless it is missing or empty, else ``fallback``."""
+    return fallback if value in (None, "", []) else value
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "x12date": x12date,
+    "x12time": x12time,
+    "decimal": decimal,
+    "qualified": qualified,
+    "gs1": gs1,
+    "sscc": sscc,
+    "default": default,
+}
