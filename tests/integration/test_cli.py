@@ -101,3 +101,33 @@ def test_ack_writes_997_999_and_ta1(tmp_path: Path) -> None:
 def test_version_and_help() -> None:
     assert run("--version").stdout.startswith("erpbridge")
     assert "validate" in run("x12", "--help").stdout
+
+
+def test_translate_850_to_canonical_json(tmp_path: Path) -> None:
+    r = run("translate", SAMPLES / "valid" / "850_004010.edi")
+    assert r.returncode == 0, r.stderr
+    [doc] = json.loads(r.stdout)
+    assert doc["kind"] == "PurchaseOrder" and doc["po_number"] == "4500012345" and len(doc["lines"]) == 10
+    out = tmp_path / "po.json"
+    r = run("translate", CORPUS / "nodex12_850.edi", "--out", out)
+    assert r.returncode == 0 and json.loads(out.read_text())[0]["po_number"] == "08292233294"
+
+
+def test_translate_reports_what_it_cannot_map(tmp_path: Path) -> None:
+    r = run("translate", SAMPLES / "valid" / "856_004010.edi")
+    assert r.returncode == 1 and "no mapping for 856" in r.stderr and json.loads(r.stdout) == []
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source: x12/850\ntarget: PurchaseOrder\nfields:\n  po_numbr: BEG.BEG03\n")
+    r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--mapping", bad)
+    assert r.returncode == 2 and f"{bad}:4:" in r.stderr and "Traceback" not in r.stderr
+    r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--to", "x12")
+    assert r.returncode == 2 and "only X12 -> canonical" in r.stderr
+
+
+def test_map_check(tmp_path: Path) -> None:
+    r = run("map", "check")
+    assert r.returncode == 0 and "850-to-purchase-order.yaml: ok" in r.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source: x12/850\ntarget: PurchaseOrder\nfields:\n  po_number: $nope(BEG.BEG03)\n")
+    r = run("map", "check", bad)
+    assert r.returncode == 1 and f"{bad}:4:" in r.stdout and "$nope" in r.stdout

@@ -251,5 +251,126 @@ def ack_cmd(
     sys.exit(status)
 
 
+def _mapping_dirs() -> list[Path]:
+    """Where shipped mappings are: ./mappings, then the checkout this package runs from."""
+    here = Path(__file__).resolve().parents[3] / "mappings"
+    return [p for p in (Path("mappings"), here) if p.is_dir()]
+
+
+def _shipped_mapping(set_id: str) -> Path | None:
+    for d in _mapping_dirs():
+        found = sorted(d.glob(f"x12/{set_id}-to-*.yaml"))
+        if found:
+            return found[0]
+    return None
+
+
+@main.command("translate")
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Mapping file (default: the shipped one for each set).",
+)
+@click.option(
+    "--to",
+    "to_kind",
+    default="canonical",
+    show_default=True,
+    help="Target: canonical (X12 in). x12 is not available yet.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON here instead of standard output.",
+)
+def translate_cmd(input_file: Path, mapping_file: Path | None, to_kind: str, out_file: Path | None) -> None:
+    """Translate an X12 INPUT into canonical JSON documents (one per transaction set)."""
+    from ..mapping import MappingError, load_mapping
+
+    if to_kind != "canonical":
+        _fail(
+            InputError(
+                f"--to {to_kind}: only X12 -> canonical is available so far (outbound mappings come next)"
+            )
+        )
+    try:
+        result = decode(b"".join(_chunks(input_file)))
+    except ErpBridgeError as exc:
+        _fail(exc)
+        return
+    errors = [f for f in result.findings if f.severity == "error"]
+    for f in errors:
+        click.secho(f"{input_file}:{f.location.line or '?'}: {f}", fg="red", err=True)
+    documents: list[Any] = []
+    problems = 0
+    cache: dict[Path, Any] = {}
+    for inter in result.document["interchanges"]:
+        for group in inter["groups"]:
+            for tset in group["sets"]:
+                set_id = tset.get("ST", {}).get("ST01", "?")
+                where = f"set {set_id} {tset.get('ST', {}).get('ST02', '?')}"
+                path = mapping_file or _shipped_mapping(set_id)
+                if path is None:
+                    click.secho(
+                        f"{input_file}: {where}: no mapping for {set_id} (give one with --mapping)",
+                        fg="yellow",
+                        err=True,
+                    )
+                    problems += 1
+                    continue
+                try:
+                    mapping = cache.get(path) or load_mapping(path)
+                except MappingError as exc:
+                    _fail(exc)
+                    return
+                cache[path] = mapping
+                applied = mapping.apply(tset)
+                for finding in applied.findings:
+                    click.secho(f"{input_file}: {where}: {finding}", fg="red", err=True)
+                    problems += 1
+                if applied.document is not None:
+                    documents.append(applied.document)
+    text = json.dumps(documents, indent=2, ensure_ascii=False) + "\n"
+    if out_file is not None:
+        tmp = out_file.with_suffix(out_file.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out_file)
+        click.echo(f"{out_file}: {len(documents)} document(s)", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if problems or errors else 0)
+
+
+@main.group("map")
+def map_group() -> None:
+    """Check mapping files."""
+
+
+@map_group.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def map_check_cmd(paths: tuple[Path, ...]) -> None:
+    """Load and check mapping files (default: the shipped ones). Exit 1 when any is wrong."""
+    from ..mapping import MappingError, load_mapping
+
+    files: list[Path] = []
+    for p in paths or tuple(_mapping_dirs()[:1]):
+        files += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
+    if not files:
+        _fail(InputError("no mapping files found"))
+    bad = 0
+    for f in files:
+        try:
+            m = load_mapping(f)
+        except MappingError as exc:
+            bad += 1
+            click.secho(f"error: {exc}", fg="red")
+            continue
+        click.echo(f"{f}: ok ({m.source} -> {m.target})")
+    sys.exit(1 if bad else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
