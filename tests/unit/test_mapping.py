@@ -155,3 +155,22 @@ def test_native_paths_agree_with_jsonata(doc: dict, steps: list[str]) -> None:
     assert native.is_native
     expected = jsonata.Jsonata(path).evaluate(doc)
     assert native.evaluate(doc) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "purpose"),
+    [
+        ("00", "original"),
+        ("01", "cancel"),
+        ("04", "change"),
+        ("05", "replace"),
+        ("06", "confirmation"),
+        ("07", "duplicate"),
+    ],
+)
+def test_every_purpose_code_maps_to_a_model_value(code: str, purpose: str) -> None:
+    tset = first_set(SAMPLES / "valid" / "850_004010.edi")
+    tset["BEG"]["BEG01"] = code
+    result = load_mapping(PO_MAPPING).apply(tset)
+    assert result.ok, [str(f) for f in result.findings]
+    assert result.document is not None and result.document["purpose"] == purpose
