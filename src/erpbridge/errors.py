@@ -11,6 +11,8 @@ is quarantined with the error's message as the reason, and someone is alerted.
     │   └── TransportError            a peer did not answer, a connection dropped
     └── TerminalError                 quarantine and alert; retrying cannot help
         ├── ConfigError               a configuration or schema file is wrong (names file and key)
+        │   └── MappingError          a mapping file is wrong; the message starts with file:line
+        ├── TransformError            a mapping expression or function cannot transform a source value
         ├── SchemaError               an X12 schema or overlay data file is wrong
         ├── X12Error                  X12 input or output is unusable
         │   ├── NotX12Error           the input is not an X12 interchange at all (no readable ISA)
@@ -63,6 +65,14 @@ class TerminalError(ErpBridgeError):
 
 class ConfigError(TerminalError):
     """A configuration file is wrong."""
+
+
+class MappingError(ConfigError):
+    """A mapping file is wrong; the message starts with file:line."""
+
+
+class TransformError(TerminalError):
+    """A mapping expression or function cannot transform a source value (becomes a finding)."""
 
 
 class SchemaError(TerminalError):

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, ModelError
+from ..errors import MappingError, ModelError
 from ..model import KINDS, from_json, json_schema
 from .expressions import Expression, ExpressionError
 from .functions import MappingValueError
@@ -43,10 +43,6 @@ from .functions import MappingValueError
 _INDEX = re.compile(r"\[\d+\]")
 _TOP = {"mapping", "source", "target", "extends", "description", "fields"}
 _SPEC = {"each", "fields", "value", "when"}
-
-
-class MappingError(ConfigError):
-    """A mapping file is wrong; the message starts with file:line."""
 
 
 @dataclass

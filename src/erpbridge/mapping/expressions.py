@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonata
 
+from ..errors import TransformError
 from .functions import FUNCTIONS, MappingValueError
 
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -90,7 +91,7 @@ JSONATA_BUILTINS = frozenset(
 )
 
 
-class ExpressionError(Exception):
+class ExpressionError(TransformError):
     """An expression that cannot be compiled, or that failed while evaluated."""
 
 

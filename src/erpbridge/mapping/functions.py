@@ -10,8 +10,10 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..errors import TransformError
 
-class MappingValueError(ValueError):
+
+class MappingValueError(TransformError):
     """A source value a function cannot transform."""
 
 
