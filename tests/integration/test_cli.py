@@ -131,3 +131,18 @@ def test_map_check(tmp_path: Path) -> None:
     bad.write_text("source: x12/850\ntarget: PurchaseOrder\nfields:\n  po_number: $nope(BEG.BEG03)\n")
     r = run("map", "check", bad)
     assert r.returncode == 1 and f"{bad}:4:" in r.stdout and "$nope" in r.stdout
+
+
+def test_ack_file_names_cannot_escape_the_output_folder(tmp_path: Path) -> None:
+    data = (SAMPLES / "valid" / "850_004010.edi").read_bytes()
+    isa13 = data[90:99]
+    hostile = data.replace(isa13, b"/../../xx", 1).replace(b"IEA*1*" + isa13, b"IEA*1*/../../xx")
+    src = tmp_path / "in" / "po.edi"
+    src.parent.mkdir()
+    src.write_bytes(hostile)
+    out = tmp_path / "out" / "acks"
+    r = run("x12", "ack", src, "--out", out)
+    assert r.returncode == 0, r.stderr
+    written = list(out.iterdir())
+    assert len(written) == 1 and written[0].name.startswith("po.xx.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]

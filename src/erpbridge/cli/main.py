@@ -237,7 +237,11 @@ def ack_cmd(
                     continue
                 data = ack.encode(now, ControlNumbers(interchange=number, transaction_set=1))
                 kinds = sorted({ack.ack_kind(g) for g in ack.groups}) + (["TA1"] if ack.ta1 else [])
-                target = out_dir / f"{path.stem}.{ack.interchange_control}.{'-'.join(kinds)}.edi"
+                # ISA13 comes from the partner's bytes: keep only digits and letters, so the name stays in --out
+                control = (
+                    "".join(c for c in ack.interchange_control if c.isascii() and c.isalnum()) or "unknown"
+                )
+                target = out_dir / f"{path.stem}.{control}.{'-'.join(kinds)}.edi"
                 tmp = target.with_suffix(".tmp")
                 tmp.write_bytes(data)
                 tmp.replace(target)
