@@ -108,6 +108,32 @@ def sscc(value: Any) -> str | None:
     return gs1(v)
 
 
+def ccyymmdd(value: Any) -> str | None:
+    """An ISO 8601 date (``2026-11-23``) as an X12 date (``20261123``)."""
+    v = _text(value)
+    if v is None:
+        return None
+    digits = v.replace("-", "")
+    if len(v) != 10 or len(digits) != 8 or not digits.isdigit():
+        raise MappingValueError(f"{v!r} is not a date (YYYY-MM-DD)")
+    return digits
+
+
+def pairs(prefix: Any, start: Any, items: Any) -> dict[str, str]:
+    """Qualifier/value pairs laid out from element ``start`` on, skipping those without a value.
+
+    ``$pairs("PO1", 6, [["UP", upc], ["VN", sku]])`` gives ``{"PO106": "UP", "PO107": upc, ...}``.
+    """
+    out: dict[str, str] = {}
+    pos = int(start)
+    for item in items or []:
+        if isinstance(item, list) and len(item) == 2 and item[1] not in (None, ""):
+            out[f"{prefix}{pos:02d}"] = str(item[0])
+            out[f"{prefix}{pos + 1:02d}"] = str(item[1])
+            pos += 2
+    return out
+
+
 def default(value: Any, fallback: Any) -> Any:
     """``value`` unless it is missing or empty, else ``fallback``."""
     return fallback if value in (None, "", []) else value
@@ -121,4 +147,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "gs1": gs1,
     "sscc": sscc,
     "default": default,
+    "ccyymmdd": ccyymmdd,
+    "pairs": pairs,
 }
