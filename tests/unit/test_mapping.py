@@ -213,3 +213,18 @@ def test_850_round_trip_gives_back_every_segment_in_order(path: Path) -> None:
     view["interchanges"][0]["groups"][0]["sets"] = rebuilt
     out = encode(view)  # validated by the writer
     assert segments_of(out) == segments_of(data)
+
+
+@pytest.mark.parametrize(
+    "path", [SAMPLES / "valid" / "850_004010.edi", CORPUS / "nodex12_850.edi"], ids=lambda p: p.name
+)
+def test_native_function_calls_give_what_jsonata_gives(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from erpbridge.mapping import expressions
+
+    tset = first_set(path)
+    inbound, outbound = load_mapping(PO_MAPPING), load_mapping(PO_OUT)
+    fast_po = inbound.apply(tset).document
+    fast_back = outbound.apply(fast_po).document
+    monkeypatch.setattr(expressions, "NATIVE", False)
+    assert inbound.apply(tset).document == fast_po
+    assert outbound.apply(fast_po).document == fast_back

@@ -8,6 +8,7 @@ path. Everything else is JSONata, with erpbridge's functions (see functions.py) 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -104,19 +105,109 @@ class _Call(jsonata.Jsonata.JFunctionCallable):  # type: ignore[misc]
 
 
 _ARRAYS = object()  # the walk met an array: JSONata's sequence rules decide, not us
+_CALL = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\((.*)\)", re.S)
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: switched off by the tests that prove native and JSONata evaluation agree
+NATIVE = True
+
+
+def _split_args(text: str) -> list[str] | None:
+    """Top-level comma-separated arguments, or None when the text is not that simple."""
+    out, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == "\\":
+                return None
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{[(":
+            depth += 1
+        elif ch in "}])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i].strip())
+            start = i + 1
+    if quote or depth:
+        return None
+    out.append(text[start:].strip())
+    return [a for a in out if a] if text.strip() else []
+
+
+def _native_call(text: str) -> tuple[Callable[..., Any], list[tuple[str, Any]]] | None:
+    """``$fn(path, "literal", 2, $, {"json": "literal"})`` with a function we can call directly."""
+    m = _CALL.fullmatch(text)
+    if not m:
+        return None
+    name, inner = m.group(1), m.group(2)
+    fn: Callable[..., Any] | None = FUNCTIONS.get(name)
+    if fn is None and name == "lookup":
+        fn = _lookup
+    if fn is None:
+        return None
+    parts = _split_args(inner)
+    if parts is None:
+        return None
+    args: list[tuple[str, Any]] = []
+    for part in parts:
+        if part == "$":
+            args.append(("context", None))
+        elif _PATH.fullmatch(part):
+            args.append(("path", part.split(".")))
+        elif (lit := _STRING.fullmatch(part)) is not None and lit.group(1) is not None and "\\" not in part:
+            args.append(("value", lit.group(1)))
+        elif _NUMBER.fullmatch(part):
+            args.append(("value", int(part) if "." not in part else float(part)))
+        elif part.startswith("{"):
+            try:
+                value = json.loads(part)
+            except ValueError:
+                return None
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                return None
+            args.append(("value", value))
+        else:
+            return None
+    return fn, args
+
+
+def _lookup(obj: Any, key: Any) -> Any:
+    """JSONata's ``$lookup`` for an object of strings and a string key."""
+    if not isinstance(obj, dict) or not isinstance(key, str):
+        return None
+    return obj.get(key)
 
 
 def _walk(value: Any, names: list[str]) -> Any:
-    """A plain path over objects only; ``_ARRAYS`` as soon as an array is involved."""
-    for name in names:
-        if isinstance(value, list):
-            return _ARRAYS
-        if not isinstance(value, dict):
+    """A plain path with JSONata's sequence rules, or ``_ARRAYS`` where we leave it to JSONata.
+
+    Arrays of objects met before the last step are mapped over, and a single result is a value,
+    not a one-item list (``N4.N401`` when N4 is a list of one). An array as the last value, or an
+    array of anything but objects, is JSONata's to decide.
+    """
+    current = [value]
+    last = len(names) - 1
+    for i, name in enumerate(names):
+        found: list[Any] = []
+        for item in current:
+            if isinstance(item, list):
+                return _ARRAYS
+            if not isinstance(item, dict):
+                continue
+            got = item.get(name)
+            if got is None:
+                continue
+            if isinstance(got, list):
+                if i == last or not all(isinstance(sub, dict) for sub in got):
+                    return _ARRAYS
+                found.extend(got)
+            else:
+                found.append(got)
+        if not found:
             return None
-        value = value.get(name)
-        if value is None:
-            return None
-    return _ARRAYS if isinstance(value, list) else value
+        current = found
+    return current[0] if len(current) == 1 else current
 
 
 class Expression:
@@ -126,6 +217,7 @@ class Expression:
         self.text = text.strip()
         self._path: list[str] | None = None
         self._literal: str | None = None
+        self._call: tuple[Callable[..., Any], list[tuple[str, Any]]] | None = None
         self._jsonata: Any = None
         t = self.text
         if not t:
@@ -153,13 +245,17 @@ class Expression:
             raise ExpressionError(f"not a valid JSONata expression: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - jsonata-python raises assorted errors on bad input
             raise ExpressionError(f"not a valid JSONata expression: {exc}") from None
+        # inputs are JSON views and canonical JSON that erpbridge built itself; re-checking the whole
+        # input on every evaluation was three quarters of the mapping time
+        self._jsonata.set_validate_input(False)
         for name, fn in FUNCTIONS.items():
             self._jsonata.register_function(name, jsonata.Jsonata.JFunction(_Call(fn), None))
+        self._call = _native_call(t)
 
     @property
     def is_native(self) -> bool:
-        """Compiled to Python (a plain path over objects, or a literal)."""
-        return self._path is not None or self._literal is not None
+        """Compiled to Python (a plain path, a literal, or a simple function call)."""
+        return self._path is not None or self._literal is not None or self._call is not None
 
     def evaluate(self, context: Any, root: Any = None) -> Any:
         if self._path is not None:
@@ -168,8 +264,26 @@ class Expression:
                 return value
             if self._jsonata is None:
                 self._jsonata = jsonata.Jsonata(self.text)
+                self._jsonata.set_validate_input(False)
         if self._literal is not None:
             return self._literal
+        if self._call is not None and NATIVE:
+            fn, specs = self._call
+            args: list[Any] = []
+            for kind, spec in specs:
+                if kind == "path":
+                    value = _walk(context, spec)
+                    if value is _ARRAYS:
+                        break  # JSONata's sequence rules decide
+                    args.append(value)
+                elif kind == "context":
+                    if isinstance(context, list):
+                        break
+                    args.append(context)
+                else:
+                    args.append(spec)
+            else:
+                return fn(*args)
         try:
             bindings = {"root": root} if root is not None else None
             return self._jsonata.evaluate(context, bindings)
