@@ -228,3 +228,17 @@ def test_native_function_calls_give_what_jsonata_gives(path: Path, monkeypatch: 
     monkeypatch.setattr(expressions, "NATIVE", False)
     assert inbound.apply(tset).document == fast_po
     assert outbound.apply(fast_po).document == fast_back
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(names, values, max_size=3),
+    names,
+    st.integers(0, 2),
+    st.lists(names, min_size=1, max_size=2),
+)
+def test_native_indexed_paths_agree_with_jsonata(doc: dict, first: str, index: int, rest: list[str]) -> None:
+    text = f"{first}[{index}]." + ".".join(rest)
+    expr = Expression(text)
+    assert expr.is_native
+    assert expr.evaluate(doc) == jsonata.Jsonata(text).evaluate(doc)

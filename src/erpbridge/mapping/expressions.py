@@ -151,7 +151,12 @@ def _native_call(text: str) -> tuple[Callable[..., Any], list[tuple[str, Any]]] 
         return None
     args: list[tuple[str, Any]] = []
     for part in parts:
-        if part == "$":
+        nested = _native_call(part) if part.startswith("$") and part != "$" else None
+        if nested is not None:
+            args.append(("call", nested))
+        elif part.startswith("$") and part != "$":
+            return None
+        elif part == "$":
             args.append(("context", None))
         elif _PATH.fullmatch(part):
             args.append(("path", part.split(".")))
@@ -159,6 +164,8 @@ def _native_call(text: str) -> tuple[Callable[..., Any], list[tuple[str, Any]]] 
             args.append(("value", lit.group(1)))
         elif _NUMBER.fullmatch(part):
             args.append(("value", int(part) if "." not in part else float(part)))
+        elif _INDEXED.fullmatch(part):
+            args.append(("indexed", _indexed(part)))
         elif part.startswith("{"):
             try:
                 value = json.loads(part)
@@ -170,6 +177,34 @@ def _native_call(text: str) -> tuple[Callable[..., Any], list[tuple[str, Any]]] 
         else:
             return None
     return fn, args
+
+
+_INDEXED = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_]*)\[([0-9]+)\]\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+)
+
+
+def _indexed(text: str) -> tuple[str, int, list[str]]:
+    m = _INDEXED.fullmatch(text)
+    assert m is not None
+    return m.group(1), int(m.group(2)), m.group(3).split(".")
+
+
+def _walk_indexed(context: Any, spec: tuple[str, int, list[str]]) -> Any:
+    """``NAME[n].rest`` on an object context: item *n* of an array of objects, then a plain path."""
+    name, n, rest = spec
+    if not isinstance(context, dict):
+        return _ARRAYS
+    value = context.get(name)
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = [value]  # JSONata treats a single value as a sequence of one
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return _ARRAYS
+    if n >= len(value):
+        return None
+    return _walk(value[n], rest)
 
 
 def _lookup(obj: Any, key: Any) -> Any:
@@ -210,6 +245,27 @@ def _walk(value: Any, names: list[str]) -> Any:
     return current[0] if len(current) == 1 else current
 
 
+def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: Any) -> Any:
+    """Evaluate a compiled call, or return ``_ARRAYS`` when JSONata must decide."""
+    fn, specs = call
+    args: list[Any] = []
+    for kind, spec in specs:
+        if kind == "path":
+            value = _walk(context, spec)
+        elif kind == "indexed":
+            value = _walk_indexed(context, spec)
+        elif kind == "call":
+            value = _run_call(spec, context)
+        elif kind == "context":
+            value = _ARRAYS if isinstance(context, list) else context
+        else:
+            value = spec
+        if value is _ARRAYS:
+            return _ARRAYS  # JSONata's sequence rules decide
+        args.append(value)
+    return fn(*args)
+
+
 class Expression:
     """A compiled field expression. ``evaluate(context, root)`` returns a JSON value or ``None``."""
 
@@ -218,6 +274,7 @@ class Expression:
         self._path: list[str] | None = None
         self._literal: str | None = None
         self._call: tuple[Callable[..., Any], list[tuple[str, Any]]] | None = None
+        self._indexed: tuple[str, int, list[str]] | None = None
         self._jsonata: Any = None
         t = self.text
         if not t:
@@ -251,11 +308,13 @@ class Expression:
         for name, fn in FUNCTIONS.items():
             self._jsonata.register_function(name, jsonata.Jsonata.JFunction(_Call(fn), None))
         self._call = _native_call(t)
+        if _INDEXED.fullmatch(t):
+            self._indexed = _indexed(t)
 
     @property
     def is_native(self) -> bool:
         """Compiled to Python (a plain path, a literal, or a simple function call)."""
-        return self._path is not None or self._literal is not None or self._call is not None
+        return any(x is not None for x in (self._path, self._literal, self._call, self._indexed))
 
     def evaluate(self, context: Any, root: Any = None) -> Any:
         if self._path is not None:
@@ -267,23 +326,15 @@ class Expression:
                 self._jsonata.set_validate_input(False)
         if self._literal is not None:
             return self._literal
-        if self._call is not None and NATIVE:
-            fn, specs = self._call
-            args: list[Any] = []
-            for kind, spec in specs:
-                if kind == "path":
-                    value = _walk(context, spec)
-                    if value is _ARRAYS:
-                        break  # JSONata's sequence rules decide
-                    args.append(value)
-                elif kind == "context":
-                    if isinstance(context, list):
-                        break
-                    args.append(context)
-                else:
-                    args.append(spec)
-            else:
-                return fn(*args)
+        if NATIVE:
+            if self._call is not None:
+                value = _run_call(self._call, context)
+                if value is not _ARRAYS:
+                    return value
+            elif self._indexed is not None:
+                value = _walk_indexed(context, self._indexed)
+                if value is not _ARRAYS:
+                    return value
         try:
             bindings = {"root": root} if root is not None else None
             return self._jsonata.evaluate(context, bindings)
