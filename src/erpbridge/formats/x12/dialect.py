@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from ...errors import NotX12Error
 
 ISA_LENGTH = 106
-#: 0-based offsets of the 16 element separators in a well-formed ISA.
-ISA_SEPARATOR_OFFSETS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
+#: fixed widths of ISA01..ISA16: the one statement of the ISA layout (the writer pads to them)
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+#: 0-based offsets of the 16 element separators in a well-formed ISA, derived from the widths
+ISA_SEPARATOR_OFFSETS = tuple(3 + i + sum(ISA_WIDTHS[:i]) for i in range(len(ISA_WIDTHS)))
 
 
 @dataclass(frozen=True, slots=True)

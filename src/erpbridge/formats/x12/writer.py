@@ -14,29 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import X12WriteError
-from .dialect import Dialect
+from .dialect import ISA_WIDTHS, Dialect
 from .findings import Finding
 from .reader import read
 from .schema import LoopNode, Overlay, SegmentUsage, load_set, version_of
-
-_ISA_WIDTHS = {
-    1: 2,
-    2: 10,
-    3: 2,
-    4: 10,
-    5: 2,
-    6: 15,
-    7: 2,
-    8: 15,
-    9: 6,
-    10: 4,
-    11: 1,
-    12: 5,
-    13: 9,
-    14: 1,
-    15: 1,
-    16: 1,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +151,7 @@ def encode(
         isa_els = ["ISA"]
         for i in range(1, 17):
             v = str(isa.get(f"ISA{i:02d}", ""))
-            w = _ISA_WIDTHS[i]
+            w = ISA_WIDTHS[i - 1]
             if i == 13:
                 if not (v.isascii() and v.isdigit()) or len(v) > 9:
                     raise X12WriteError(f"{where}/ISA/ISA13: control number {v!r} must be 1 to 9 digits")
