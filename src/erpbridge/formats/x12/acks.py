@@ -138,9 +138,10 @@ class Acknowledgment:
         if any(kind == "999" for _, kind in groups) and release < "00501":
             release = "00501"
         isa13 = isa.get(13)
+        isa13_ok = clean.digits(isa13, 9, 9)
         our_isa13 = control.interchange if control and control.interchange is not None else None
         if our_isa13 is None:
-            our_isa13 = int(isa13) if len(isa13) == 9 and isa13.isascii() and isa13.isdigit() else 1
+            our_isa13 = int(isa13) if isa13_ok else 1
         inter: dict[str, Any] = {
             "delimiters": dialect.to_json(),
             "ISA": {
@@ -190,10 +191,9 @@ class Acknowledgment:
             )
         inter["groups"] = listed
         if ta1 is not None:
-            ok13 = len(isa13) == 9 and isa13.isascii() and isa13.isdigit()
             inter["TA1"] = [
                 {
-                    "TA101": isa13 if ok13 else "000000000",
+                    "TA101": isa13 if isa13_ok else "000000000",
                     "TA102": isa.get(9) if len(isa.get(9)) == 6 and valid_date(isa.get(9)) else date6,
                     "TA103": isa.get(10) if len(isa.get(10)) == 4 and valid_time(isa.get(10)) else time4,
                     "TA104": ta1[0],

@@ -31,7 +31,7 @@ from .events import Event, GroupEnd, GroupStart, InterchangeEnd, InterchangeStar
 from .findings import Finding, Level, Location
 from .lexer import EndOfInput, Lexer, Segment
 from .schema import Overlay, SetSchema, dictionary, load_set, version_of
-from .validator import SetValidator, check_segment
+from .validator import SetValidator, ascii_number, check_segment
 
 #: TA105 code for an ISA element error, by ISA element position.
 _ISA_ELEMENT_CODES = {
@@ -42,18 +42,6 @@ _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 #: how many control numbers are remembered to detect duplicates; beyond it, memory stays flat and
 #: only the first ones are checked (a group of more sets than this is rare)
 MAX_REMEMBERED = 100_000
-
-
-def _count(text: str) -> int | None:
-    """A count element (IEA01, GE01, SE01) as a number; ``None`` unless it is ASCII digits.
-
-    ``str.isdigit`` alone accepts "²" (ISO-8859-1 0xB2), which ``int`` refuses, and ``int`` refuses
-    more than 4300 digits.
-    """
-    if not (text.isascii() and text.isdigit()):
-        return None
-    digits = text.lstrip("0") or "0"
-    return int(digits) if len(digits) <= 18 else None
 
 
 class X12Reader:
@@ -262,7 +250,7 @@ class X12Reader:
                     f"IEA02 {iea.get(2)!r} does not match ISA13 {isa.get(13)!r}",
                     iea,
                 )
-            if _count(iea.get(1)) != self._groups:
+            if ascii_number(iea.get(1)) != self._groups:
                 self._finding(
                     Level.INTERCHANGE,
                     "021",
@@ -331,7 +319,7 @@ class X12Reader:
                 self._finding(
                     Level.GROUP, "6", f"GE02 {ge02!r} is not a group control number (1-9 digits)", ge
                 )
-            if _count(ge01) != self._sets:
+            if ascii_number(ge01) != self._sets:
                 self._finding(
                     Level.GROUP, "5", f"GE01 says {ge01!r} transaction sets; the group has {self._sets}", ge
                 )
@@ -405,7 +393,7 @@ class X12Reader:
             se01, se02 = se.get(1), se.get(2)
             if se02 != st.get(2):
                 self._finding(Level.SET, "3", f"SE02 {se02!r} does not match ST02 {st.get(2)!r}", se)
-            if _count(se01) != self._set_segments:
+            if ascii_number(se01) != self._set_segments:
                 self._finding(
                     Level.SET,
                     "4",

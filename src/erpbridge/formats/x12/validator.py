@@ -44,11 +44,11 @@ def valid_date(value: str) -> bool:
     return not (month == 2 and day == 29 and (year % 4 or (year % 100 == 0 and year % 400)))
 
 
-def _small_int(text: str) -> int | None:
-    """``text`` as a number when it is ASCII digits, else ``None``.
+def ascii_number(text: str) -> int | None:
+    """``text`` as a number when it is ASCII digits (at most 18 significant), else ``None``.
 
-    ``str.isdigit`` alone accepts "²" (ISO-8859-1 0xB2), which ``int`` refuses, and ``int`` refuses
-    more than 4300 digits; numbers beyond 18 digits are never a valid HL01/HL02 here either.
+    For counts (IEA01, GE01, SE01) and HL numbers: ``str.isdigit`` alone accepts "²" (ISO-8859-1
+    0xB2), which ``int`` refuses, and ``int`` refuses more than 4300 digits.
     """
     if not (text.isascii() and text.isdigit()):
         return None
@@ -777,7 +777,7 @@ class SetValidator:
             return errs
         seq = self._hl_seq
         known = self._hl_levels
-        hl_no = _small_int(hl_id)
+        hl_no = ascii_number(hl_id)
         if len(level) == 1 and hl_no == len(seq) + 1 and not known:
             seq.append(ord(level) & 0xFF)
         elif (hl_no is not None and 0 < hl_no <= len(seq) and not known) or hl_id in known:
@@ -805,7 +805,7 @@ class SetValidator:
             if known:
                 parent_level = known.get(parent)
             else:
-                parent_no = _small_int(parent)
+                parent_no = ascii_number(parent)
                 parent_level = (
                     chr(seq[parent_no - 1])
                     if parent_no is not None and 0 < parent_no <= len(seq) - 1
