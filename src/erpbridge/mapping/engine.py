@@ -39,16 +39,19 @@ from ..errors import MappingError, ModelError
 from ..model import KINDS, from_json, json_schema
 from .expressions import Expression, ExpressionError
 from .functions import MappingValueError
+from .tables import Tables
 
 _INDEX = re.compile(r"\[\d+\]")
 _TOP = {"mapping", "source", "target", "extends", "description", "fields"}
-_SPEC = {"each", "fields", "value", "when"}
+_SPEC = {"each", "fields", "value", "when", "hierarchy"}
+_HL_NODE = {"level", "each", "when", "fields", "children"}
 
 
 @dataclass
 class _Node:
     value: Any
     line: int
+    file: str = ""  # the file this node was read from (a base file, with ``extends``)
 
 
 def _load_yaml(text: str, file: str) -> _Node:
@@ -73,10 +76,10 @@ def _convert(node: yaml.Node, file: str) -> _Node:
                 raise MappingError(f"{file}:{k.start_mark.line + 1}: {key!r} is given twice")
             out[key] = _convert(v, file)
             out[key].line = k.start_mark.line + 1
-        return _Node(out, line)
+        return _Node(out, line, file)
     if isinstance(node, yaml.SequenceNode):
-        return _Node([_convert(v, file) for v in node.value], line)
-    return _Node(str(node.value), line)
+        return _Node([_convert(v, file) for v in node.value], line, file)
+    return _Node(str(node.value), line, file)
 
 
 @dataclass
@@ -88,6 +91,9 @@ class FieldSpec:
     value: Expression | None = None
     when: Expression | None = None
     fields: dict[str, FieldSpec] | None = None
+    level: str | None = None  # hierarchy nodes: the HL03 level code
+    children: list[FieldSpec] | None = None  # hierarchy nodes: the levels below
+    hierarchy: FieldSpec | None = None  # a flat HL loop built from nested nodes
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,12 @@ class Mapping:
             target = f"{prefix}.{name}" if prefix else name
             if spec.when is not None and not self._eval(spec.when, ctx, root, spec, target, src, findings):
                 continue
-            if spec.expr is not None:
+            value: Any
+            if spec.hierarchy is not None:
+                loops: list[dict[str, Any]] = []
+                self._hl(spec.hierarchy, ctx, root, target, src, findings, loops, None)
+                value = loops
+            elif spec.expr is not None:
                 value = self._eval(spec.expr, ctx, root, spec, target, src, findings)
             elif spec.each is not None:
                 items = self._eval(spec.each, ctx, root, spec, target, src, findings)
@@ -225,9 +236,51 @@ class Mapping:
                 out[name] = value
         return out
 
+    def _hl(
+        self,
+        spec: FieldSpec,
+        ctx: Any,
+        root: Any,
+        target: str,
+        src: str,
+        findings: list[MappingFinding],
+        out: list[dict[str, Any]],
+        parent: str | None,
+    ) -> None:
+        """Append one level's HL loops, then their children's, numbering HL01/HL02/HL04 as it goes."""
+        if spec.each is None:
+            items: list[Any] = [ctx]
+            here_src = src
+        else:
+            got = self._eval(spec.each, ctx, root, spec, target, src, findings)
+            items = [] if got is None else got if isinstance(got, list) else [got]
+            here_src = f"{src}{spec.each.text}"
+        for i, item in enumerate(items):
+            where = f"{target}[{len(out)}]"
+            if spec.when is not None and not self._eval(
+                spec.when, item, root, spec, where, here_src, findings
+            ):
+                continue
+            number = str(len(out) + 1)
+            head = {"HL01": number, "HL02": parent, "HL03": spec.level, "HL04": "0"}
+            if parent is None:
+                del head["HL02"]
+            at = len(out)
+            out.append({"HL": head})
+            out[at].update(self._object(spec.fields or {}, item, root, where, f"{here_src}[{i}].", findings))
+            for child in spec.children or []:
+                self._hl(child, item, root, target, src, findings, out, number)
+            if len(out) > at + 1:
+                head["HL04"] = "1"
+
 
 def _compile_fields(
-    node: _Node, file: str, schema: dict[str, Any] | None, obj: dict[str, Any] | None, where: str
+    node: _Node,
+    file: str,
+    schema: dict[str, Any] | None,
+    obj: dict[str, Any] | None,
+    where: str,
+    tables: Tables,
 ) -> dict[str, FieldSpec]:
     if not isinstance(node.value, dict):
         raise MappingError(f"{file}:{node.line}: 'fields' must map target fields to expressions")
@@ -239,24 +292,79 @@ def _compile_fields(
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise MappingError(f"{file}:{sub.line}: {where or 'the target'} has no field {name!r}{hint}")
         child = _schema_node(schema, props.get(name)) if (schema is not None and props is not None) else None
-        out[name] = _compile_spec(name, sub, file, schema, child, f"{where}.{name}" if where else name)
+        out[name] = _compile_spec(
+            name, sub, file, schema, child, f"{where}.{name}" if where else name, tables
+        )
     return out
 
 
-def _expr(node: _Node, file: str, what: str) -> Expression:
+def _expr(node: _Node, file: str, what: str, tables: Tables) -> Expression:
+    file = node.file or file
     if not isinstance(node.value, str):
         raise MappingError(f"{file}:{node.line}: {what} must be an expression (text)")
+    tables.require(node.value, file, node.line, Path(file))
     try:
-        return Expression(node.value)
+        return Expression(node.value, tables.functions())
     except ExpressionError as exc:
         raise MappingError(f"{file}:{node.line}: {what}: {exc}") from None
 
 
+def _compile_hl(name: str, node: _Node, file: str, tables: Tables, top: bool) -> FieldSpec:
+    """One level of a ``hierarchy``: ``level``, ``fields``, ``each`` (below the top), ``when``, ``children``."""
+    if not isinstance(node.value, dict):
+        raise MappingError(
+            f"{file}:{node.line}: {name}: a hierarchy level is a mapping with 'level' and 'fields'"
+        )
+    keys = node.value
+    unknown = set(keys) - _HL_NODE
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise MappingError(
+            f"{file}:{keys[bad].line}: {name}: unknown key {bad!r} (a hierarchy level takes {', '.join(sorted(_HL_NODE))})"
+        )
+    level = keys.get("level")
+    if level is None or not isinstance(level.value, str) or not level.value.strip():
+        raise MappingError(
+            f"{file}:{node.line}: {name}: a hierarchy level needs 'level' (the HL03 code, e.g. S, O, P, I)"
+        )
+    if not top and "each" not in keys:
+        raise MappingError(
+            f"{file}:{node.line}: {name}: a child level needs 'each' (the items it is made from)"
+        )
+    spec = FieldSpec(name, node.line, level=level.value.strip())
+    if "each" in keys:
+        spec.each = _expr(keys["each"], file, f"{name}.each", tables)
+    if "when" in keys:
+        spec.when = _expr(keys["when"], file, f"{name}.when", tables)
+    spec.fields = _compile_fields(keys["fields"], file, None, None, "", tables) if "fields" in keys else {}
+    if "children" in keys:
+        kids = keys["children"]
+        if not isinstance(kids.value, list):
+            raise MappingError(f"{file}:{kids.line}: {name}.children: a list of hierarchy levels")
+        spec.children = [
+            _compile_hl(
+                f"{name}.{k.value.get('level', _Node('?', 0)).value if isinstance(k.value, dict) else '?'}",
+                k,
+                file,
+                tables,
+                False,
+            )
+            for k in kids.value
+        ]
+    return spec
+
+
 def _compile_spec(
-    name: str, node: _Node, file: str, schema: dict[str, Any] | None, obj: dict[str, Any] | None, where: str
+    name: str,
+    node: _Node,
+    file: str,
+    schema: dict[str, Any] | None,
+    obj: dict[str, Any] | None,
+    where: str,
+    tables: Tables,
 ) -> FieldSpec:
     if isinstance(node.value, str):
-        return FieldSpec(name, node.line, expr=_expr(node, file, name))
+        return FieldSpec(name, node.line, expr=_expr(node, file, name, tables))
     if not isinstance(node.value, dict):
         raise MappingError(f"{file}:{node.line}: {name} must be an expression or a mapping with 'fields'")
     keys = node.value
@@ -267,21 +375,28 @@ def _compile_spec(
             f"{file}:{keys[bad].line}: {name}: unknown key {bad!r} (a field spec takes {', '.join(sorted(_SPEC))})"
         )
     spec = FieldSpec(name, node.line)
+    if "hierarchy" in keys:
+        if len(keys) != 1:
+            raise MappingError(
+                f"{file}:{node.line}: {name}: 'hierarchy' stands alone (put 'when' and 'each' on its levels)"
+            )
+        spec.hierarchy = _compile_hl(name, keys["hierarchy"], file, tables, True)
+        return spec
     if "when" in keys:
-        spec.when = _expr(keys["when"], file, f"{name}.when")
+        spec.when = _expr(keys["when"], file, f"{name}.when", tables)
     if "each" in keys:
-        spec.each = _expr(keys["each"], file, f"{name}.each")
+        spec.each = _expr(keys["each"], file, f"{name}.each", tables)
         if ("fields" in keys) == ("value" in keys):
             raise MappingError(f"{file}:{node.line}: {name}: 'each' needs either 'fields' or 'value'")
     elif "value" in keys:
-        spec.expr = _expr(keys["value"], file, f"{name}.value")
+        spec.expr = _expr(keys["value"], file, f"{name}.value", tables)
         return spec
     elif "fields" not in keys:
         raise MappingError(f"{file}:{node.line}: {name}: needs 'fields', 'each' or 'value'")
     if "fields" in keys:
-        spec.fields = _compile_fields(keys["fields"], file, schema, obj, where)
+        spec.fields = _compile_fields(keys["fields"], file, schema, obj, where, tables)
     if "value" in keys:
-        spec.value = _expr(keys["value"], file, f"{name}.value")
+        spec.value = _expr(keys["value"], file, f"{name}.value", tables)
     return spec
 
 
@@ -335,7 +450,9 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(
             f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set>"
         )
-    fields = _compile_fields(top["fields"], str(p), schema, schema, "" if schema is None else target)
+    fields = _compile_fields(
+        top["fields"], str(p), schema, schema, "" if schema is None else target, Tables(p)
+    )
     name = str(top["mapping"].value) if "mapping" in top else p.stem
     return Mapping(name, source, target, fields, str(p))
 

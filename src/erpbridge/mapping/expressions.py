@@ -135,13 +135,15 @@ def _split_args(text: str) -> list[str] | None:
     return [a for a in out if a] if text.strip() else []
 
 
-def _native_call(text: str) -> tuple[Callable[..., Any], list[tuple[str, Any]]] | None:
-    """``$fn(path, "literal", 2, $, {"json": "literal"})`` with a function we can call directly."""
+def _native_call(
+    text: str, functions: Mapping[str, Callable[..., Any]]
+) -> tuple[Callable[..., Any], list[tuple[str, Any]]] | None:
+    """``$fn(path, "literal", 2, $, $root.path, {"json": "literal"})`` with a function we can call directly."""
     m = _CALL.fullmatch(text)
     if not m:
         return None
     name, inner = m.group(1), m.group(2)
-    fn: Callable[..., Any] | None = FUNCTIONS.get(name)
+    fn: Callable[..., Any] | None = functions.get(name)
     if fn is None and name == "lookup":
         fn = _lookup
     if fn is None:
@@ -151,9 +153,11 @@ def _native_call(text: str) -> tuple[Callable[..., Any], list[tuple[str, Any]]] 
         return None
     args: list[tuple[str, Any]] = []
     for part in parts:
-        nested = _native_call(part) if part.startswith("$") and part != "$" else None
+        nested = _native_call(part, functions) if part.startswith("$") and part != "$" else None
         if nested is not None:
             args.append(("call", nested))
+        elif part.startswith("$root.") and _PATH.fullmatch(part[6:]):
+            args.append(("root", part[6:].split(".")))
         elif part.startswith("$") and part != "$":
             return None
         elif part == "$":
@@ -245,17 +249,19 @@ def _walk(value: Any, names: list[str]) -> Any:
     return current[0] if len(current) == 1 else current
 
 
-def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: Any) -> Any:
+def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: Any, root: Any) -> Any:
     """Evaluate a compiled call, or return ``_ARRAYS`` when JSONata must decide."""
     fn, specs = call
     args: list[Any] = []
     for kind, spec in specs:
         if kind == "path":
             value = _walk(context, spec)
+        elif kind == "root":
+            value = _walk_root(root, spec)
         elif kind == "indexed":
             value = _walk_indexed(context, spec)
         elif kind == "call":
-            value = _run_call(spec, context)
+            value = _run_call(spec, context, root)
         elif kind == "context":
             value = _ARRAYS if isinstance(context, list) else context
         else:
@@ -266,11 +272,29 @@ def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: A
     return fn(*args)
 
 
-class Expression:
-    """A compiled field expression. ``evaluate(context, root)`` returns a JSON value or ``None``."""
+def _walk_root(root: Any, names: list[str]) -> Any:
+    """``$root.HL_loop``: a path from the document root, whose last step may be an array of objects."""
+    if root is None:
+        return _ARRAYS
+    value = _walk(root, names[:-1]) if len(names) > 1 else root
+    if value is _ARRAYS or not isinstance(value, dict):
+        return _ARRAYS if value is not None else None
+    last = value.get(names[-1])
+    if isinstance(last, list) and not all(isinstance(v, dict) for v in last):
+        return _ARRAYS
+    return last
 
-    def __init__(self, text: str, tables: Mapping[str, Any] | None = None) -> None:
+
+class Expression:
+    """A compiled field expression. ``evaluate(context, root)`` returns a JSON value or ``None``.
+
+    ``functions`` adds functions for this expression only (the code list and cross-reference
+    functions of one mapping, bound to its tables).
+    """
+
+    def __init__(self, text: str, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
         self.text = text.strip()
+        fns = {**FUNCTIONS, **(functions or {})}
         self._path: list[str] | None = None
         self._literal: str | None = None
         self._call: tuple[Callable[..., Any], list[tuple[str, Any]]] | None = None
@@ -288,11 +312,9 @@ class Expression:
                 "unicode_escape"
             )
             return
-        unknown = sorted(
-            {n for n in _FUNCTION.findall(t) if n not in FUNCTIONS and n not in JSONATA_BUILTINS}
-        )
+        unknown = sorted({n for n in _FUNCTION.findall(t) if n not in fns and n not in JSONATA_BUILTINS})
         if unknown:
-            known = ", ".join(f"${n}" for n in sorted(FUNCTIONS))
+            known = ", ".join(f"${n}" for n in sorted(fns))
             raise ExpressionError(
                 f"unknown function(s) {', '.join('$' + n for n in unknown)} (erpbridge adds: {known})"
             )
@@ -305,9 +327,9 @@ class Expression:
         # inputs are JSON views and canonical JSON that erpbridge built itself; re-checking the whole
         # input on every evaluation was three quarters of the mapping time
         self._jsonata.set_validate_input(False)
-        for name, fn in FUNCTIONS.items():
+        for name, fn in fns.items():
             self._jsonata.register_function(name, jsonata.Jsonata.JFunction(_Call(fn), None))
-        self._call = _native_call(t)
+        self._call = _native_call(t, fns)
         if _INDEXED.fullmatch(t):
             self._indexed = _indexed(t)
 
@@ -328,7 +350,7 @@ class Expression:
             return self._literal
         if NATIVE:
             if self._call is not None:
-                value = _run_call(self._call, context)
+                value = _run_call(self._call, context, root)
                 if value is not _ARRAYS:
                     return value
             elif self._indexed is not None:

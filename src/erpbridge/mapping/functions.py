@@ -134,6 +134,68 @@ def pairs(prefix: Any, start: Any, items: Any) -> dict[str, str]:
     return out
 
 
+def implied(value: Any, places: Any) -> str | None:
+    """A decimal as an X12 implied-decimal number (``N2``): ``376.5`` with 2 places → ``37650``.
+
+    Money is never rounded silently: a value with more places than the element carries is a finding.
+    """
+    v = _text(value)
+    if v is None:
+        return None
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        raise MappingValueError(f"{v!r} is not a number") from None
+    n = int(places)
+    scaled = d.scaleb(n)
+    if scaled != scaled.to_integral_value():
+        raise MappingValueError(f"{v!r} has more than {n} decimal places; an N{n} element cannot carry it")
+    return format(scaled.to_integral_value(), "f")
+
+
+def hhmm(value: Any) -> str | None:
+    """An ISO time (``14:30`` or ``14:30:05``) as an X12 time (``1430``, ``143005``)."""
+    v = _text(value)
+    if v is None:
+        return None
+    digits = v.replace(":", "")
+    if not digits.isdigit() or len(digits) not in (4, 6) or (":" in v and v[2:3] != ":"):
+        raise MappingValueError(f"{v!r} is not a time (HH:MM or HH:MM:SS)")
+    return digits
+
+
+#: the 856 levels that own what is below them; hlbelow() looks through any other level (T, tare)
+_MAIN_LEVELS = frozenset({"S", "O", "P", "I"})
+
+
+def hlbelow(loop: Any, parent: Any, level: Any) -> list[dict[str, Any]]:
+    """The HL loops of ``level`` below HL ``parent``, looking through tare (T) and other levels.
+
+    ``$hlbelow($root.HL_loop, HL.HL01, "P")`` gives an order's packs, whether they hang on the order
+    directly or on a pallet (T) between. The walk stops at the main levels S, O, P and I, so an
+    order's loose items do not include the items in its packs.
+    """
+    if isinstance(loop, dict):
+        loop = [loop]
+    if not isinstance(loop, list) or parent is None:
+        return []
+    kids: dict[str, list[dict[str, Any]]] = {}
+    for hl in loop:
+        head = hl.get("HL") if isinstance(hl, dict) else None
+        if isinstance(head, dict) and head.get("HL02"):
+            kids.setdefault(str(head["HL02"]), []).append(hl)
+    out: list[dict[str, Any]] = []
+    todo = list(kids.get(str(parent), []))
+    while todo:
+        hl = todo.pop(0)
+        lvl = str(hl["HL"].get("HL03", ""))
+        if lvl == level:
+            out.append(hl)
+        elif lvl not in _MAIN_LEVELS:
+            todo[0:0] = kids.get(str(hl["HL"].get("HL01", "")), [])
+    return out
+
+
 def default(value: Any, fallback: Any) -> Any:
     """``value`` unless it is missing or empty, else ``fallback``."""
     return fallback if value in (None, "", []) else value
@@ -149,4 +211,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "default": default,
     "ccyymmdd": ccyymmdd,
     "pairs": pairs,
+    "implied": implied,
+    "hhmm": hhmm,
+    "hlbelow": hlbelow,
 }
