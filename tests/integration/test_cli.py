@@ -114,14 +114,81 @@ def test_translate_850_to_canonical_json(tmp_path: Path) -> None:
 
 
 def test_translate_reports_what_it_cannot_map(tmp_path: Path) -> None:
-    r = run("translate", SAMPLES / "valid" / "856_004010.edi")
-    assert r.returncode == 1 and "no mapping for 856" in r.stderr and json.loads(r.stdout) == []
+    r = run("translate", CORPUS / "staedi_214_ellipsis_terminator_cp1252.edi")
+    assert r.returncode == 1 and "no mapping for 214" in r.stderr and json.loads(r.stdout) == []
     bad = tmp_path / "bad.yaml"
     bad.write_text("source: x12/850\ntarget: PurchaseOrder\nfields:\n  po_numbr: BEG.BEG03\n")
     r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--mapping", bad)
     assert r.returncode == 2 and f"{bad}:4:" in r.stderr and "Traceback" not in r.stderr
-    r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--to", "x12")
-    assert r.returncode == 2 and "only X12 -> canonical" in r.stderr
+    r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--to", "idoc")
+    assert r.returncode == 2 and "use canonical (X12 in) or x12" in r.stderr
+    r = run(
+        "translate", SAMPLES / "valid" / "850_004010.edi", "--to", "x12", "--sender", "AA", "--receiver", "BB"
+    )
+    assert r.returncode == 2 and "not JSON" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_translate_canonical_json_to_x12_and_back(tmp_path: Path) -> None:
+    po_json = tmp_path / "po.json"
+    assert run("translate", SAMPLES / "valid" / "850_004010.edi", "--out", po_json).returncode == 0
+    r = run("translate", po_json, "--to", "x12/850")
+    assert r.returncode == 2 and "needs --sender and --receiver" in r.stderr
+    out = tmp_path / "po.edi"
+    r = run(
+        "translate", po_json, "--to", "x12/850", "--sender", "ZZ:MEGAMART", "--receiver", "ZZ:NWOUTFITTERS",
+        "--control", "4711", "--version", "005010", "--test", "--out", out,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    isa = data[:106].decode()
+    assert (
+        isa[3] == "*"
+        and isa.split("*")[6].strip() == "MEGAMART"
+        and isa.split("*")[8].strip() == "NWOUTFITTERS"
+    )
+    assert "*00501*000004711*0*T*" in isa
+    assert b"GS*PO*MEGAMART*NWOUTFITTERS*" in data and b"*4711*X*005010~" in data
+    assert run("x12", "validate", out).returncode == 0
+    # the X12 we wrote reads back as the same purchase order (apart from where it came from)
+    back = run("translate", out)
+    assert back.returncode == 0, back.stderr
+    [first], [again] = json.loads(po_json.read_text()), json.loads(back.stdout)
+    first.pop("meta"), again.pop("meta")
+    assert again == first
+    # PurchaseOrder has two outbound mappings (850, and 940 to a warehouse): --to x12 alone asks which
+    r = run("translate", po_json, "--to", "x12", "--sender", "AA", "--receiver", "BB")
+    assert r.returncode == 1 and "choose one with --to x12/<set> (850, 940)" in r.stderr, r.stderr
+
+
+def test_translate_out_reports_findings_and_bad_envelopes(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"kind": "PurchaseOrder", "po_number": "1", "order_date": "2026-13-45", "lines": []})
+    )
+    r = run("translate", bad, "--to", "x12/850", "--sender", "AA", "--receiver", "BB")
+    assert r.returncode == 1 and "document 1" in r.stderr and "order_date" in r.stderr, r.stderr
+    r = run("translate", bad, "--to", "x12/850", "--sender", "ZZ:THIS-ID-IS-FAR-TOO-LONG", "--receiver", "BB")
+    assert r.returncode == 2 and "2 to 15 characters" in r.stderr
+    nokind = tmp_path / "nokind.json"
+    nokind.write_text("[{}]")
+    r = run("translate", nokind, "--to", "x12", "--sender", "AA", "--receiver", "BB")
+    assert r.returncode == 1 and "'kind' must be one of" in r.stderr
+
+
+def test_map_test_runs_samples_and_shows_a_diff(tmp_path: Path) -> None:
+    r = run("map", "test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASS" in r.stdout and " 0 failed" in r.stdout
+    import shutil
+
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "mappings", tmp_path / "mappings")
+    expected = tmp_path / "mappings" / "x12" / "purchase-order-to-850.samples" / "850_004010.expected.edi"
+    expected.write_bytes(expected.read_bytes().replace(b"CUR*BY*USD", b"CUR*BY*CAD"))
+    r = run("map", "test", tmp_path / "mappings" / "x12" / "purchase-order-to-850.yaml")
+    assert r.returncode == 1
+    assert "FAIL" in r.stdout and "-CUR*BY*CAD" in r.stdout and "+CUR*BY*USD" in r.stdout
 
 
 def test_map_check(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def test_x12_public_names() -> None:
             "AckBuilder", "Acknowledgment", "ControlNumbers", "DecodeResult", "Dialect", "Event", "Finding",
             "GroupEnd", "GroupStart", "InterchangeEnd", "InterchangeStart", "Level", "Location", "LoopEnd",
             "LoopStart", "Overlay", "Segment", "SetEnd", "SetSchema", "SetStart", "X12Reader", "build_acks",
-            "decode", "encode", "load_set", "parse_overlay", "read",
+            "decode", "encode", "envelope", "EnvelopeParty", "load_set", "parse_overlay", "read",
         ]
     )  # fmt: skip
     for name in x12.__all__:

@@ -261,12 +261,31 @@ def _mapping_dirs() -> list[Path]:
     return [p for p in (Path("mappings"), here) if p.is_dir()]
 
 
-def _shipped_mapping(set_id: str) -> Path | None:
+def _partner_overlays(partner: str | None) -> list[Overlay]:
+    """The partner's implementation-guide overlays, or none when it has none."""
+    if not partner:
+        return []
+    try:
+        return _load_overlays(partner, ())
+    except InputError:
+        return []
+
+
+def _shipped(pattern: str, partner: str | None) -> list[Path]:
+    """Shipped mappings matching ``pattern``: the partner's folder wins over mappings/x12/."""
     for d in _mapping_dirs():
-        found = sorted(d.glob(f"x12/{set_id}-to-*.yaml"))
+        if partner:
+            found = sorted((d / "partners" / partner.lower()).glob(pattern))
+            if found:
+                return found
+        found = sorted(d.glob(f"x12/{pattern}"))
         if found:
-            return found[0]
-    return None
+            return found
+    return []
+
+
+def _kebab(kind: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
 
 
 @main.command("translate")
@@ -275,33 +294,98 @@ def _shipped_mapping(set_id: str) -> Path | None:
     "--mapping",
     "mapping_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Mapping file (default: the shipped one for each set).",
+    help="Mapping file (default: the shipped one for each set or document kind).",
 )
+@click.option("--partner", help="Partner ID: its mappings (mappings/partners/<id>/) and X12 overlays win.")
 @click.option(
     "--to",
     "to_kind",
     default="canonical",
     show_default=True,
-    help="Target: canonical (X12 in). x12 is not available yet.",
+    help="canonical (for X12 input), or x12 / x12/<set> (for canonical JSON input).",
+)
+@click.option("--sender", help="X12 out: interchange sender, QUAL:ID (e.g. ZZ:NWOUTFITTERS).")
+@click.option("--receiver", help="X12 out: interchange receiver, QUAL:ID (e.g. ZZ:MEGAMART).")
+@click.option(
+    "--version",
+    "x12_version",
+    type=click.Choice(["004010", "005010"]),
+    default="004010",
+    show_default=True,
+    help="X12 out: the release to write.",
+)
+@click.option(
+    "--control",
+    "control",
+    type=click.IntRange(1, 999_999_999),
+    default=1,
+    show_default=True,
+    help="X12 out: ISA13 and the first GS06/ST02 (the daemon keeps these in its ledger).",
+)
+@click.option(
+    "--test", "test_flag", is_flag=True, help="X12 out: mark the interchange as test data (ISA15 T)."
 )
 @click.option(
     "--out",
     "out_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the JSON here instead of standard output.",
+    help="Write here instead of standard output.",
 )
-def translate_cmd(input_file: Path, mapping_file: Path | None, to_kind: str, out_file: Path | None) -> None:
-    """Translate an X12 INPUT into canonical JSON documents (one per transaction set)."""
-    from ..mapping import MappingError, load_mapping
+def translate_cmd(
+    input_file: Path,
+    mapping_file: Path | None,
+    partner: str | None,
+    to_kind: str,
+    sender: str | None,
+    receiver: str | None,
+    x12_version: str,
+    control: int,
+    test_flag: bool,
+    out_file: Path | None,
+) -> None:
+    """Translate an X12 INPUT into canonical JSON (one document per set), or canonical JSON into X12.
 
-    if to_kind != "canonical":
-        _fail(
-            InputError(
-                f"--to {to_kind}: only X12 -> canonical is available so far (outbound mappings come next)"
-            )
+    \b
+    erpbridge translate po.edi --out po.json
+    erpbridge translate asn.json --to x12/856 --sender ZZ:NWOUTFITTERS --receiver ZZ:MEGAMART
+    """
+    if to_kind == "x12" or to_kind.startswith("x12/"):
+        _translate_out(
+            input_file,
+            mapping_file,
+            partner,
+            to_kind,
+            sender,
+            receiver,
+            x12_version,
+            control,
+            test_flag,
+            out_file,
         )
+    elif to_kind != "canonical":
+        _fail(InputError(f"--to {to_kind}: use canonical (X12 in) or x12 / x12/<set> (canonical JSON in)"))
+    else:
+        _translate_in(input_file, mapping_file, partner, out_file)
+
+
+def _write_out(out_file: Path | None, data: bytes, what: str) -> None:
+    if out_file is not None:
+        tmp = out_file.with_suffix(out_file.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(out_file)
+        click.echo(f"{out_file}: {what}", err=True)
+    else:
+        click.echo(data.decode("latin-1"), nl=False)
+
+
+def _translate_in(
+    input_file: Path, mapping_file: Path | None, partner: str | None, out_file: Path | None
+) -> None:
+    from ..mapping import MappingError, load_mapping
+    from ..mapping.meta import x12_meta
+
     try:
-        result = decode(b"".join(_chunks(input_file)))
+        result = decode(b"".join(_chunks(input_file)), overlays=_partner_overlays(partner))
     except ErpBridgeError as exc:
         _fail(exc)
         return
@@ -316,8 +400,8 @@ def translate_cmd(input_file: Path, mapping_file: Path | None, to_kind: str, out
             for tset in group["sets"]:
                 set_id = tset.get("ST", {}).get("ST01", "?")
                 where = f"set {set_id} {tset.get('ST', {}).get('ST02', '?')}"
-                path = mapping_file or _shipped_mapping(set_id)
-                if path is None:
+                found = [mapping_file] if mapping_file else _shipped(f"{set_id}-to-*.yaml", partner)
+                if not found:
                     click.secho(
                         f"{input_file}: {where}: no mapping for {set_id} (give one with --mapping)",
                         fg="yellow",
@@ -325,32 +409,126 @@ def translate_cmd(input_file: Path, mapping_file: Path | None, to_kind: str, out
                     )
                     problems += 1
                     continue
+                path = found[0]
                 try:
                     mapping = cache.get(path) or load_mapping(path)
                 except MappingError as exc:
                     _fail(exc)
                     return
                 cache[path] = mapping
-                applied = mapping.apply(tset)
+                applied = mapping.apply(tset, x12_meta(inter, group, tset, partner))
                 for finding in applied.findings:
                     click.secho(f"{input_file}: {where}: {finding}", fg="red", err=True)
                     problems += 1
                 if applied.document is not None:
                     documents.append(applied.document)
     text = json.dumps(documents, indent=2, ensure_ascii=False) + "\n"
-    if out_file is not None:
-        tmp = out_file.with_suffix(out_file.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out_file)
-        click.echo(f"{out_file}: {len(documents)} document(s)", err=True)
-    else:
-        click.echo(text, nl=False)
+    _write_out(out_file, text.encode("utf-8"), f"{len(documents)} document(s)")
     sys.exit(1 if problems or errors else 0)
+
+
+def _translate_out(
+    input_file: Path,
+    mapping_file: Path | None,
+    partner: str | None,
+    to_kind: str,
+    sender: str | None,
+    receiver: str | None,
+    x12_version: str,
+    control: int,
+    test_flag: bool,
+    out_file: Path | None,
+) -> None:
+    from ..errors import ModelError
+    from ..formats.x12 import EnvelopeParty, encode, envelope
+    from ..mapping import MappingError, load_mapping
+    from ..model import KINDS, from_json, to_json
+
+    if not sender or not receiver:
+        _fail(InputError("--to x12 needs --sender and --receiver (QUAL:ID, e.g. --sender ZZ:NWOUTFITTERS)"))
+        return
+    try:
+        parties = EnvelopeParty.parse(sender), EnvelopeParty.parse(receiver)
+        text = input_file.read_text(encoding="utf-8")
+    except ErpBridgeError as exc:
+        _fail(exc)
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(InputError(f"cannot read {input_file}: {exc}", file=str(input_file)))
+        return
+    try:
+        given = json.loads(text)
+    except ValueError as exc:
+        _fail(InputError(f"{input_file}: not JSON: {exc}", file=str(input_file)))
+        return
+    docs = given if isinstance(given, list) else [given]
+    set_id = to_kind.partition("/")[2] or "*"
+    sets: list[dict[str, Any]] = []
+    problems = 0
+    cache: dict[Path, Any] = {}
+    for n, doc in enumerate(docs):
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        where = f"{input_file}: document {n + 1}"
+        if kind not in KINDS:
+            click.secho(f"{where}: 'kind' must be one of {', '.join(sorted(KINDS))}", fg="red", err=True)
+            problems += 1
+            continue
+        try:
+            doc = to_json(from_json(kind, doc))  # checked, with the model's defaults filled in
+        except ModelError as exc:
+            click.secho(f"{where}: not a valid {kind}: {exc}", fg="red", err=True)
+            problems += 1
+            continue
+        found = [mapping_file] if mapping_file else _shipped(f"{_kebab(kind)}-to-{set_id}.yaml", partner)
+        if len(found) != 1:
+            choices = ", ".join(p.stem.rpartition("-to-")[2] for p in found)
+            hint = f"choose one with --to x12/<set> ({choices})" if found else "give one with --mapping"
+            click.secho(
+                f"{where}: {len(found) or 'no'} {kind} mappings to x12/{set_id}: {hint}", fg="red", err=True
+            )
+            problems += 1
+            continue
+        path = found[0]
+        try:
+            mapping = cache.get(path) or load_mapping(path)
+        except MappingError as exc:
+            _fail(exc)
+            return
+        cache[path] = mapping
+        applied = mapping.apply(doc)
+        for finding in applied.findings:
+            click.secho(f"{where}: {finding}", fg="red", err=True)
+            problems += 1
+        if applied.document is not None and not applied.findings:
+            sets.append(applied.document)
+    if problems or not sets:
+        if not sets and not problems:
+            click.secho(f"{input_file}: no documents", fg="red", err=True)
+        sys.exit(1)
+    try:
+        view = envelope(
+            sets,
+            sender=parties[0],
+            receiver=parties[1],
+            now=datetime.now(UTC),
+            version=x12_version,
+            test=test_flag,
+        )
+        data = encode(
+            view,
+            control=ControlNumbers(control, control, 1),
+            overlays=_partner_overlays(partner),
+        )
+    except ErpBridgeError as exc:
+        _fail(exc, code=1)
+        return
+    _write_out(out_file, data, f"{len(sets)} transaction set(s), ISA13 {control:09d}")
+    sys.exit(0)
 
 
 @main.group("map")
 def map_group() -> None:
-    """Check mapping files."""
+    """Check and test mapping files."""
 
 
 @map_group.command("check")
@@ -359,9 +537,7 @@ def map_check_cmd(paths: tuple[Path, ...]) -> None:
     """Load and check mapping files (default: the shipped ones). Exit 1 when any is wrong."""
     from ..mapping import MappingError, load_mapping
 
-    files: list[Path] = []
-    for p in paths or tuple(_mapping_dirs()[:1]):
-        files += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
+    files = _mapping_files(paths)
     if not files:
         _fail(InputError("no mapping files found"))
     bad = 0
@@ -374,6 +550,63 @@ def map_check_cmd(paths: tuple[Path, ...]) -> None:
             continue
         click.echo(f"{f}: ok ({m.source} -> {m.target})")
     sys.exit(1 if bad else 0)
+
+
+def _mapping_files(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths or tuple(_mapping_dirs()[:1]):
+        files += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
+    return files
+
+
+@map_group.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def map_test_cmd(paths: tuple[Path, ...]) -> None:
+    """Run each mapping's sample cases (NAME.samples/ beside NAME.yaml) and show a diff for each failure.
+
+    Exit 0 when every case passes, 1 when a case fails, 2 when a mapping cannot be loaded.
+    """
+    from ..mapping import MappingError, load_mapping
+    from ..mapping.samples import run_case, sample_cases
+
+    files = _mapping_files(paths)
+    if not files:
+        _fail(InputError("no mapping files found"))
+    passed = failed = broken = 0
+    without: list[Path] = []
+    for f in files:
+        cases, complaints = sample_cases(f)
+        for c in complaints:
+            click.secho(f"error: {c}", fg="red")
+            failed += 1
+        if not cases:
+            without.append(f)
+            continue
+        try:
+            mapping = load_mapping(f)
+        except MappingError as exc:
+            broken += 1
+            click.secho(f"error: {exc}", fg="red")
+            continue
+        for case in cases:
+            result = run_case(mapping, case)
+            if result.ok:
+                passed += 1
+                click.echo(f"PASS {f} {case.name}")
+                continue
+            failed += 1
+            click.secho(f"FAIL {f} {case.name}", fg="red", bold=True)
+            for problem in result.problems:
+                click.secho(f"  {problem}", fg="red")
+            for line in result.diff:
+                color = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+                click.secho(f"  {line}", fg=color)
+    for f in without:
+        click.secho(
+            f"note: {f} has no samples (add {f.stem}.samples/CASE.input.* and CASE.expected.*)", fg="yellow"
+        )
+    click.echo(f"{passed} passed, {failed} failed, {len(without)} mapping(s) without samples")
+    sys.exit(2 if broken else 1 if failed else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

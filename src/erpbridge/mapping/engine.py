@@ -151,13 +151,17 @@ class Mapping:
             if spec.fields:
                 self._index(spec.fields, path)
 
-    def apply(self, source: Any) -> MappingResult:
+    def apply(self, source: Any, meta: dict[str, Any] | None = None) -> MappingResult:
+        """Map one source document. ``meta`` (where it came from) is added to a canonical result
+        unless the mapping fills ``meta`` itself."""
         findings: list[MappingFinding] = []
         doc = self._object(self.fields, source, source, "", "", findings)
         if findings:
             return MappingResult(None, findings)
         if self.target in KINDS:
             doc = {"kind": self.target, **doc}
+            if meta and "meta" not in doc:
+                doc["meta"] = meta
             try:
                 from_json(self.target, doc)
             except ModelError as exc:

@@ -7,6 +7,7 @@ Public surface::
     read(data)           events of a whole input (bytes or an iterable of chunks)
     decode(data)         the JSON view and findings of a whole input
     encode(document)     the JSON view back to X12 bytes (validated first)
+    envelope(sets, ...)  an ISA/GS envelope (JSON view) around outbound sets, one group per kind
     build_acks(events)   997/999/TA1 acknowledgments, one per interchange
     parse_overlay(text)  a partner implementation guide over a standard set
     Finding, Location, Level, Dialect, ControlNumbers
@@ -32,7 +33,7 @@ from .lexer import Segment
 from .reader import X12Reader, read
 from .schema import Overlay, SetSchema, load_set, parse_overlay
 from .view import DecodeResult, decode
-from .writer import ControlNumbers, encode
+from .writer import ControlNumbers, EnvelopeParty, encode, envelope
 
 __all__ = [
     "AckBuilder",
@@ -40,6 +41,7 @@ __all__ = [
     "ControlNumbers",
     "DecodeResult",
     "Dialect",
+    "EnvelopeParty",
     "Event",
     "Finding",
     "GroupEnd",
@@ -59,6 +61,7 @@ __all__ = [
     "build_acks",
     "decode",
     "encode",
+    "envelope",
     "load_set",
     "parse_overlay",
     "read",

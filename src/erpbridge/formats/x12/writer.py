@@ -9,8 +9,9 @@ anything is wrong it raises :class:`X12WriteError` naming the field, and nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ...errors import X12WriteError
@@ -30,6 +31,114 @@ class ControlNumbers:
     interchange: int | None = None
     group: int | None = None
     transaction_set: int | None = None
+
+
+#: GS01 functional identifier code (479) of each transaction set erpbridge writes
+FUNCTIONAL_IDS = {
+    "810": "IN",
+    "846": "IB",
+    "850": "PO",
+    "855": "PR",
+    "856": "SH",
+    "940": "OW",
+    "945": "SW",
+    "997": "FA",
+    "999": "FA",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeParty:
+    """An interchange sender or receiver: ISA05/ISA07 qualifier (``ZZ``, ``01``, ``12``...) and ID."""
+
+    qualifier: str
+    id: str
+
+    @classmethod
+    def parse(cls, text: str) -> EnvelopeParty:
+        """``ZZ:MEGAMART`` (or ``MEGAMART``, which means ``ZZ``)."""
+        qual, sep, ident = text.partition(":")
+        if not sep:
+            qual, ident = "ZZ", text
+        qual, ident = qual.strip(), ident.strip()
+        if not (1 <= len(qual) <= 2) or not qual.isalnum():
+            raise X12WriteError(
+                f"{text!r}: the ID qualifier must be 1-2 letters or digits (e.g. ZZ:MEGAMART)"
+            )
+        if not (2 <= len(ident) <= 15):
+            raise X12WriteError(f"{text!r}: the interchange ID must be 2 to 15 characters (ISA06/GS02)")
+        return cls(qual.upper(), ident)
+
+
+def envelope(
+    sets: Sequence[Mapping[str, Any]],
+    *,
+    sender: EnvelopeParty,
+    receiver: EnvelopeParty,
+    now: datetime,
+    version: str = "004010",
+    test: bool = False,
+) -> dict[str, Any]:
+    """One interchange (a JSON view for :func:`encode`) around transaction sets, one group per kind.
+
+    Sets are grouped by their GS01 functional identifier in the order they first appear. Control
+    numbers are placeholders (``1``): pass :class:`ControlNumbers` to :func:`encode`.
+    """
+    if version not in ("004010", "005010"):
+        raise X12WriteError(f"version {version!r}: erpbridge writes 004010 and 005010")
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for n, tset in enumerate(sets):
+        st01 = str((tset.get("ST") or {}).get("ST01", ""))
+        fid = FUNCTIONAL_IDS.get(st01)
+        if fid is None:
+            raise X12WriteError(f"sets[{n}]/ST/ST01: no functional group is known for set {st01!r}")
+        groups.setdefault(fid, []).append(tset)
+    release = version[:5]
+    isa = {
+        "ISA01": "00",
+        "ISA02": "",
+        "ISA03": "00",
+        "ISA04": "",
+        "ISA05": sender.qualifier,
+        "ISA06": sender.id,
+        "ISA07": receiver.qualifier,
+        "ISA08": receiver.id,
+        "ISA09": now.strftime("%y%m%d"),
+        "ISA10": now.strftime("%H%M"),
+        "ISA11": "^" if release >= "00501" else "U",
+        "ISA12": release,
+        "ISA13": "1",
+        "ISA14": "0",
+        "ISA15": "T" if test else "P",
+        "ISA16": ">",
+    }
+    delimiters = {"element": "*", "component": ">", "segment": "~", "suffix": "\n"}
+    if release >= "00501":
+        delimiters["repetition"] = "^"
+    return {
+        "interchanges": [
+            {
+                "delimiters": delimiters,
+                "ISA": isa,
+                "groups": [
+                    {
+                        "GS": {
+                            "GS01": fid,
+                            "GS02": sender.id,
+                            "GS03": receiver.id,
+                            "GS04": now.strftime("%Y%m%d"),
+                            "GS05": now.strftime("%H%M"),
+                            "GS06": "1",
+                            "GS07": "X",
+                            "GS08": version,
+                        },
+                        "sets": [{**tset, "ST": {**tset["ST"], "ST02": "0001"}} for tset in group],
+                    }
+                    for fid, group in groups.items()
+                ],
+            }
+        ]
+    }
 
 
 class _Out:
