@@ -147,10 +147,14 @@ def _native_call(
     if fn is None and name == "lookup":
         fn = _lookup
     if fn is None:
+        fn = _NATIVE_BUILTINS.get(name)
+    if fn is None:
         return None
     parts = _split_args(inner)
     if parts is None:
         return None
+    if name == "exists" and fn is _exists and len(parts) == 1 and _PATH.fullmatch(parts[0]):
+        return (lambda present: present), [("present", parts[0].split("."))]
     args: list[tuple[str, Any]] = []
     for part in parts:
         nested = _native_call(part, functions) if part.startswith("$") and part != "$" else None
@@ -170,6 +174,8 @@ def _native_call(
             args.append(("value", int(part) if "." not in part else float(part)))
         elif _INDEXED.fullmatch(part):
             args.append(("indexed", _indexed(part)))
+        elif (flt := _filtered(part)) is not None:
+            args.append(("filtered", flt))
         elif part.startswith("{"):
             try:
                 value = json.loads(part)
@@ -186,6 +192,52 @@ def _native_call(
 _INDEXED = re.compile(
     r"([A-Za-z_][A-Za-z0-9_]*)\[([0-9]+)\]\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
 )
+
+
+_FILTERED = re.compile(
+    r'([A-Za-z_][A-Za-z0-9_]*)\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"\\]*)"\s*\]'
+    r"(?:\[([0-9]+)\])?((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+)
+
+
+def _filtered(text: str) -> tuple[str, str, str, int | None, list[str]] | None:
+    """``REF[REF01 = "DP"].REF02`` or ``TD5[TD502 = "2"][0].TD503``: a qualifier filter, compiled."""
+    m = _FILTERED.fullmatch(text)
+    if m is None:
+        return None
+    rest = m.group(5).lstrip(".")
+    return (
+        m.group(1),
+        m.group(2),
+        m.group(3),
+        int(m.group(4)) if m.group(4) else None,
+        rest.split(".") if rest else [],
+    )
+
+
+def _walk_filtered(context: Any, spec: tuple[str, str, str, int | None, list[str]]) -> Any:
+    name, key, literal, index, rest = spec
+    if not isinstance(context, dict):
+        return _ARRAYS
+    value = context.get(name)
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return _ARRAYS
+    chosen = []
+    for item in value:
+        got = item.get(key)
+        if got is not None and not isinstance(got, str):
+            return _ARRAYS  # a composite or repeated element: JSONata's comparison rules decide
+        if got == literal:
+            chosen.append(item)
+    if index is not None:
+        chosen = chosen[index : index + 1]
+    if not rest:
+        return chosen[0] if len(chosen) == 1 else (None if not chosen else _ARRAYS)
+    return _walk({"_": chosen}, ["_", *rest])
 
 
 def _indexed(text: str) -> tuple[str, int, list[str]]:
@@ -209,6 +261,51 @@ def _walk_indexed(context: Any, spec: tuple[str, int, list[str]]) -> Any:
     if n >= len(value):
         return None
     return _walk(value[n], rest)
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,15}")
+
+
+def _exists(value: Any) -> Any:
+    """JSONata's ``$exists`` for a value a native path found (arrays are left to JSONata)."""
+    return _ARRAYS if isinstance(value, list) else value is not None
+
+
+def _number(value: Any) -> Any:
+    """JSONata's ``$number`` for a missing value or a string of digits; anything else is JSONata's."""
+    if value is None:
+        return None
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    return _ARRAYS
+
+
+def _string(value: Any) -> Any:
+    """JSONata's ``$string`` for a missing value, a string or an integer; anything else is JSONata's."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _ARRAYS
+
+
+def _present(context: Any, names: list[str]) -> Any:
+    """``$exists(path)``: whether a plain path finds anything, a repeating segment included."""
+    holder = _walk(context, names[:-1]) if len(names) > 1 else context
+    if holder is None:
+        return False
+    if not isinstance(holder, dict):
+        return _ARRAYS
+    value = holder.get(names[-1])
+    if isinstance(value, list) and not value:
+        return _ARRAYS
+    return value is not None
+
+
+#: JSONata built-ins evaluated natively when their arguments are simple (tested against JSONata)
+_NATIVE_BUILTINS: dict[str, Callable[..., Any]] = {"exists": _exists, "number": _number, "string": _string}
 
 
 def _lookup(obj: Any, key: Any) -> Any:
@@ -260,6 +357,10 @@ def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: A
             value = _walk_root(root, spec)
         elif kind == "indexed":
             value = _walk_indexed(context, spec)
+        elif kind == "filtered":
+            value = _walk_filtered(context, spec)
+        elif kind == "present":
+            value = _present(context, spec)
         elif kind == "call":
             value = _run_call(spec, context, root)
         elif kind == "context":
@@ -269,7 +370,7 @@ def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: A
         if value is _ARRAYS:
             return _ARRAYS  # JSONata's sequence rules decide
         args.append(value)
-    return fn(*args)
+    return fn(*args)  # a native built-in may itself answer _ARRAYS: then JSONata decides
 
 
 def _walk_root(root: Any, names: list[str]) -> Any:
@@ -299,6 +400,7 @@ class Expression:
         self._literal: str | None = None
         self._call: tuple[Callable[..., Any], list[tuple[str, Any]]] | None = None
         self._indexed: tuple[str, int, list[str]] | None = None
+        self._filtered: tuple[str, str, str, int | None, list[str]] | None = None
         self._jsonata: Any = None
         t = self.text
         if not t:
@@ -332,11 +434,14 @@ class Expression:
         self._call = _native_call(t, fns)
         if _INDEXED.fullmatch(t):
             self._indexed = _indexed(t)
+        self._filtered = _filtered(t)
 
     @property
     def is_native(self) -> bool:
         """Compiled to Python (a plain path, a literal, or a simple function call)."""
-        return any(x is not None for x in (self._path, self._literal, self._call, self._indexed))
+        return any(
+            x is not None for x in (self._path, self._literal, self._call, self._indexed, self._filtered)
+        )
 
     def evaluate(self, context: Any, root: Any = None) -> Any:
         if self._path is not None:
@@ -355,6 +460,10 @@ class Expression:
                     return value
             elif self._indexed is not None:
                 value = _walk_indexed(context, self._indexed)
+                if value is not _ARRAYS:
+                    return value
+            elif self._filtered is not None:
+                value = _walk_filtered(context, self._filtered)
                 if value is not _ARRAYS:
                     return value
         try:
