@@ -41,6 +41,14 @@ _NAME = re.compile(r"""^(["'])([A-Za-z0-9_.-]+)\1$""")
 _MISSING = object()
 
 
+def _shown(path: Path) -> Path:
+    """A table's path as messages show it: relative to the working folder when it is below it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 @dataclass
 class Table:
     """One CSV file: its header and rows, and the file it came from (for messages)."""
@@ -127,7 +135,7 @@ class Tables:
                 raise MappingError(
                     f"{file}:{line}: ${fn}: no {folder}/{name}.csv beside the mapping or in a folder above it"
                 )
-            table = _read_table(name, path, file, line)
+            table = _read_table(name, _shown(path), file, line)
             if folder == "codes" and table.header[:2] != ["x12", "canonical"]:
                 raise MappingError(
                     f"{file}:{line}: {path}: a code list's header starts with x12,canonical (found {','.join(table.header)})"
