@@ -370,3 +370,59 @@ def test_native_builtins_agree_with_jsonata(doc: dict, fn: str, path: str) -> No
             expressions.Expression(text).evaluate(doc)
         return
     assert expressions.Expression(text).evaluate(doc) == reference
+
+
+def test_merge_adds_qualifier_pairs_to_fields_natively(tmp_path: Path) -> None:
+    m = load_mapping(
+        write(
+            tmp_path,
+            "m.yaml",
+            x12_target(
+                "  PO1_loop:\n    each: lines\n    fields:\n      PO1:\n"
+                "        fields: {PO101: n, PO102: q}\n"
+                '        merge: \'$pairs("PO1", 6, "UP", ids.upc, "VN", ids.sku)\'\n'
+            ),
+        )
+    )
+    doc = {
+        "lines": [
+            {"n": "1", "q": "5", "ids": {"upc": "012", "sku": "S1"}},
+            {"n": "2", "q": "1", "ids": {"sku": "S2"}},
+        ]
+    }
+    result = m.apply(doc)
+    assert result.document == {
+        "PO1_loop": [
+            {
+                "PO1": {
+                    "PO101": "1",
+                    "PO102": "5",
+                    "PO106": "UP",
+                    "PO107": "012",
+                    "PO108": "VN",
+                    "PO109": "S1",
+                }
+            },
+            {"PO1": {"PO101": "2", "PO102": "1", "PO106": "VN", "PO107": "S2"}},
+        ]
+    }
+    spec = m.fields["PO1_loop"].fields["PO1"]  # type: ignore[index]
+    assert spec.merge is not None and spec.merge.is_native
+    with pytest.raises(MappingError, match="needs 'fields'"):
+        load_mapping(write(tmp_path, "bad.yaml", x12_target("  PO1:\n    merge: x\n")))
+
+
+def test_pairs_flat_and_list_forms_agree() -> None:
+    from erpbridge.mapping.functions import pairs
+
+    assert pairs("LIN", 2, "UP", "1", "VN", None, "IN", "3") == pairs(
+        "LIN", 2, [["UP", "1"], ["VN", None], ["IN", "3"]]
+    )
+    assert pairs("LIN", 2, "UP", "1", "VN", None, "IN", "3") == {
+        "LIN02": "UP",
+        "LIN03": "1",
+        "LIN04": "IN",
+        "LIN05": "3",
+    }
+    with pytest.raises(MappingValueError):
+        pairs("LIN", 2, "UP")

@@ -43,7 +43,7 @@ from .tables import Tables
 
 _INDEX = re.compile(r"\[\d+\]")
 _TOP = {"mapping", "source", "target", "extends", "description", "fields"}
-_SPEC = {"each", "fields", "value", "when", "hierarchy"}
+_SPEC = {"each", "fields", "value", "when", "hierarchy", "merge"}
 _HL_NODE = {"level", "each", "when", "fields", "children"}
 
 
@@ -91,6 +91,7 @@ class FieldSpec:
     value: Expression | None = None
     when: Expression | None = None
     fields: dict[str, FieldSpec] | None = None
+    merge: Expression | None = None  # an object whose keys are added to what ``fields`` made
     level: str | None = None  # hierarchy nodes: the HL03 level code
     children: list[FieldSpec] | None = None  # hierarchy nodes: the levels below
     hierarchy: FieldSpec | None = None  # a flat HL loop built from nested nodes
@@ -227,6 +228,8 @@ class Mapping:
                     here = f"{src}{spec.each.text}[{i}]."
                     if spec.fields is not None:
                         obj = self._object(spec.fields, item, root, f"{target}[{i}]", here, findings)
+                        if spec.merge is not None:
+                            self._merge(obj, spec, item, root, f"{target}[{i}]", here, findings)
                         if obj:
                             value.append(obj)
                     elif spec.value is not None:
@@ -236,9 +239,32 @@ class Mapping:
             else:
                 assert spec.fields is not None
                 value = self._object(spec.fields, ctx, root, target, src, findings)
+                if spec.merge is not None:
+                    self._merge(value, spec, ctx, root, target, src, findings)
             if value not in (None, "", [], {}):
                 out[name] = value
         return out
+
+    def _merge(
+        self,
+        obj: dict[str, Any],
+        spec: FieldSpec,
+        ctx: Any,
+        root: Any,
+        target: str,
+        src: str,
+        findings: list[MappingFinding],
+    ) -> None:
+        assert spec.merge is not None
+        extra = self._eval(spec.merge, ctx, root, spec, target, src, findings)
+        if isinstance(extra, dict):
+            obj.update({k: v for k, v in extra.items() if v not in (None, "", [], {})})
+        elif extra not in (None, "", [], {}):
+            findings.append(
+                MappingFinding(
+                    self.file, spec.line, target, f"'merge' must give an object, not {extra!r}", src or None
+                )
+            )
 
     def _hl(
         self,
@@ -397,6 +423,12 @@ def _compile_spec(
         return spec
     elif "fields" not in keys:
         raise MappingError(f"{file}:{node.line}: {name}: needs 'fields', 'each' or 'value'")
+    if "merge" in keys:
+        if "fields" not in keys:
+            raise MappingError(
+                f"{file}:{keys['merge'].line}: {name}: 'merge' adds to 'fields'; give 'fields' too"
+            )
+        spec.merge = _expr(keys["merge"], file, f"{name}.merge", tables)
     if "fields" in keys:
         spec.fields = _compile_fields(keys["fields"], file, schema, obj, where, tables)
     if "value" in keys:

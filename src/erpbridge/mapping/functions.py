@@ -119,17 +119,25 @@ def ccyymmdd(value: Any) -> str | None:
     return digits
 
 
-def pairs(prefix: Any, start: Any, items: Any) -> dict[str, str]:
+def pairs(prefix: Any, start: Any, *items: Any) -> dict[str, str]:
     """Qualifier/value pairs laid out from element ``start`` on, skipping those without a value.
 
-    ``$pairs("PO1", 6, [["UP", upc], ["VN", sku]])`` gives ``{"PO106": "UP", "PO107": upc, ...}``.
+    ``$pairs("PO1", 6, "UP", upc, "VN", sku)`` gives ``{"PO106": "UP", "PO107": upc, "PO108": "VN", ...}``;
+    when ``upc`` is missing, ``VN`` moves up to PO106. The older form with one list of pairs,
+    ``$pairs("PO1", 6, [["UP", upc], ["VN", sku]])``, gives the same.
     """
+    if len(items) == 1 and isinstance(items[0], list):
+        flat = [x for item in items[0] if isinstance(item, list) and len(item) == 2 for x in item]
+    elif len(items) % 2:
+        raise MappingValueError("$pairs needs a value after every qualifier")
+    else:
+        flat = list(items)
     out: dict[str, str] = {}
     pos = int(start)
-    for item in items or []:
-        if isinstance(item, list) and len(item) == 2 and item[1] not in (None, ""):
-            out[f"{prefix}{pos:02d}"] = str(item[0])
-            out[f"{prefix}{pos + 1:02d}"] = str(item[1])
+    for qualifier, value in zip(flat[::2], flat[1::2], strict=True):
+        if value not in (None, ""):
+            out[f"{prefix}{pos:02d}"] = str(qualifier)
+            out[f"{prefix}{pos + 1:02d}"] = str(value)
             pos += 2
     return out
 
