@@ -8,8 +8,13 @@ is quarantined with the error's message as the reason, and someone is alerted.
 
     ErpBridgeError                    .transient: bool, .context: dict (partner, file, control numbers...)
     ├── TransientError                retry with backoff
-    │   └── TransportError            a peer did not answer, a connection dropped
+    │   ├── TransportError            a peer did not answer, a connection dropped
+    │   └── LedgerBusyError           the ledger is unreachable, locked or asked us to retry
     └── TerminalError                 quarantine and alert; retrying cannot help
+        ├── AuthenticationError       a peer refused our credentials, or its host key is not the pinned one
+        ├── LedgerError               the ledger refuses an operation
+        │   ├── IllegalTransitionError    a document state change the state table does not allow
+        │   └── LedgerIntegrityError      the event log's hash chain is broken (tampering, corruption)
         ├── ConfigError               a configuration or schema file is wrong (names file and key)
         │   └── MappingError          a mapping file is wrong; the message starts with file:line
         ├── TransformError            a mapping expression or function cannot transform a source value
@@ -55,6 +60,10 @@ class TransientError(ErpBridgeError):
 
 class TransportError(TransientError):
     """A peer did not answer or a connection dropped."""
+
+
+class LedgerBusyError(TransientError):
+    """The ledger database is unreachable, locked, or failed a transaction that may succeed on retry."""
 
 
 class TerminalError(ErpBridgeError):
@@ -109,3 +118,19 @@ class X12SyntaxError(X12Error):
 
 class X12WriteError(X12Error):
     """A document handed to the writer is invalid; nothing was written."""
+
+
+class AuthenticationError(TerminalError):
+    """A peer refused our credentials, or presented a host key other than the pinned one."""
+
+
+class LedgerError(TerminalError):
+    """The ledger refuses an operation."""
+
+
+class IllegalTransitionError(LedgerError):
+    """A document state change that the state table does not allow."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """The event log's hash chain does not verify: an event was changed, removed or inserted."""
