@@ -351,10 +351,10 @@ tree = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(st.sampled_from(["A", "B"]), tree, max_size=2),
-    st.sampled_from(["exists", "number", "string"]),
+    st.sampled_from(["exists", "number", "string", "count"]),
     st.sampled_from(["A", "B", "A.B", "B.A"]),
 )
 def test_native_builtins_agree_with_jsonata(doc: dict, fn: str, path: str) -> None:
@@ -426,3 +426,22 @@ def test_pairs_flat_and_list_forms_agree() -> None:
     }
     with pytest.raises(MappingValueError):
         pairs("LIN", 2, "UP")
+
+
+@settings(max_examples=200, deadline=None)
+@given(tree)
+def test_context_expression_agrees_with_jsonata(value: object) -> None:
+    import jsonata
+
+    from erpbridge.mapping import expressions
+
+    assert expressions.Expression("$").evaluate(value) == jsonata.Jsonata("$").evaluate(value)
+
+
+def test_hashtotal_adds_quantities_exactly() -> None:
+    from erpbridge.mapping.functions import hashtotal
+
+    assert hashtotal(["120", "24", "0.5"]) == "144.5" and hashtotal("7") == "7" and hashtotal(None) is None
+    assert hashtotal(["1.10", "2.90"]) == "4"
+    with pytest.raises(MappingValueError, match="hash total"):
+        hashtotal(["1", "x"])

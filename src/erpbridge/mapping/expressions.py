@@ -155,6 +155,8 @@ def _native_call(
         return None
     if name == "exists" and fn is _exists and len(parts) == 1 and _PATH.fullmatch(parts[0]):
         return (lambda present: present), [("present", parts[0].split("."))]
+    if name == "count" and fn is _count and len(parts) == 1 and _PATH.fullmatch(parts[0]):
+        return (lambda n: n), [("count", parts[0].split("."))]
     args: list[tuple[str, Any]] = []
     for part in parts:
         nested = _native_call(part, functions) if part.startswith("$") and part != "$" else None
@@ -304,8 +306,32 @@ def _present(context: Any, names: list[str]) -> Any:
     return value is not None
 
 
+def _count(value: Any) -> Any:
+    return _ARRAYS  # only the plain-path form below is compiled
+
+
+def _count_path(context: Any, names: list[str]) -> Any:
+    """``$count(lines)``: how many items a plain path to a list (or one object) finds."""
+    holder = _walk(context, names[:-1]) if len(names) > 1 else context
+    if holder is None:
+        return 0
+    if not isinstance(holder, dict):
+        return _ARRAYS
+    value = holder.get(names[-1])
+    if value is None:
+        return 0
+    if isinstance(value, list):
+        return len(value) if all(isinstance(v, dict) for v in value) and value else _ARRAYS
+    return 1 if isinstance(value, dict) else _ARRAYS
+
+
 #: JSONata built-ins evaluated natively when their arguments are simple (tested against JSONata)
-_NATIVE_BUILTINS: dict[str, Callable[..., Any]] = {"exists": _exists, "number": _number, "string": _string}
+_NATIVE_BUILTINS: dict[str, Callable[..., Any]] = {
+    "exists": _exists,
+    "number": _number,
+    "string": _string,
+    "count": _count,
+}
 
 
 def _lookup(obj: Any, key: Any) -> Any:
@@ -361,6 +387,8 @@ def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: A
             value = _walk_filtered(context, spec)
         elif kind == "present":
             value = _present(context, spec)
+        elif kind == "count":
+            value = _count_path(context, spec)
         elif kind == "call":
             value = _run_call(spec, context, root)
         elif kind == "context":
@@ -402,12 +430,14 @@ class Expression:
         self._indexed: tuple[str, int, list[str]] | None = None
         self._filtered: tuple[str, str, str, int | None, list[str]] | None = None
         self._jsonata: Any = None
+        self._context = False  # the expression is ``$``, the context itself
         t = self.text
         if not t:
             raise ExpressionError("the expression is empty")
         if _PATH.fullmatch(t):
             self._path = t.split(".")
             return
+        self._context = t == "$"
         m = _STRING.fullmatch(t)
         if m:
             self._literal = bytes(m.group(1) if m.group(1) is not None else m.group(2), "utf-8").decode(
@@ -439,11 +469,13 @@ class Expression:
     @property
     def is_native(self) -> bool:
         """Compiled to Python (a plain path, a literal, or a simple function call)."""
-        return any(
+        return self._context or any(
             x is not None for x in (self._path, self._literal, self._call, self._indexed, self._filtered)
         )
 
     def evaluate(self, context: Any, root: Any = None) -> Any:
+        if self._context and not isinstance(context, list):
+            return context
         if self._path is not None:
             value = _walk(context, self._path)
             if value is not _ARRAYS:

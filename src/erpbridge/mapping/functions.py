@@ -204,6 +204,21 @@ def hlbelow(loop: Any, parent: Any, level: Any) -> list[dict[str, Any]]:
     return out
 
 
+def hashtotal(values: Any) -> str | None:
+    """The sum of a list of numbers as text, for hash totals (CTT02): ``$hashtotal(lines.quantity)``."""
+    if values is None:
+        return None
+    items = values if isinstance(values, list) else [values]
+    total = Decimal(0)
+    for v in items:
+        try:
+            total += Decimal(str(v))
+        except InvalidOperation:
+            raise MappingValueError(f"{v!r} is not a number, so it cannot be added to a hash total") from None
+    text = format(total, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def default(value: Any, fallback: Any) -> Any:
     """``value`` unless it is missing or empty, else ``fallback``."""
     return fallback if value in (None, "", []) else value
@@ -222,4 +237,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "implied": implied,
     "hhmm": hhmm,
     "hlbelow": hlbelow,
+    "hashtotal": hashtotal,
 }
