@@ -445,3 +445,22 @@ def test_hashtotal_adds_quantities_exactly() -> None:
     assert hashtotal(["1.10", "2.90"]) == "4"
     with pytest.raises(MappingValueError, match="hash total"):
         hashtotal(["1", "x"])
+
+
+def test_a_finding_from_an_inherited_field_names_the_base_file_and_its_line(tmp_path: Path) -> None:
+    base = write(tmp_path, "base.yaml", x12_target("  a: '$x12date(d)'\n  b: x\n"))
+    child = write(tmp_path, "partners/p/child.yaml", f"extends: {base}\nfields:\n  b: y\n")
+    (finding,) = load_mapping(child).apply({"d": "2026-13"}).findings
+    assert (finding.file, finding.line) == (str(base), 4)
+
+
+def test_qualified_looks_only_at_qualifier_positions() -> None:
+    from erpbridge.mapping.functions import qualified
+
+    # a vendor SKU that reads "EN" is not the EAN qualifier
+    lin = {"LIN02": "UP", "LIN03": "012345678905", "LIN04": "VN", "LIN05": "EN", "LIN06": "IN", "LIN07": "X1"}
+    assert qualified(lin, "EN") is None and qualified(lin, "VN") == "EN" and qualified(lin, "IN") == "X1"
+    po1 = {"PO101": "UP", "PO102": "5", "PO106": "UP", "PO107": "0614"}
+    assert qualified(po1, "UP") == "0614"  # PO101 is a line number, not a qualifier
+    assert qualified({"ZZZ01": "A", "ZZZ02": "b"}, "A") == "b"  # unknown segments: adjacent pairs
+    assert qualified({"ZZZ03": "A", "ZZZ04": "b"}, "A", 3) == "b"

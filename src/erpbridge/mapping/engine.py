@@ -86,6 +86,7 @@ def _convert(node: yaml.Node, file: str) -> _Node:
 class FieldSpec:
     name: str
     line: int
+    file: str = ""  # the file the spec was written in (a base file, with ``extends``)
     expr: Expression | None = None
     each: Expression | None = None
     value: Expression | None = None
@@ -142,13 +143,13 @@ class Mapping:
 
     def __init__(self, name: str, source: str, target: str, fields: dict[str, FieldSpec], file: str) -> None:
         self.name, self.source, self.target, self.fields, self.file = name, source, target, fields, file
-        self._lines: dict[str, int] = {}  # target path -> line, for findings from the model
+        self._lines: dict[str, tuple[str, int]] = {}  # target path -> (file, line), for model findings
         self._index(fields, "")
 
     def _index(self, fields: dict[str, FieldSpec], prefix: str) -> None:
         for name, spec in fields.items():
             path = f"{prefix}.{name}" if prefix else name
-            self._lines[path] = spec.line
+            self._lines[path] = (spec.file or self.file, spec.line)
             if spec.fields:
                 self._index(spec.fields, path)
 
@@ -167,19 +168,17 @@ class Mapping:
                 from_json(self.target, doc)
             except ModelError as exc:
                 path = str(getattr(exc, "path", "") or "")
-                findings.append(
-                    MappingFinding(self.file, self._line_for(path), path or self.target, exc.message)
-                )
+                findings.append(MappingFinding(*self._line_for(path), path or self.target, exc.message))
                 return MappingResult(None, findings)
         return MappingResult(doc, findings)
 
-    def _line_for(self, path: str) -> int:
+    def _line_for(self, path: str) -> tuple[str, int]:
         plain = _INDEX.sub("", path)
         while plain:
             if plain in self._lines:
                 return self._lines[plain]
             plain = plain.rpartition(".")[0]
-        return 1
+        return self.file, 1
 
     def _eval(
         self,
@@ -194,7 +193,7 @@ class Mapping:
         try:
             return expr.evaluate(ctx, root)
         except (MappingValueError, ExpressionError) as exc:
-            findings.append(MappingFinding(self.file, spec.line, target, str(exc), src or None))
+            findings.append(MappingFinding(spec.file or self.file, spec.line, target, str(exc), src or None))
             return None
 
     def _object(
@@ -361,7 +360,7 @@ def _compile_hl(name: str, node: _Node, file: str, tables: Tables, top: bool) ->
         raise MappingError(
             f"{file}:{node.line}: {name}: a child level needs 'each' (the items it is made from)"
         )
-    spec = FieldSpec(name, node.line, level=level.value.strip())
+    spec = FieldSpec(name, node.line, node.file, level=level.value.strip())
     if "each" in keys:
         spec.each = _expr(keys["each"], file, f"{name}.each", tables)
     if "when" in keys:
@@ -394,7 +393,7 @@ def _compile_spec(
     tables: Tables,
 ) -> FieldSpec:
     if isinstance(node.value, str):
-        return FieldSpec(name, node.line, expr=_expr(node, file, name, tables))
+        return FieldSpec(name, node.line, node.file, expr=_expr(node, file, name, tables))
     if not isinstance(node.value, dict):
         raise MappingError(f"{file}:{node.line}: {name} must be an expression or a mapping with 'fields'")
     keys = node.value
@@ -404,7 +403,7 @@ def _compile_spec(
         raise MappingError(
             f"{file}:{keys[bad].line}: {name}: unknown key {bad!r} (a field spec takes {', '.join(sorted(_SPEC))})"
         )
-    spec = FieldSpec(name, node.line)
+    spec = FieldSpec(name, node.line, node.file)
     if "hierarchy" in keys:
         if len(keys) != 1:
             raise MappingError(
@@ -442,7 +441,7 @@ def _merge(base: _Node, child: _Node) -> _Node:
         merged = dict(base.value)
         for k, v in child.value.items():
             merged[k] = _merge(merged[k], v) if k in merged else v
-        return _Node(merged, child.line)
+        return _Node(merged, child.line, child.file)
     return child
 
 

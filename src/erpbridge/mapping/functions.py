@@ -64,14 +64,39 @@ def decimal(value: Any, implied: Any = 0) -> str | None:
     return format(d, "f")
 
 
-def qualified(segment: Any, qualifier: Any) -> str | None:
+#: where the qualifier/value pairs of a segment start (the first qualifier's position)
+PAIR_STARTS = {
+    "PO1": 6,
+    "LIN": 2,
+    "IT1": 6,
+    "SLN": 9,
+    "ACK": 7,
+    "W01": 4,
+    "W12": 7,
+    "PER": 3,
+    "N1": 3,
+    "PO4": 0,
+}
+
+
+def qualified(segment: Any, qualifier: Any, start: Any = None) -> str | None:
     """The value that follows ``qualifier`` in a segment's qualifier/value pairs.
 
     ``$qualified(PO1, "UP")`` on ``PO1*1*120*EA*9.25**UP*012345678905*VN*AB3542`` gives the UPC.
+    Only qualifier positions are looked at (PO106, PO108, ... for PO1; ``start`` for other segments),
+    so a value that happens to equal a qualifier (a SKU ``EN``) is never taken for one.
     """
     if isinstance(segment, list):
         segment = segment[0] if segment else None
-    if not isinstance(segment, dict):
+    if not isinstance(segment, dict) or not segment:
+        return None
+    sid = next(iter(segment))[:-2]
+    first = int(start) if start is not None else PAIR_STARTS.get(sid, 0)
+    if first:
+        for pos in range(first, 100, 2):
+            key = f"{sid}{pos:02d}"
+            if segment.get(key) == qualifier:
+                return _text(segment.get(f"{sid}{pos + 1:02d}"))
         return None
     keys = sorted(segment)
     for i, key in enumerate(keys):
