@@ -464,3 +464,41 @@ def test_qualified_looks_only_at_qualifier_positions() -> None:
     assert qualified(po1, "UP") == "0614"  # PO101 is a line number, not a qualifier
     assert qualified({"ZZZ01": "A", "ZZZ02": "b"}, "A") == "b"  # unknown segments: adjacent pairs
     assert qualified({"ZZZ03": "A", "ZZZ04": "b"}, "A", 3) == "b"
+
+
+def test_extends_merges_hierarchy_children_by_level(tmp_path: Path) -> None:
+    base = write(tmp_path, "base.yaml", HIER)
+    child = write(
+        tmp_path,
+        "partner.yaml",
+        f"extends: {base}\nfields:\n  HL_loop:\n    hierarchy:\n      children:\n"
+        "        - level: O\n          fields:\n            REF: {fields: {REF01: '\"IA\"', REF02: '\"V1\"'}}\n",
+    )
+    result = load_mapping(child).apply({"bol": "B1", "orders": [{"po": "P1", "items": ["U3"]}]})
+    assert result.ok, result.findings
+    assert result.document is not None
+    order = result.document["HL_loop"][1]
+    assert order["PRF"] == {"PRF01": "P1"} and order["REF"] == {"REF01": "IA", "REF02": "V1"}  # both kept
+    assert [h["HL"]["HL03"] for h in result.document["HL_loop"]] == [
+        "S",
+        "O",
+        "I",
+    ]  # the I level is inherited
+
+
+def test_required_is_a_finding_with_the_message() -> None:
+    from erpbridge.mapping.functions import required
+
+    assert required("PP", "W66 needs a payment method") == "PP"
+    with pytest.raises(MappingValueError, match="W66 needs a payment method"):
+        required(None, "W66 needs a payment method")
+
+
+def test_jsonata_keywords_are_not_paths() -> None:
+    from erpbridge.mapping.expressions import Expression
+
+    context = {"true": "a path would find this", "null": "and this"}
+    assert Expression("true").evaluate(context) is True
+    assert Expression("false").evaluate(context) is False
+    assert Expression("null").evaluate(context) is None
+    assert Expression('$default(null, "x")').evaluate(context) == "x"

@@ -220,7 +220,7 @@ def test_bigbox_refuses_a_ship_notice_without_a_vendor_number() -> None:
     result = BIGBOX_MAPPING.apply(doc)
     assert result.document is None
     [finding] = result.findings
-    assert finding.line == line_of(BIGBOX_FILE, "            REF:", after="          level: O")
+    assert finding.line == line_of(BIGBOX_FILE, "            REF:", after="        - level: O")
     assert finding.target == "HL_loop[1].REF" and "REF*IA" in finding.message
     # the standard mapping writes the order without REF*IA, which BIGBOX's overlay refuses
     out = encode(outbound_view(OUTBOUND, doc))

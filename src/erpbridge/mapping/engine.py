@@ -298,7 +298,7 @@ class Mapping:
             out.append({"HL": head})
             out[at].update(self._object(spec.fields or {}, item, root, where, f"{here_src}[{i}].", findings))
             for child in spec.children or []:
-                self._hl(child, item, root, target, src, findings, out, number)
+                self._hl(child, item, root, target, f"{here_src}[{i}].", findings, out, number)
             if len(out) > at + 1:
                 head["HL04"] = "1"
 
@@ -442,7 +442,30 @@ def _merge(base: _Node, child: _Node) -> _Node:
         for k, v in child.value.items():
             merged[k] = _merge(merged[k], v) if k in merged else v
         return _Node(merged, child.line, child.file)
+    if isinstance(base.value, list) and isinstance(child.value, list) and _levels(base) and _levels(child):
+        # hierarchy ``children``: levels merge by their ``level`` code, new levels are added
+        by_level = {_levels(child)[i]: item for i, item in enumerate(child.value)}
+        out = [
+            _merge(item, by_level.pop(lvl)) if lvl in by_level else item
+            for lvl, item in zip(_levels(base), base.value, strict=True)
+        ]
+        out += [item for item in child.value if _level_of(item) in by_level]
+        return _Node(out, child.line, child.file)
     return child
+
+
+def _level_of(node: _Node) -> str | None:
+    if isinstance(node.value, dict) and isinstance(node.value.get("level"), _Node):
+        return str(node.value["level"].value)
+    return None
+
+
+def _levels(node: _Node) -> list[str]:
+    """The level codes of a list of hierarchy levels, or [] when it is not one (or repeats a level)."""
+    levels = [_level_of(item) for item in node.value]
+    if not levels or any(lvl is None for lvl in levels) or len(set(levels)) != len(levels):
+        return []
+    return [str(lvl) for lvl in levels]
 
 
 def _read(path: Path, depth: int = 0) -> _Node:

@@ -104,6 +104,8 @@ class _Call(jsonata.Jsonata.JFunctionCallable):  # type: ignore[misc]
         return self.fn(*(args or ()))
 
 
+#: JSONata's literal keywords, which look like paths but are not
+_KEYWORDS = frozenset({"true", "false", "null"})
 _ARRAYS = object()  # the walk met an array: JSONata's sequence rules decide, not us
 _CALL = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\((.*)\)", re.S)
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -168,6 +170,8 @@ def _native_call(
             return None
         elif part == "$":
             args.append(("context", None))
+        elif part in _KEYWORDS:
+            return None
         elif _PATH.fullmatch(part):
             args.append(("path", part.split(".")))
         elif (lit := _STRING.fullmatch(part)) is not None and lit.group(1) is not None and "\\" not in part:
@@ -434,7 +438,7 @@ class Expression:
         t = self.text
         if not t:
             raise ExpressionError("the expression is empty")
-        if _PATH.fullmatch(t):
+        if _PATH.fullmatch(t) and t not in _KEYWORDS:
             self._path = t.split(".")
             return
         self._context = t == "$"

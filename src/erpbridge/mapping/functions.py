@@ -244,6 +244,13 @@ def hashtotal(values: Any) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def required(value: Any, message: Any = None) -> Any:
+    """``value``, or a finding when it is missing or empty: ``$required(freight_terms.payment, "W66 needs it")``."""
+    if value in (None, "", []):
+        raise MappingValueError(str(message) if message else "a required value is missing")
+    return value
+
+
 def default(value: Any, fallback: Any) -> Any:
     """``value`` unless it is missing or empty, else ``fallback``."""
     return fallback if value in (None, "", []) else value
@@ -263,4 +270,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "hhmm": hhmm,
     "hlbelow": hlbelow,
     "hashtotal": hashtotal,
+    "required": required,
 }
