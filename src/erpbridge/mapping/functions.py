@@ -93,11 +93,13 @@ def qualified(segment: Any, qualifier: Any, start: Any = None) -> str | None:
     sid = next(iter(segment))[:-2]
     first = int(start) if start is not None else PAIR_STARTS.get(sid, 0)
     if first:
-        for pos in range(first, 100, 2):
-            key = f"{sid}{pos:02d}"
-            if segment.get(key) == qualifier:
-                return _text(segment.get(f"{sid}{pos + 1:02d}"))
-        return None
+        found = None
+        for key, value in segment.items():
+            if value == qualifier:
+                pos = int(key[-2:])
+                if pos >= first and (pos - first) % 2 == 0 and (found is None or pos < found):
+                    found = pos
+        return None if found is None else _text(segment.get(f"{sid}{found + 1:02d}"))
     keys = sorted(segment)
     for i, key in enumerate(keys):
         if segment[key] == qualifier and i + 1 < len(keys):
