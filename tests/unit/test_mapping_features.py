@@ -501,3 +501,10 @@ def test_jsonata_keywords_are_not_paths() -> None:
     assert Expression("true").evaluate(context) is True
     assert Expression("false").evaluate(context) is False
     assert Expression("null").evaluate(context) is None
+
+
+def test_concat_joins_what_is_present() -> None:
+    from erpbridge.mapping.functions import concat
+
+    assert concat(" ", "400 INDUSTRIAL PKWY", None, "SUITE 5") == "400 INDUSTRIAL PKWY SUITE 5"
+    assert concat(" ", None, "") is None

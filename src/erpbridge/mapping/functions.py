@@ -246,6 +246,12 @@ def hashtotal(values: Any) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def concat(separator: Any, *values: Any) -> str | None:
+    """The values that are present, joined by ``separator``: ``$concat(" ", N301, N302)``."""
+    parts = [str(v) for v in values if v not in (None, "", [])]
+    return str(separator).join(parts) if parts else None
+
+
 def required(value: Any, message: Any = None) -> Any:
     """``value``, or a finding when it is missing or empty: ``$required(freight_terms.payment, "W66 needs it")``."""
     if value in (None, "", []):
@@ -273,4 +279,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "hlbelow": hlbelow,
     "hashtotal": hashtotal,
     "required": required,
+    "concat": concat,
 }
