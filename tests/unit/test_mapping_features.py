@@ -321,13 +321,16 @@ segment = st.fixed_dictionaries(
     st.sampled_from(["DP", "IA"]),
     st.sampled_from(["", "[0]", "[1]"]),
     st.sampled_from([".Q02", ".Q03", ""]),
+    st.sampled_from(["=", "!="]),
 )
-def test_native_filters_agree_with_jsonata(value: object, qualifier: str, index: str, rest: str) -> None:
+def test_native_filters_agree_with_jsonata(
+    value: object, qualifier: str, index: str, rest: str, op: str
+) -> None:
     import jsonata
 
     from erpbridge.mapping import expressions
 
-    text = f'SEG[Q01 = "{qualifier}"]{index}{rest}'
+    text = f'SEG[Q01 {op} "{qualifier}"]{index}{rest}'
     doc = {} if value is None else {"SEG": value}
     native = expressions.Expression(text)
     assert native.is_native
@@ -335,6 +338,8 @@ def test_native_filters_agree_with_jsonata(value: object, qualifier: str, index:
     assert native.evaluate(doc) == reference
     call = expressions.Expression(f'$default({text}, "none")')
     assert call.evaluate(doc) == jsonata_default(reference)
+    wanted = [] if reference is None else reference if isinstance(reference, list) else [reference]
+    assert native.evaluate_each(doc) == wanted
 
 
 def jsonata_default(value: object) -> object:
@@ -508,3 +513,44 @@ def test_concat_joins_what_is_present() -> None:
 
     assert concat(" ", "400 INDUSTRIAL PKWY", None, "SUITE 5") == "400 INDUSTRIAL PKWY SUITE 5"
     assert concat(" ", None, "") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["A", "B"]), tree, max_size=2),
+    st.sampled_from(["A", "B", "A.B", "B.A", "A.A"]),
+)
+def test_each_lists_what_jsonata_lists(doc: dict, path: str) -> None:
+    import jsonata
+
+    from erpbridge.mapping import expressions
+
+    reference = jsonata.Jsonata(path).evaluate(doc)
+    wanted = [] if reference is None else reference if isinstance(reference, list) else [reference]
+    assert expressions.Expression(path).evaluate_each(doc) == wanted
+
+
+def test_items_make_one_list_from_parts(tmp_path: Path) -> None:
+    m = load_mapping(
+        write(
+            tmp_path,
+            "m.yaml",
+            x12_target(
+                "  REF:\n    items:\n"
+                "      - {when: $exists(dept), fields: {REF01: '\"DP\"', REF02: dept}}\n"
+                "      - {when: $exists(vendor), fields: {REF01: '\"IA\"', REF02: vendor}}\n"
+                "      - each: 'refs[kind != \"skip\"]'\n"
+                "        fields: {REF01: kind, REF02: value}\n"
+            ),
+        )
+    )
+    doc = {
+        "vendor": "V1",
+        "refs": [{"kind": "ZZ", "value": "1"}, {"kind": "skip", "value": "2"}, {"value": "3"}],
+    }
+    assert m.apply(doc).document == {"REF": [{"REF01": "IA", "REF02": "V1"}, {"REF01": "ZZ", "REF02": "1"}]}
+    for part in m.fields["REF"].items or []:
+        for e in (part.when, part.each):
+            assert e is None or e.is_native, e.text
+    with pytest.raises(MappingError, match="'items' stands alone"):
+        load_mapping(write(tmp_path, "bad.yaml", x12_target("  REF:\n    when: x\n    items: [a]\n")))

@@ -43,7 +43,7 @@ from .tables import Tables
 
 _INDEX = re.compile(r"\[\d+\]")
 _TOP = {"mapping", "source", "target", "extends", "description", "fields"}
-_SPEC = {"each", "fields", "value", "when", "hierarchy", "merge"}
+_SPEC = {"each", "fields", "value", "when", "hierarchy", "merge", "items"}
 _HL_NODE = {"level", "each", "when", "fields", "children"}
 
 
@@ -96,6 +96,7 @@ class FieldSpec:
     level: str | None = None  # hierarchy nodes: the HL03 level code
     children: list[FieldSpec] | None = None  # hierarchy nodes: the levels below
     hierarchy: FieldSpec | None = None  # a flat HL loop built from nested nodes
+    items: list[FieldSpec] | None = None  # a list made of parts, one after the other
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,22 @@ class Mapping:
             plain = plain.rpartition(".")[0]
         return self.file, 1
 
+    def _items(
+        self,
+        expr: Expression,
+        ctx: Any,
+        root: Any,
+        spec: FieldSpec,
+        target: str,
+        src: str,
+        findings: list[MappingFinding],
+    ) -> list[Any]:
+        try:
+            return expr.evaluate_each(ctx, root)
+        except (MappingValueError, ExpressionError) as exc:
+            findings.append(MappingFinding(spec.file or self.file, spec.line, target, str(exc), src or None))
+            return []
+
     def _eval(
         self,
         expr: Expression,
@@ -211,17 +228,16 @@ class Mapping:
             if spec.when is not None and not self._eval(spec.when, ctx, root, spec, target, src, findings):
                 continue
             value: Any
-            if spec.hierarchy is not None:
+            if spec.items is not None:
+                value = self._parts(spec.items, ctx, root, target, src, findings)
+            elif spec.hierarchy is not None:
                 loops: list[dict[str, Any]] = []
                 self._hl(spec.hierarchy, ctx, root, target, src, findings, loops, None)
                 value = loops
             elif spec.expr is not None:
                 value = self._eval(spec.expr, ctx, root, spec, target, src, findings)
             elif spec.each is not None:
-                items = self._eval(spec.each, ctx, root, spec, target, src, findings)
-                if items is None:
-                    continue
-                items = items if isinstance(items, list) else [items]
+                items = self._items(spec.each, ctx, root, spec, target, src, findings)
                 value = []
                 for i, item in enumerate(items):
                     here = f"{src}{spec.each.text}[{i}]."
@@ -242,6 +258,27 @@ class Mapping:
                     self._merge(value, spec, ctx, root, target, src, findings)
             if value not in (None, "", [], {}):
                 out[name] = value
+        return out
+
+    def _parts(
+        self,
+        parts: list[FieldSpec],
+        ctx: Any,
+        root: Any,
+        target: str,
+        src: str,
+        findings: list[MappingFinding],
+    ) -> list[Any]:
+        """``items``: each part gives one item (or, with ``each``, several); empty ones are left out."""
+        out: list[Any] = []
+        for part in parts:
+            made = self._object({"_": part}, ctx, root, target, src, findings).get("_")
+            if made is None:
+                continue
+            if part.each is not None:
+                out.extend(made)
+            else:
+                out.append(made)
         return out
 
     def _merge(
@@ -281,8 +318,7 @@ class Mapping:
             items: list[Any] = [ctx]
             here_src = src
         else:
-            got = self._eval(spec.each, ctx, root, spec, target, src, findings)
-            items = [] if got is None else got if isinstance(got, list) else [got]
+            items = self._items(spec.each, ctx, root, spec, target, src, findings)
             here_src = f"{src}{spec.each.text}"
         for i, item in enumerate(items):
             where = f"{target}[{len(out)}]"
@@ -404,6 +440,19 @@ def _compile_spec(
             f"{file}:{keys[bad].line}: {name}: unknown key {bad!r} (a field spec takes {', '.join(sorted(_SPEC))})"
         )
     spec = FieldSpec(name, node.line, node.file)
+    if "items" in keys:
+        if len(keys) != 1:
+            raise MappingError(
+                f"{file}:{node.line}: {name}: 'items' stands alone (put 'when' and 'each' on its parts)"
+            )
+        parts = keys["items"]
+        if not isinstance(parts.value, list) or not parts.value:
+            raise MappingError(f"{file}:{parts.line}: {name}.items: a list of parts (each a field spec)")
+        spec.items = [
+            _compile_spec(f"{name}[{i}]", part, file, schema, obj, where, tables)
+            for i, part in enumerate(parts.value)
+        ]
+        return spec
     if "hierarchy" in keys:
         if len(keys) != 1:
             raise MappingError(

@@ -201,7 +201,7 @@ _INDEXED = re.compile(
 
 
 _FILTERED = re.compile(
-    r'([A-Za-z_][A-Za-z0-9_]*)\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"\\]*)"\s*\]'
+    r'([A-Za-z_][A-Za-z0-9_]*)\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!?=)\s*"([^"\\]*)"\s*\]'
     r"(?:\[([0-9]+)\])?((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
 )
 
@@ -211,34 +211,46 @@ def _filtered(text: str) -> tuple[str, str, str, int | None, list[str]] | None:
     m = _FILTERED.fullmatch(text)
     if m is None:
         return None
-    rest = m.group(5).lstrip(".")
+    rest = m.group(6).lstrip(".")
+    literal = m.group(4) if m.group(3) == "=" else "\0!=" + m.group(4)  # a leading NUL marks !=
     return (
         m.group(1),
         m.group(2),
-        m.group(3),
-        int(m.group(4)) if m.group(4) else None,
+        literal,
+        int(m.group(5)) if m.group(5) else None,
         rest.split(".") if rest else [],
     )
 
 
-def _walk_filtered(context: Any, spec: tuple[str, str, str, int | None, list[str]]) -> Any:
-    name, key, literal, index, rest = spec
+def _filter_items(context: Any, spec: tuple[str, str, str, int | None, list[str]]) -> Any:
+    """The items a qualifier filter keeps (before its index and rest), or ``_ARRAYS``."""
+    name, key, literal, _, _ = spec
     if not isinstance(context, dict):
         return _ARRAYS
     value = context.get(name)
     if value is None:
-        return None
+        return []
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         return _ARRAYS
+    negated = literal.startswith("\0!=")
+    wanted = literal[3:] if negated else literal
     chosen = []
     for item in value:
         got = item.get(key)
         if got is not None and not isinstance(got, str):
             return _ARRAYS  # a composite or repeated element: JSONata's comparison rules decide
-        if got == literal:
+        if (got is not None and got != wanted) if negated else got == wanted:  # undefined != "x" is false
             chosen.append(item)
+    return chosen
+
+
+def _walk_filtered(context: Any, spec: tuple[str, str, str, int | None, list[str]]) -> Any:
+    chosen = _filter_items(context, spec)
+    if chosen is _ARRAYS:
+        return _ARRAYS
+    _, _, _, index, rest = spec
     if index is not None:
         chosen = chosen[index : index + 1]
     if not rest:
@@ -346,6 +358,21 @@ def _lookup(obj: Any, key: Any) -> Any:
 
 
 def _walk(value: Any, names: list[str]) -> Any:
+    """A plain path with JSONata's sequence rules (see :func:`_walk_general`), fast when it meets
+    only objects, which is most of the time."""
+    v = value
+    for name in names:
+        if v.__class__ is not dict:
+            return _walk_general(value, names)
+        v = v.get(name)
+        if v is None:
+            return None
+    if v.__class__ is list:
+        return _walk_general(value, names)
+    return v
+
+
+def _walk_general(value: Any, names: list[str]) -> Any:
     """A plain path with JSONata's sequence rules, or ``_ARRAYS`` where we leave it to JSONata.
 
     Arrays of objects met before the last step are mapped over, and a single result is a value,
@@ -374,6 +401,38 @@ def _walk(value: Any, names: list[str]) -> Any:
             return None
         current = found
     return current[0] if len(current) == 1 else current
+
+
+def _walk_each(value: Any, names: list[str]) -> Any:
+    """A plain path as the list of items ``each`` iterates over (a list, possibly empty), or ``_ARRAYS``.
+
+    Like :func:`_walk`, but an array at the last step is the list of its items; arrays of arrays are
+    JSONata's to decide.
+    """
+    current = [value]
+    last = len(names) - 1
+    for i, name in enumerate(names):
+        found: list[Any] = []
+        for item in current:
+            if isinstance(item, list):
+                return _ARRAYS
+            if not isinstance(item, dict):
+                continue
+            got = item.get(name)
+            if got is None:
+                continue
+            if isinstance(got, list):
+                if any(isinstance(sub, list) for sub in got) or (
+                    i != last and not all(isinstance(sub, dict) for sub in got)
+                ):
+                    return _ARRAYS
+                found.extend(got)
+            else:
+                found.append(got)
+        current = found
+        if not current:
+            return []
+    return current
 
 
 def _run_call(call: tuple[Callable[..., Any], list[tuple[str, Any]]], context: Any, root: Any) -> Any:
@@ -476,6 +535,21 @@ class Expression:
         return self._context or any(
             x is not None for x in (self._path, self._literal, self._call, self._indexed, self._filtered)
         )
+
+    def evaluate_each(self, context: Any, root: Any = None) -> list[Any]:
+        """The items an ``each`` iterates over: the result as a list (``[]`` when there is none)."""
+        if self._path is not None and NATIVE:
+            items = _walk_each(context, self._path)
+            if items is not _ARRAYS:
+                return list(items)
+        if self._filtered is not None and NATIVE and self._filtered[3] is None and not self._filtered[4]:
+            items = _filter_items(context, self._filtered)
+            if items is not _ARRAYS:
+                return list(items)
+        value = self.evaluate(context, root)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
 
     def evaluate(self, context: Any, root: Any = None) -> Any:
         if self._context and not isinstance(context, list):
