@@ -1,0 +1,1582 @@
+"""The daemon's configuration: one TOML file, checked completely before anything runs.
+
+::
+
+    config = load_config("config.example.toml")      # reads the file, then parse_config()
+    config.partners["megamart"].ack_window            # timedelta(hours=4)
+    transport = build_transport(config.endpoints["megamart"], partner="megamart")
+    check_environment(config)                         # secrets readable, SFTP key files present
+
+``parse_config`` is pure: it turns the parsed TOML (a dict) into frozen dataclasses and touches
+nothing but ``is_dir`` (to find a partner's default mapping folder). It opens no connection, reads
+no secret and builds no transport. :func:`build_transport` makes the transport objects of
+:mod:`erpbridge.transports` from endpoints, and :func:`check_environment` checks what only the
+running machine can tell (environment variables set, secret and key files readable).
+
+Every problem is a :class:`~erpbridge.errors.ConfigError` whose message starts with the file and
+the key path, one line per problem (every table is checked, so one run shows them all)::
+
+    config.toml: partners.megamart.ack_window: "4 hours" is not a duration like "4h", "30m", "90s"
+    config.toml: flows.megamart_850_in.partner: no [partners.megamrt] in this file (did you mean megamart?)
+
+A TOML syntax error gives tomllib's line and column instead of a key: ``config.toml:12:7: ...``.
+
+Secrets are never values in the file: a secret key takes a reference, ``{ env = "NAME" }`` or
+``{ file = "/run/secrets/name" }``, kept as a :class:`SecretRef` (which holds only the reference)
+and turned into a :class:`~erpbridge.transports.Credential` (read each time it is used) when a
+transport is built. No message ever shows a secret's value: a plain string where a secret belongs is
+refused without repeating it, and a database URL with an inline password is refused without
+showing the URL's password.
+
+Durations are strings such as ``"90s"``, ``"30m"``, ``"4h"``, ``"1d"`` or ``"1h30m"``
+(:func:`parse_duration`, :func:`format_duration`). Cron expressions are the classic five fields
+(:class:`Cron`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from urllib.parse import quote, urlsplit
+
+from .errors import ConfigError
+from .model.registry import KINDS
+from .transports.base import DEFAULT_IGNORE, Credential
+
+if TYPE_CHECKING:
+    from .formats.x12 import Dialect, EnvelopeParty
+    from .ledger.retry import RetryPolicy
+    from .transports import Transport
+
+__all__ = [
+    "Config",
+    "Cron",
+    "Delimiters",
+    "DocumentSpec",
+    "Endpoint",
+    "FolderEndpoint",
+    "LedgerSettings",
+    "LocalEndpoint",
+    "Partner",
+    "Party",
+    "Place",
+    "Retry",
+    "Schedule",
+    "Schedules",
+    "SecretRef",
+    "SftpEndpoint",
+    "WorkFolders",
+    "build_transport",
+    "build_transports",
+    "check_environment",
+    "format_duration",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
+
+Version: TypeAlias = Literal["004010", "005010"]
+AckKind: TypeAlias = Literal["997", "999", "auto"]
+Direction: TypeAlias = Literal["in", "out"]
+
+#: the sections a configuration file may have
+SECTIONS: Final = ("erpbridge", "ledger", "retry", "partners", "endpoints", "flows", "schedules")
+#: endpoint types that move X12 to and from partners, and those that hold canonical documents
+TRANSPORT_TYPES: Final = ("local", "sftp")
+CONNECTOR_TYPES: Final = ("folder",)
+ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
+_DURATION_HINT: Final = 'is not a duration like "4h", "30m", "90s"'
+
+
+# -- durations ---------------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"90s"``, ``"30m"``, ``"4h"``, ``"2d"`` or a combination in that order (``"1h30m"``).
+
+    Whole numbers only, no spaces. Raises :class:`ValueError` for anything else.
+    """
+    match = _DURATION.match(text) if isinstance(text, str) and text else None
+    if match is None or not any(match.groups()):
+        raise ValueError(f"{_show(text)} {_DURATION_HINT}")
+    d, h, m, s = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest text :func:`parse_duration` reads back as ``value`` (whole seconds, >= 0)."""
+    total = value.total_seconds()
+    if total < 0 or total != int(total):
+        raise ValueError(f"{value!r}: only whole, non-negative seconds can be written as a duration")
+    seconds = int(total)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+# -- cron --------------------------------------------------------------------------------------
+
+_MONTHS: Final = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+#: (name, lowest, highest, names for lowest..) of the five fields
+_CRON_FIELDS: Final = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _WEEKDAYS),
+)
+_CRON_MACROS: Final = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A classic five-field cron expression: minute, hour, day of month, month, day of week.
+
+    Each field is ``*``, a number, a range ``a-b``, a step ``*/n`` or ``a-b/n``, or a comma list of
+    those; months and weekdays also take names (``jan``, ``mon-fri``); weekday 0 and 7 are Sunday.
+    The ``@daily``-style macros are accepted. Restricting both the day of month and the day of week
+    is refused: cron then runs on days matching *either*, which is rarely what was meant and which
+    schedulers do not agree on. Use :meth:`parse`; the sets below hold the matching values.
+    """
+
+    expression: str
+    minutes: frozenset[int] = field(repr=False)
+    hours: frozenset[int] = field(repr=False)
+    days: frozenset[int] = field(repr=False)
+    months: frozenset[int] = field(repr=False)
+    weekdays: frozenset[int] = field(repr=False)  # 0 = Sunday .. 6 = Saturday
+
+    @classmethod
+    def parse(cls, expression: str) -> Cron:
+        """The expression, checked; :class:`ValueError` says which field is wrong and why."""
+        if not isinstance(expression, str):
+            raise ValueError(f'{_show(expression)} is not a cron expression (a string like "0 2 * * *")')
+        text = _CRON_MACROS.get(expression.strip().lower(), expression)
+        fields = text.split()
+        if len(fields) != 5:
+            raise ValueError(
+                f"{_show(expression)} has {len(fields)} field(s); cron needs 5: "
+                'minute hour day-of-month month day-of-week, such as "0 2 * * *"'
+            )
+        sets = [_cron_field(f, *spec) for f, spec in zip(fields, _CRON_FIELDS, strict=True)]
+        weekdays = frozenset(d % 7 for d in sets[4])
+        if fields[2] != "*" and fields[4] != "*":
+            raise ValueError(
+                f"{_show(expression)} restricts both the day of month and the day of week; cron would run "
+                "on days matching either one: restrict one and leave the other *"
+            )
+        return cls(expression, sets[0], sets[1], sets[2], sets[3], weekdays)
+
+    def matches(self, when: datetime) -> bool:
+        """Whether the expression fires in the minute of ``when`` (in ``when``'s own time zone)."""
+        return (
+            when.minute in self.minutes
+            and when.hour in self.hours
+            and when.day in self.days
+            and when.month in self.months
+            and (when.weekday() + 1) % 7 in self.weekdays
+        )
+
+    def trigger_fields(self) -> dict[str, str]:
+        """Keyword arguments for APScheduler's ``CronTrigger`` with the same meaning.
+
+        Do not hand the expression to ``CronTrigger.from_crontab``: APScheduler 3 counts weekdays
+        from Monday = 0, cron from Sunday = 0. Here weekdays are names, so nothing is ambiguous.
+        """
+
+        def numbers(values: frozenset[int], low: int, high: int) -> str:
+            if values == frozenset(range(low, high + 1)):
+                return "*"
+            return ",".join(str(v) for v in sorted(values))
+
+        if self.weekdays == frozenset(range(7)):
+            weekday = "*"
+        else:
+            weekday = ",".join(_WEEKDAYS[d] for d in sorted(self.weekdays))
+        return {
+            "minute": numbers(self.minutes, 0, 59),
+            "hour": numbers(self.hours, 0, 23),
+            "day": numbers(self.days, 1, 31),
+            "month": numbers(self.months, 1, 12),
+            "day_of_week": weekday,
+        }
+
+    def __str__(self) -> str:
+        return self.expression
+
+
+def _cron_field(text: str, what: str, low: int, high: int, names: tuple[str, ...]) -> frozenset[int]:
+    def value(v: str) -> int:
+        if v.isdigit():
+            n = int(v)
+        elif v.lower() in names:
+            n = names.index(v.lower()) + low
+        else:
+            named = f" or a name ({names[0]}..{names[-1]})" if names else ""
+            raise ValueError(f"{what} {v!r} is not a number{named}")
+        if not low <= n <= high:
+            raise ValueError(f"{what} {n} is out of range {low}-{high}")
+        return n
+
+    found: set[int] = set()
+    for part in text.split(","):
+        rng, slash, step_text = part.partition("/")
+        step = 1
+        if slash:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise ValueError(f"{what} step {step_text!r} in {part!r} is not a whole number above 0")
+            step = int(step_text)
+        if rng == "*":
+            start, end = low, high
+        elif "-" in rng:
+            a, _, b = rng.partition("-")
+            start, end = value(a), value(b)
+            if start > end:
+                raise ValueError(f"{what} range {rng!r} runs backwards")
+        elif slash:
+            raise ValueError(f"{what} {part!r}: a step needs * or a range before it (*/{step} or a-b/{step})")
+        else:
+            start = end = value(rng)
+        found.update(range(start, end + 1, step))
+    return frozenset(found)
+
+
+# -- the configuration's parts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret is: an environment variable or a file. Holds the reference, never the value."""
+
+    kind: Literal["env", "file"]
+    source: str  # the variable's name, or the file's absolute path
+
+    @property
+    def name(self) -> str:
+        """``env:NAME`` or ``file:/path``: what messages and logs show instead of the secret."""
+        return f"{self.kind}:{self.source}"
+
+    def credential(self) -> Credential:
+        """A :class:`Credential` that reads the secret each time it is revealed."""
+        if self.kind == "env":
+            return Credential.from_env(self.source)
+        return Credential.from_file(self.source)
+
+    def __repr__(self) -> str:
+        return f"SecretRef({self.name!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Party:
+    """An interchange party: ISA05/07 qualifier, ISA06/08 ID and GS02/03 application ID."""
+
+    qualifier: str
+    id: str
+    gs_id: str
+
+    @property
+    def isa_text(self) -> str:
+        """``ZZ:MEGAMART``: what ``erpbridge translate --sender/--receiver`` takes."""
+        return f"{self.qualifier}:{self.id}"
+
+    def envelope_party(self) -> EnvelopeParty:
+        from .formats.x12 import EnvelopeParty
+
+        return EnvelopeParty(self.qualifier, self.id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delimiters:
+    """Delimiters erpbridge writes to this partner (inbound files carry their own in the ISA)."""
+
+    element: str = "*"
+    component: str = ">"
+    repetition: str = "^"  # used from 00402 on (005010); 004010 writes ISA11 "U"
+    segment: str = "~"
+    segment_suffix: str = "\n"  # what follows each terminator: "", "\n" or "\r\n"
+
+    def dialect(self, version: str) -> Dialect:
+        """The writer's :class:`Dialect` for a release (``"004010"``: no repetition separator)."""
+        from .formats.x12 import Dialect
+
+        return Dialect(
+            element=self.element,
+            component=self.component,
+            repetition=self.repetition if version >= "004020" else None,
+            segment=self.segment,
+            suffix=self.segment_suffix,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retry:
+    """Retry policy settings; ``None`` keeps the default of :class:`erpbridge.ledger.RetryPolicy`."""
+
+    max_attempts: int | None = None
+    initial_delay: timedelta | None = None
+    max_delay: timedelta | None = None
+
+    def over(self, base: Retry) -> Retry:
+        """These settings where set, ``base``'s elsewhere."""
+        return Retry(
+            max_attempts=self.max_attempts if self.max_attempts is not None else base.max_attempts,
+            initial_delay=self.initial_delay if self.initial_delay is not None else base.initial_delay,
+            max_delay=self.max_delay if self.max_delay is not None else base.max_delay,
+        )
+
+    def policy(self) -> RetryPolicy:
+        """The ledger's :class:`RetryPolicy` with these settings."""
+        from .ledger.retry import RetryPolicy
+
+        given: dict[str, Any] = {}
+        if self.max_attempts is not None:
+            given["max_attempts"] = self.max_attempts
+        if self.initial_delay is not None:
+            given["initial_delay"] = self.initial_delay.total_seconds()
+        if self.max_delay is not None:
+            given["max_delay"] = self.max_delay.total_seconds()
+        return RetryPolicy(**given)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerSettings:
+    """Where the ledger lives. ``url`` never holds a password; ``password`` says where it is."""
+
+    url: str  # sqlite:////absolute/path.sqlite3 or postgresql+psycopg://user@host:port/db
+    password: SecretRef | None = None
+    busy_timeout: timedelta = timedelta(seconds=30)
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite database file, or ``None`` for PostgreSQL."""
+        return Path(self.url.partition(":///")[2]) if self.backend == "sqlite" else None
+
+    def reveal_url(self) -> str:
+        """The URL with the password filled in, for ``Ledger.open`` only: never log it."""
+        if self.password is None:
+            return self.url
+        parts = urlsplit(self.url)
+        user, _, host = parts.netloc.rpartition("@")
+        secret = quote(self.password.credential().reveal(), safe="")
+        return parts._replace(netloc=f"{user}:{secret}@{host}").geturl()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkFolders:
+    """erpbridge's own folders (absolute): copies of what was processed, failures, pending output."""
+
+    archive: Path
+    quarantine: Path
+    outbox: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Partner:
+    """A trading partner: how it is addressed in X12 and what it expects from us."""
+
+    id: str  # the key of [partners.<id>]
+    name: str
+    party: Party
+    version: Version
+    delimiters: Delimiters
+    test: bool  # our interchanges to them carry ISA15 "T"
+    ack: AckKind  # what we send for their groups
+    request_ta1: bool  # our interchanges to them carry ISA14 "1"
+    ack_window: timedelta  # how long they have to acknowledge what we sent
+    overlay: str | None  # implementation-guide overlay partner (BIGBOX), for validation
+    mappings: Path | None  # their mapping folder, absolute
+    endpoint: str | None  # the endpoint their X12 travels over, flows' default
+
+    @property
+    def ack_set(self) -> Literal["997", "999"]:
+        """The acknowledgment set we send them (``auto``: 999 for 005010, else 997)."""
+        if self.ack == "auto":
+            return "999" if self.version == "005010" else "997"
+        return self.ack
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalEndpoint:
+    """Folders below ``root`` on a local or mounted disk (partner X12)."""
+
+    name: str
+    root: Path
+    stable_after: int = 0
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    fsync: bool = True
+    type: Literal["local"] = "local"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FolderEndpoint:
+    """Canonical JSON documents in folders below ``root``: stand-in for an ERP or WMS connector."""
+
+    name: str
+    root: Path
+    stable_after: int = 0
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    fsync: bool = True
+    type: Literal["folder"] = "folder"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SftpEndpoint:
+    """A partner's (or our) SFTP server; host keys pinned in ``known_hosts``."""
+
+    name: str
+    host: str
+    username: str
+    known_hosts: Path
+    port: int = 22
+    private_key: Path | None = None
+    passphrase: SecretRef | None = None
+    password: SecretRef | None = None
+    connect_timeout: timedelta = timedelta(seconds=15)
+    banner_timeout: timedelta = timedelta(seconds=15)
+    auth_timeout: timedelta = timedelta(seconds=30)
+    channel_timeout: timedelta = timedelta(seconds=15)
+    io_timeout: timedelta = timedelta(seconds=60)
+    stable_after: int = 0
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    type: Literal["sftp"] = "sftp"
+
+
+Endpoint: TypeAlias = LocalEndpoint | SftpEndpoint | FolderEndpoint
+
+
+@dataclass(frozen=True, kw_only=True)
+class Place:
+    """A folder on an endpoint; ``archive`` is where a source's files go once recorded."""
+
+    endpoint: str
+    folder: str
+    archive: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentSpec:
+    """One kind of document a flow carries: an X12 set, and for outbound flows the canonical kind."""
+
+    x12_set: str  # "850"
+    kind: str | None = None  # "ShipNotice" (outbound), None (inbound: the mapping decides)
+
+    @property
+    def to(self) -> str:
+        """``x12/856``: the ``--to`` of ``erpbridge translate``."""
+        return f"x12/{self.x12_set}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """When a flow runs: every ``every``, or when ``cron`` fires (exactly one is set)."""
+
+    every: timedelta | None = None
+    cron: Cron | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flow:
+    """One pipeline: partner X12 from ``source`` to canonical ``target`` (in), or the reverse (out)."""
+
+    name: str
+    direction: Direction
+    partner: str
+    source: Place
+    target: Place
+    documents: tuple[DocumentSpec, ...]
+    schedule: Schedule
+    retry: Retry  # the effective settings: [retry], then the flow's own
+    acks: Place | None = None  # inbound: where our 997/999/TA1 go
+    enabled: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedules:
+    """The nightly and periodic batches (cron expressions in ``timezone``)."""
+
+    timezone: str = "UTC"
+    reconciliation: Cron = field(default_factory=lambda: Cron.parse("0 2 * * *"))
+    ack_overdue: Cron = field(default_factory=lambda: Cron.parse("*/15 * * * *"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """A whole, checked configuration. Paths are absolute; secrets are references only."""
+
+    file: Path
+    base_dir: Path
+    source: str  # the file as it was named when loaded: what messages show
+    us: Party
+    ledger: LedgerSettings
+    folders: WorkFolders
+    retry: Retry
+    partners: Mapping[str, Partner]
+    endpoints: Mapping[str, Endpoint]
+    flows: Mapping[str, Flow]
+    schedules: Schedules
+
+    def partner_by_isa(self, qualifier: str, isa_id: str) -> Partner | None:
+        """The partner with this ISA qualifier and ID (as an inbound ISA05/ISA06 names it)."""
+        for p in self.partners.values():
+            if p.party.qualifier == qualifier.strip().upper() and p.party.id == isa_id.strip():
+                return p
+        return None
+
+    def secrets(self) -> Iterator[tuple[str, SecretRef]]:
+        """Every secret reference with its key path (``endpoints.x.password``)."""
+        if self.ledger.password is not None:
+            yield "ledger.password", self.ledger.password
+        for ep in self.endpoints.values():
+            if isinstance(ep, SftpEndpoint):
+                for key in ("password", "passphrase"):
+                    ref = getattr(ep, key)
+                    if ref is not None:
+                        yield _join(f"endpoints.{_key(ep.name)}", key), ref
+
+
+# -- building transports ---------------------------------------------------------------------
+
+
+def build_transport(endpoint: Endpoint, *, partner: str | None = None) -> Transport:
+    """The transport for an endpoint: :class:`LocalTransport` for local and folder endpoints,
+    :class:`SftpTransport` for SFTP (nothing connects until a session opens).
+
+    ``partner`` goes into the context of every error the transport raises.
+    """
+    from .transports import LocalTransport
+
+    if isinstance(endpoint, SftpEndpoint):
+        from .transports.sftp import SftpSettings, SftpTransport
+
+        settings = SftpSettings(
+            host=endpoint.host,
+            port=endpoint.port,
+            username=endpoint.username,
+            known_hosts=endpoint.known_hosts,
+            private_key=endpoint.private_key,
+            passphrase=endpoint.passphrase.credential() if endpoint.passphrase else None,
+            password=endpoint.password.credential() if endpoint.password else None,
+            partner=partner,
+            connect_timeout=endpoint.connect_timeout.total_seconds(),
+            banner_timeout=endpoint.banner_timeout.total_seconds(),
+            auth_timeout=endpoint.auth_timeout.total_seconds(),
+            channel_timeout=endpoint.channel_timeout.total_seconds(),
+            io_timeout=endpoint.io_timeout.total_seconds(),
+            stable_after=endpoint.stable_after,
+            ignore=endpoint.ignore,
+        )
+        return SftpTransport(settings)
+    return LocalTransport(
+        endpoint.root,
+        partner=partner,
+        stable_after=endpoint.stable_after,
+        ignore=endpoint.ignore,
+        fsync=endpoint.fsync,
+    )
+
+
+def build_transports(config: Config) -> dict[str, Transport]:
+    """A transport for every endpoint, by name; an endpoint that one partner names carries its id."""
+    owners: dict[str, list[str]] = {}
+    for p in config.partners.values():
+        if p.endpoint is not None:
+            owners.setdefault(p.endpoint, []).append(p.id)
+    return {
+        name: build_transport(ep, partner=owners[name][0] if len(owners.get(name, ())) == 1 else None)
+        for name, ep in config.endpoints.items()
+    }
+
+
+def check_environment(config: Config) -> None:
+    """Check what the file alone cannot tell: every secret can be read (and is not empty), SFTP
+    known_hosts and key files exist. Raises one :class:`ConfigError` listing every problem; the
+    messages name references and files, never a secret's value.
+    """
+    shown = config.source
+    problems: list[str] = []
+    for key, ref in config.secrets():
+        try:
+            ref.credential().reveal()
+        except ConfigError as exc:
+            problems.append(f"{shown}: {key}: {exc.message}")
+    for ep in config.endpoints.values():
+        if isinstance(ep, SftpEndpoint):
+            where = f"endpoints.{_key(ep.name)}"
+            if not ep.known_hosts.is_file():
+                problems.append(f"{shown}: {where}.known_hosts: {ep.known_hosts} is not a file")
+            if ep.private_key is not None and not ep.private_key.is_file():
+                problems.append(f"{shown}: {where}.private_key: {ep.private_key} is not a file")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and check a configuration file. Relative paths in it are relative to its folder."""
+    shown = os.fspath(path)
+    file = Path(path).absolute()
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read the configuration: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+        if at:
+            message = message[: at.start()]
+            raise ConfigError(f"{shown}:{at[1]}:{at[2]}: invalid TOML: {message}") from None
+        raise ConfigError(f"{shown}: invalid TOML: {message}") from None
+    return parse_config(data, file=file, shown=shown)
+
+
+def _is_dir(path: Path) -> bool:
+    return path.is_dir()
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    file: str | os.PathLike[str],
+    shown: str | None = None,
+    is_dir: Callable[[Path], bool] = _is_dir,
+) -> Config:
+    """Check parsed TOML and build the :class:`Config`; relative paths are resolved against the
+    folder of ``file``. ``shown`` is the file name used in messages (default: ``file`` as given).
+    ``is_dir`` is the only look at the disk (a partner's default mapping folder, if it exists).
+    Raises :class:`ConfigError` listing every problem, one per line.
+    """
+    path = Path(file).absolute()
+    p = _Parser(path, shown if shown is not None else os.fspath(file), is_dir)
+    return p.parse(data)
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """One problem at one key; collected, then reported together."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(key, message)
+        self.key = key
+        self.message = message
+
+
+class _Skip(Exception):
+    """A table refers to something that is broken itself (and reported already): say nothing more."""
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else json.dumps(name, ensure_ascii=False)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{_key(name)}" if path else _key(name)
+
+
+def _show(value: Any) -> str:
+    """A value as TOML would show it, shortened, for messages (never used for secrets)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:56] + '..."'
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return "a date/time"
+
+
+def _suggest(word: str, choices: Collection[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+_MISSING: Final[Any] = object()
+
+
+class _Table:
+    """One TOML table being read: knows its key path, refuses keys it was not told about."""
+
+    def __init__(self, data: Any, path: str, allowed: Collection[str] | None = None) -> None:
+        if not isinstance(data, dict):
+            raise _Bad(path, f"expected a table, got {_show(data)} ({_type_name(data)})")
+        self.data: dict[str, Any] = data
+        self.path = path
+        if allowed is not None:
+            self.allow(allowed)
+
+    def key(self, name: str) -> str:
+        return _join(self.path, name)
+
+    def allow(self, allowed: Collection[str]) -> None:
+        for k in self.data:
+            if k not in allowed:
+                hint = _suggest(k, allowed) or f" (known keys: {', '.join(sorted(allowed))})"
+                raise _Bad(self.key(k), f"unknown key{hint}")
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def get(self, name: str, default: Any = _MISSING, *, hint: str = "") -> Any:
+        if name in self.data:
+            return self.data[name]
+        if default is _MISSING:
+            raise _Bad(self.key(name), f"missing{f' ({hint})' if hint else ''}")
+        return default
+
+    def _typed(self, name: str, kinds: type | tuple[type, ...], what: str, default: Any, hint: str) -> Any:
+        value = self.get(name, default, hint=hint)
+        if value is default and name not in self.data:
+            return value
+        if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            raise _Bad(self.key(name), f"expected {what}, got {_show(value)} ({_type_name(value)})")
+        if not isinstance(value, kinds):
+            raise _Bad(self.key(name), f"expected {what}, got {_show(value)} ({_type_name(value)})")
+        return value
+
+    def string(self, name: str, default: Any = _MISSING, *, hint: str = "", empty: bool = False) -> Any:
+        value = self._typed(name, str, "a string", default, hint)
+        if isinstance(value, str) and not empty and not value.strip():
+            raise _Bad(self.key(name), "must not be empty")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value: bool = self._typed(name, bool, "true or false", default, "")
+        return value
+
+    def integer(self, name: str, default: Any = _MISSING, *, low: int, high: int | None = None) -> Any:
+        value = self._typed(name, int, "a whole number", default, "")
+        if isinstance(value, int) and (value < low or (high is not None and value > high)):
+            bounds = f"{low}-{high}" if high is not None else f"{low} or more"
+            raise _Bad(self.key(name), f"{value} is out of range ({bounds})")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: Any = _MISSING, *, hint: str = "") -> Any:
+        value = self.get(name, default, hint=hint)
+        if name in self.data and value not in choices:
+            listed = ", ".join(json.dumps(c) for c in choices)
+            suggestion = _suggest(value, choices) if isinstance(value, str) else ""
+            raise _Bad(self.key(name), f"{_show(value)} is not one of {listed}{suggestion}")
+        return value
+
+    def duration(self, name: str, default: Any = _MISSING, *, hint: str = "") -> Any:
+        value = self.get(name, default, hint=hint)
+        if name not in self.data:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise _Bad(self.key(name), f'{value} {_DURATION_HINT} (durations are strings: "{value}s")')
+        try:
+            result = parse_duration(value)
+        except ValueError:
+            raise _Bad(self.key(name), f"{_show(value)} {_DURATION_HINT}") from None
+        if not result:
+            raise _Bad(self.key(name), "must be longer than 0s")
+        return result
+
+    def cron(self, name: str, default: Any = _MISSING) -> Any:
+        value = self.get(name, default)
+        if name not in self.data:
+            return value
+        try:
+            return Cron.parse(value)
+        except ValueError as exc:
+            raise _Bad(self.key(name), f"not a cron expression: {exc}") from None
+
+    def strings(self, name: str, default: Any) -> Any:
+        value = self.get(name, default)
+        if name not in self.data:
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _Bad(self.key(name), f"expected a list of strings, got {_show(value)}")
+        return tuple(value)
+
+    def table(self, name: str, allowed: Collection[str], default: Any = _MISSING) -> Any:
+        if name not in self.data and default is not _MISSING:
+            return default
+        return _Table(self.get(name), self.key(name), allowed)
+
+
+class _Parser:
+    def __init__(self, file: Path, shown: str, is_dir: Callable[[Path], bool]) -> None:
+        self.file = file
+        self.shown = shown
+        self.base = file.parent
+        self.is_dir = is_dir
+        self.problems: list[_Bad] = []
+        self.broken: set[tuple[str, str]] = set()  # (section, name) of tables that failed
+
+    # - helpers -
+
+    def path(self, t: _Table, name: str, default: Any = _MISSING, *, hint: str = "") -> Any:
+        text = t.string(name, default, hint=hint)
+        if name not in t.data:
+            return text
+        return Path(os.path.normpath(self.base / Path(text).expanduser()))
+
+    def secret(self, t: _Table, name: str) -> SecretRef | None:
+        if not t.has(name):
+            return None
+        value = t.get(name)
+        key = t.key(name)
+        suggested = "_".join(part for part in key.split(".")[1:]).upper().replace("-", "_")
+        if key.startswith("ledger."):
+            suggested = "ERPBRIDGE_" + key.replace(".", "_").upper()
+        if not isinstance(value, dict):
+            # the value is probably the secret itself: never repeat it
+            raise _Bad(
+                key,
+                "a secret cannot be written in the file: put secrets in an environment variable or a "
+                f'file: {name} = {{ env = "{suggested}" }} or {name} = {{ file = "/run/secrets/..." }}',
+            )
+        ref = _Table(value, key, ("env", "file"))
+        if len(ref.data) != 1:
+            raise _Bad(key, f'give exactly one of env and file: {name} = {{ env = "{suggested}" }}')
+        if ref.has("env"):
+            variable = ref.string("env")
+            if not _ENV_NAME.match(variable):
+                raise _Bad(ref.key("env"), f"{_show(variable)} is not an environment variable name")
+            return SecretRef("env", variable)
+        secret_file: Path = self.path(ref, "file")
+        return SecretRef("file", str(secret_file))
+
+    def section(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except _Bad as bad:
+            self.problems.append(bad)
+        except _Skip:
+            pass
+        return None
+
+    def named(self, data: Any, section: str) -> dict[str, Any]:
+        """The tables of a section such as [partners.*], by name (names checked)."""
+        if data is None:
+            return {}
+        t = _Table(data, section)
+        out: dict[str, Any] = {}
+        for name, value in t.data.items():
+            if not _NAME.match(name):
+                self.problems.append(
+                    _Bad(
+                        t.key(name),
+                        "a name must be letters, digits, '_' and '-', starting with a letter or digit",
+                    )
+                )
+                self.broken.add((section, name))
+                continue
+            out[name] = value
+        return out
+
+    def refer(self, t: _Table, name: str, section: str, known: Mapping[str, Any]) -> str:
+        ref = t.string(name)
+        if (section, ref) in self.broken:
+            raise _Skip
+        if ref not in known:
+            defined = f"; defined: {', '.join(sorted(known))}" if known and not _suggest(ref, known) else ""
+            raise _Bad(t.key(name), f"no [{section}.{_key(ref)}] in this file{_suggest(ref, known)}{defined}")
+        return str(ref)
+
+    # - sections -
+
+    def parse(self, data: Mapping[str, Any]) -> Config:
+        root = _Table(dict(data), "")
+        for k in root.data:
+            if k not in SECTIONS:
+                hint = _suggest(k, SECTIONS) or f" (sections: {', '.join(SECTIONS)})"
+                self.problems.append(_Bad(_key(k), f"unknown section{hint}"))
+        us, folders = self.section(self.parse_us, root.data.get("erpbridge", {})) or (None, None)
+        ledger = self.section(self.parse_ledger, root.data.get("ledger", {}))
+        retry = self.section(self.parse_retry, root.data.get("retry", {}), "retry") or Retry()
+        schedules = self.section(self.parse_schedules, root.data.get("schedules", {}))
+
+        endpoints: dict[str, Endpoint] = {}
+        try:
+            raw_endpoints = self.named(root.data.get("endpoints"), "endpoints")
+        except _Bad as bad:
+            self.problems.append(bad)
+            raw_endpoints = {}
+        for name, value in raw_endpoints.items():
+            ep = self.section(self.parse_endpoint, name, value)
+            if ep is None:
+                self.broken.add(("endpoints", name))
+            else:
+                endpoints[name] = ep
+
+        partners: dict[str, Partner] = {}
+        try:
+            raw_partners = self.named(root.data.get("partners"), "partners")
+        except _Bad as bad:
+            self.problems.append(bad)
+            raw_partners = {}
+        for name, value in raw_partners.items():
+            partner = self.section(self.parse_partner, name, value, raw_endpoints)
+            if partner is None:
+                self.broken.add(("partners", name))
+            else:
+                partners[name] = partner
+        self.section(self.check_partners_distinct, partners, us)
+
+        flows: dict[str, Flow] = {}
+        try:
+            raw_flows = self.named(root.data.get("flows"), "flows")
+        except _Bad as bad:
+            self.problems.append(bad)
+            raw_flows = {}
+        for name, value in raw_flows.items():
+            flow = self.section(self.parse_flow, name, value, raw_partners, partners, raw_endpoints, retry)
+            if flow is not None:
+                flows[name] = flow
+        self.section(self.check_flows_distinct, flows)
+
+        if self.problems or us is None or folders is None or ledger is None or schedules is None:
+            lines = [
+                f"{self.shown}: {p.key}: {p.message}" if p.key else f"{self.shown}: {p.message}"
+                for p in self.problems
+            ]
+            raise ConfigError("\n".join(lines))
+        return Config(
+            file=self.file,
+            base_dir=self.base,
+            source=self.shown,
+            us=us,
+            ledger=ledger,
+            folders=folders,
+            retry=retry,
+            partners=MappingProxyType(partners),
+            endpoints=MappingProxyType(endpoints),
+            flows=MappingProxyType(flows),
+            schedules=schedules,
+        )
+
+    def party(self, t: _Table, hint_id: str) -> Party:
+        qualifier = t.string("isa_qualifier", "ZZ")
+        if not (1 <= len(qualifier) <= 2 and qualifier.isalnum()):
+            raise _Bad(
+                t.key("isa_qualifier"),
+                f'{_show(qualifier)} is not an ID qualifier (1-2 letters or digits, such as "ZZ" or "01")',
+            )
+        isa_id = t.string("isa_id", hint=f'the ISA06/ISA08 interchange ID, such as isa_id = "{hint_id}"')
+        if not 1 <= len(isa_id) <= 15 or isa_id != isa_id.strip():
+            raise _Bad(
+                t.key("isa_id"), f"{_show(isa_id)} must be 1-15 characters without leading or trailing spaces"
+            )
+        gs_id = t.string("gs_id", isa_id)
+        if not 2 <= len(gs_id) <= 15 or gs_id != gs_id.strip():
+            raise _Bad(
+                t.key("gs_id"), f"{_show(gs_id)} must be 2-15 characters without leading or trailing spaces"
+            )
+        for key, value in (("isa_id", isa_id), ("gs_id", gs_id)):
+            if not all(" " <= c <= "~" for c in value):
+                raise _Bad(t.key(key), f"{_show(value)} must be printable ASCII")
+        return Party(qualifier=qualifier.upper(), id=isa_id, gs_id=gs_id)
+
+    def parse_us(self, data: Any) -> tuple[Party, WorkFolders]:
+        t = _Table(data, "erpbridge", ("isa_qualifier", "isa_id", "gs_id", "archive", "quarantine", "outbox"))
+        us = self.party(t, "NWOUTFITTERS")
+        folders = WorkFolders(
+            archive=self.path(t, "archive", self.base / "var" / "archive"),
+            quarantine=self.path(t, "quarantine", self.base / "var" / "quarantine"),
+            outbox=self.path(t, "outbox", self.base / "var" / "outbox"),
+        )
+        return us, folders
+
+    def parse_ledger(self, data: Any) -> LedgerSettings:
+        t = _Table(data, "ledger", ("url", "password", "busy_timeout"))
+        url: str = t.string("url", "sqlite:///var/ledger.sqlite3")
+        key = t.key("url")
+        scheme, sep, rest = url.partition("://")
+        scheme = scheme.lower()
+        if not sep:
+            raise _Bad(
+                key,
+                f'{_show(url)} is not a database URL: use "sqlite:///var/ledger.sqlite3" (a file beside this one) or "postgresql+psycopg://user@host:5432/erpbridge"',
+            )
+        password = self.secret(t, "password")
+        busy_timeout = t.duration("busy_timeout", timedelta(seconds=30))
+        if scheme in ("sqlite", "sqlite+pysqlite"):
+            if not rest.startswith("/") or "?" in rest:
+                raise _Bad(
+                    key,
+                    f'{_show(url)}: a SQLite URL is sqlite:/// and a file path, such as "sqlite:///var/ledger.sqlite3" (relative to this file) or "sqlite:////srv/erpbridge/ledger.sqlite3"',
+                )
+            target = rest[1:]
+            if not target or target == ":memory:" or target.startswith("file:"):
+                raise _Bad(
+                    key,
+                    "the ledger needs a database file (it must outlive the process), not an in-memory database",
+                )
+            if password is not None:
+                raise _Bad(t.key("password"), "a SQLite ledger has no password; remove this key")
+            file = Path(os.path.normpath(self.base / Path(target).expanduser()))
+            return LedgerSettings(url=f"sqlite:///{file}", busy_timeout=busy_timeout)
+        if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            # everything before the last "@" is user information, even if a password holds "/" or "?"
+            before_at, _, after_at = rest.rpartition("@")
+            if ":" in before_at or "password" in after_at.partition("?")[2].lower():
+                user = before_at.partition(":")[0]
+                shown = f"{scheme}://{user}:***@{after_at.partition('?')[0]}"
+                raise _Bad(
+                    key,
+                    f"{shown} holds a password: put secrets in an environment variable or a file: "
+                    'url = "postgresql+psycopg://USER@HOST:5432/DB" and password = { env = "ERPBRIDGE_LEDGER_PASSWORD" }',
+                )
+            parts = urlsplit(url)
+            userinfo = parts.netloc.rpartition("@")[0]
+            if not parts.hostname or not parts.path.strip("/"):
+                raise _Bad(
+                    key,
+                    f"{_show(url)}: a PostgreSQL URL needs a host and a database: postgresql+psycopg://USER@HOST:5432/DB",
+                )
+            try:
+                parts.port  # noqa: B018 - urlsplit checks the port when asked
+            except ValueError:
+                raise _Bad(key, f"{_show(url)}: the port is not a number 0-65535") from None
+            if password is not None and not userinfo:
+                raise _Bad(
+                    key,
+                    f"{_show(url)}: a password needs a user name in the URL (postgresql+psycopg://USER@HOST/DB)",
+                )
+            return LedgerSettings(
+                url="postgresql+psycopg://" + url.partition("://")[2],
+                password=password,
+                busy_timeout=busy_timeout,
+            )
+        raise _Bad(
+            key,
+            f"{_show(scheme + '://')}: the ledger is SQLite (sqlite:///...) or PostgreSQL (postgresql+psycopg://...)",
+        )
+
+    def parse_retry(self, data: Any, path: str) -> Retry:
+        t = _Table(data, path, ("max_attempts", "initial_delay", "max_delay"))
+        return Retry(
+            max_attempts=t.integer("max_attempts", None, low=1, high=100),
+            initial_delay=t.duration("initial_delay", None),
+            max_delay=t.duration("max_delay", None),
+        )
+
+    def parse_schedules(self, data: Any) -> Schedules:
+        t = _Table(data, "schedules", ("timezone", "reconciliation", "ack_overdue"))
+        timezone = t.string("timezone", "UTC")
+        if timezone != "UTC":
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise _Bad(
+                    t.key("timezone"),
+                    f'{_show(timezone)} is not a time zone such as "UTC" or "America/Chicago"',
+                ) from None
+        defaults = Schedules()
+        return Schedules(
+            timezone=timezone,
+            reconciliation=t.cron("reconciliation", defaults.reconciliation),
+            ack_overdue=t.cron("ack_overdue", defaults.ack_overdue),
+        )
+
+    def parse_endpoint(self, name: str, data: Any) -> Endpoint:
+        path = f"endpoints.{_key(name)}"
+        t = _Table(data, path)
+        kind = t.get("type", hint=f'one of {", ".join(ENDPOINT_TYPES)}, such as type = "local"')
+        if kind not in ENDPOINT_TYPES:
+            raise _Bad(
+                t.key("type"),
+                f"{_show(kind)} is not a known endpoint type{_suggest(str(kind), ENDPOINT_TYPES)}; known: "
+                f"{', '.join(ENDPOINT_TYPES)} (SAP and NetSuite connectors come later)",
+            )
+        common = ("type", "stable_after", "ignore")
+        if kind == "sftp":
+            t.allow(
+                (
+                    *common,
+                    "host",
+                    "port",
+                    "username",
+                    "known_hosts",
+                    "private_key",
+                    "passphrase",
+                    "password",
+                    "connect_timeout",
+                    "banner_timeout",
+                    "auth_timeout",
+                    "channel_timeout",
+                    "io_timeout",
+                )
+            )
+            host = t.string("host")
+            username = t.string("username")
+            known_hosts = self.path(
+                t,
+                "known_hosts",
+                hint="the OpenSSH known_hosts file pinning the server's host key; erpbridge never accepts an unknown key",
+            )
+            private_key = self.key_file(t)
+            password = self.secret(t, "password")
+            passphrase = self.secret(t, "passphrase")
+            if private_key is None and password is None:
+                raise _Bad(
+                    t.key("private_key"),
+                    'an SFTP endpoint needs private_key = "..." or password = { env = "..." } (or both)',
+                )
+            if passphrase is not None and private_key is None:
+                raise _Bad(
+                    t.key("passphrase"),
+                    "a passphrase without a private_key: add private_key or remove passphrase",
+                )
+            defaults = SftpEndpoint(name=name, host="-", username="-", known_hosts=Path())
+            return SftpEndpoint(
+                name=name,
+                host=host,
+                port=t.integer("port", 22, low=1, high=65535),
+                username=username,
+                known_hosts=known_hosts,
+                private_key=private_key,
+                passphrase=passphrase,
+                password=password,
+                connect_timeout=t.duration("connect_timeout", defaults.connect_timeout),
+                banner_timeout=t.duration("banner_timeout", defaults.banner_timeout),
+                auth_timeout=t.duration("auth_timeout", defaults.auth_timeout),
+                channel_timeout=t.duration("channel_timeout", defaults.channel_timeout),
+                io_timeout=t.duration("io_timeout", defaults.io_timeout),
+                stable_after=t.integer("stable_after", 0, low=0, high=100),
+                ignore=t.strings("ignore", DEFAULT_IGNORE),
+            )
+        t.allow((*common, "root", "fsync"))
+        root = self.path(
+            t, "root", hint='the folder below which its folders are, such as root = "var/partners/megamart"'
+        )
+        cls = LocalEndpoint if kind == "local" else FolderEndpoint
+        return cls(
+            name=name,
+            root=root,
+            stable_after=t.integer("stable_after", 0, low=0, high=100),
+            ignore=t.strings("ignore", DEFAULT_IGNORE),
+            fsync=t.boolean("fsync", True),
+        )
+
+    def key_file(self, t: _Table) -> Path | None:
+        if not t.has("private_key"):
+            return None
+        value = t.get("private_key")
+        if isinstance(value, dict):
+            ref = _Table(value, t.key("private_key"), ("file", "env"))
+            if ref.has("env") or not ref.has("file"):
+                raise _Bad(
+                    t.key("private_key"),
+                    'a private key is a file: private_key = "/run/secrets/partner_ed25519" (or { file = "..." })',
+                )
+            key_path: Path = self.path(ref, "file")
+            return key_path
+        key_path = self.path(t, "private_key")
+        return key_path
+
+    def delimiters(self, t: _Table) -> Delimiters:
+        d = t.table("delimiters", ("element", "component", "repetition", "segment", "segment_suffix"), None)
+        if d is None:
+            return Delimiters()
+        default = Delimiters()
+        chars: dict[str, str] = {}
+        for name in ("element", "component", "repetition", "segment"):
+            value = d.string(name, getattr(default, name), empty=True)
+            if len(value) != 1 or value.isalnum() or value.isspace():
+                raise _Bad(d.key(name), f"{_show(value)} must be one character, not a letter, digit or space")
+            for other, used in chars.items():
+                if used == value:
+                    raise _Bad(
+                        d.key(name),
+                        f"{_show(value)} is already the {other} separator; delimiters must differ",
+                    )
+            chars[name] = value
+        suffix = d.choice("segment_suffix", ("", "\n", "\r\n"), default.segment_suffix)
+        return Delimiters(segment_suffix=suffix, **chars)
+
+    def parse_partner(self, name: str, data: Any, raw_endpoints: Mapping[str, Any]) -> Partner:
+        path = f"partners.{_key(name)}"
+        t = _Table(
+            data,
+            path,
+            (
+                "name",
+                "isa_qualifier",
+                "isa_id",
+                "gs_id",
+                "version",
+                "delimiters",
+                "test",
+                "ack",
+                "request_ta1",
+                "ack_window",
+                "overlay",
+                "mappings",
+                "endpoint",
+            ),
+        )
+        party = self.party(t, name.upper())
+        delimiters = self.delimiters(t)
+        for key, value in (("isa_id", party.id), ("gs_id", party.gs_id)):
+            for role in ("element", "component", "segment"):
+                if getattr(delimiters, role) in value:
+                    raise _Bad(
+                        t.key(key),
+                        f"{_show(value)} contains the {role} separator {getattr(delimiters, role)!r}",
+                    )
+        version = t.choice("version", ("004010", "005010"), "004010")
+        ack = t.choice("ack", ("997", "999", "auto"), "auto")
+        if ack == "999" and version != "005010":
+            raise _Bad(
+                t.key("ack"),
+                f'a 999 acknowledges 005010 groups; this partner uses {version}: use "997" or "auto"',
+            )
+        overlay = t.string("overlay", None)
+        if overlay is not None and not _NAME.match(overlay):
+            raise _Bad(t.key("overlay"), f'{_show(overlay)} is not an overlay partner name such as "BIGBOX"')
+        if t.has("mappings"):
+            mappings: Path | None = self.path(t, "mappings")
+            if mappings is not None and not self.is_dir(mappings):
+                raise _Bad(t.key("mappings"), f"{mappings} is not a folder")
+        else:
+            candidate = self.base / "mappings" / "partners" / name.lower()
+            mappings = candidate if self.is_dir(candidate) else None
+        endpoint = None
+        if t.has("endpoint"):
+            endpoint = self.refer(t, "endpoint", "endpoints", raw_endpoints)
+            kind = raw_endpoints[endpoint].get("type") if isinstance(raw_endpoints[endpoint], dict) else None
+            if kind in CONNECTOR_TYPES:
+                raise _Bad(
+                    t.key("endpoint"),
+                    f"[endpoints.{_key(endpoint)}] is a {kind} endpoint (canonical documents); a partner's X12 travels over {' or '.join(TRANSPORT_TYPES)}",
+                )
+        return Partner(
+            id=name,
+            name=t.string("name", name.upper()),
+            party=party,
+            version=version,
+            delimiters=delimiters,
+            test=t.boolean("test", False),
+            ack=ack,
+            request_ta1=t.boolean("request_ta1", False),
+            ack_window=t.duration("ack_window", timedelta(hours=24)),
+            overlay=overlay.upper() if overlay else None,
+            mappings=mappings,
+            endpoint=endpoint,
+        )
+
+    def check_partners_distinct(self, partners: Mapping[str, Partner], us: Party | None) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        if us is not None:
+            seen[(us.qualifier, us.id)] = "erpbridge"
+        for name, p in partners.items():
+            ident = (p.party.qualifier, p.party.id)
+            if ident in seen:
+                other = seen[ident]
+                other_key = "erpbridge" if other == "erpbridge" else f"partners.{_key(other)}"
+                raise _Bad(
+                    f"partners.{_key(name)}.isa_id",
+                    f"{p.party.isa_text} is already the ID of [{other_key}]; inbound interchanges are routed by it",
+                )
+            seen[ident] = name
+
+    def place(
+        self,
+        t: _Table,
+        name: str,
+        *,
+        default_endpoint: str | None,
+        default_folder: str | None,
+        owner: str,
+        raw_endpoints: Mapping[str, Any],
+        allowed_types: tuple[str, ...],
+        archive: bool,
+        what: str,
+    ) -> Place:
+        keys = ("endpoint", "folder", "archive") if archive else ("endpoint", "folder")
+        p = t.table(name, keys, None)
+        if p is None:
+            p = _Table({}, t.key(name))
+        if p.has("endpoint"):
+            endpoint = self.refer(p, "endpoint", "endpoints", raw_endpoints)
+        elif default_endpoint is not None:
+            endpoint = default_endpoint
+        else:
+            raise _Bad(
+                p.key("endpoint"),
+                f"missing, and [partners.{_key(owner)}] names no endpoint to default to",
+            )
+        kind = raw_endpoints[endpoint].get("type") if isinstance(raw_endpoints.get(endpoint), dict) else None
+        if kind not in allowed_types:
+            raise _Bad(
+                p.key("endpoint"),
+                f"[endpoints.{_key(endpoint)}] is a {kind} endpoint; {what} must be a {' or '.join(allowed_types)} endpoint",
+            )
+        is_sftp = kind == "sftp"
+        folder = self.folder(p, "folder", default_folder, absolute_ok=is_sftp)
+        archive_folder = None
+        if archive:
+            parent = str(PurePosixPath(folder).parent) if folder not in ("", ".") else ""
+            fallback = "archive" if parent in ("", ".") else f"{parent}/archive"
+            archive_folder = self.folder(p, "archive", fallback, absolute_ok=is_sftp)
+            if archive_folder == folder:
+                raise _Bad(
+                    p.key("archive"), f"the archive folder cannot be the folder itself ({_show(folder)})"
+                )
+        return Place(endpoint=endpoint, folder=folder, archive=archive_folder)
+
+    def folder(self, t: _Table, name: str, default: str | None, *, absolute_ok: bool) -> str:
+        value: str = t.string(name, _MISSING if default is None else default, empty=True)
+        parts = PurePosixPath(value).parts
+        if ".." in parts or "\\" in value or "\x00" in value or (value.startswith("/") and not absolute_ok):
+            raise _Bad(
+                t.key(name),
+                f"{_show(value)} must be a /-separated folder below the endpoint's root, without ..",
+            )
+        normal = str(PurePosixPath(value))
+        return "" if normal == "." else normal
+
+    def parse_flow(
+        self,
+        name: str,
+        data: Any,
+        raw_partners: Mapping[str, Any],
+        partners: Mapping[str, Partner],
+        raw_endpoints: Mapping[str, Any],
+        retry: Retry,
+    ) -> Flow:
+        path = f"flows.{_key(name)}"
+        t = _Table(data, path)
+        direction = t.choice(
+            "direction",
+            ("in", "out"),
+            hint='"in" (partner X12 to canonical) or "out" (canonical to partner X12)',
+        )
+        common = (
+            "direction",
+            "partner",
+            "source",
+            "target",
+            "documents",
+            "every",
+            "cron",
+            "retry",
+            "enabled",
+        )
+        t.allow((*common, "acks") if direction == "in" else common)
+        partner_id = self.refer(t, "partner", "partners", raw_partners)
+        partner = partners[partner_id]
+        if direction == "in":
+            source = self.place(
+                t,
+                "source",
+                default_endpoint=partner.endpoint,
+                default_folder="inbound",
+                owner=partner_id,
+                raw_endpoints=raw_endpoints,
+                allowed_types=TRANSPORT_TYPES,
+                archive=True,
+                what="an inbound flow's source (partner X12)",
+            )
+            target = self.place(
+                t,
+                "target",
+                default_endpoint=None,
+                default_folder="",
+                owner=partner_id,
+                raw_endpoints=raw_endpoints,
+                allowed_types=CONNECTOR_TYPES,
+                archive=False,
+                what="an inbound flow's target (canonical documents)",
+            )
+            acks = self.place(
+                t,
+                "acks",
+                default_endpoint=source.endpoint,
+                default_folder="outbound",
+                owner=partner_id,
+                raw_endpoints=raw_endpoints,
+                allowed_types=TRANSPORT_TYPES,
+                archive=False,
+                what="where acknowledgments go (partner X12)",
+            )
+            documents = self.inbound_documents(t, partner)
+        else:
+            source = self.place(
+                t,
+                "source",
+                default_endpoint=None,
+                default_folder="",
+                owner=partner_id,
+                raw_endpoints=raw_endpoints,
+                allowed_types=CONNECTOR_TYPES,
+                archive=True,
+                what="an outbound flow's source (canonical documents)",
+            )
+            target = self.place(
+                t,
+                "target",
+                default_endpoint=partner.endpoint,
+                default_folder="outbound",
+                owner=partner_id,
+                raw_endpoints=raw_endpoints,
+                allowed_types=TRANSPORT_TYPES,
+                archive=False,
+                what="an outbound flow's target (partner X12)",
+            )
+            acks = None
+            documents = self.outbound_documents(t, partner)
+        if t.has("every") and t.has("cron"):
+            raise _Bad(t.key("cron"), "give every or cron, not both")
+        if t.has("cron"):
+            schedule = Schedule(cron=t.cron("cron"))
+        else:
+            schedule = Schedule(
+                every=t.duration("every", hint='how often it runs: every = "1m", or cron = "0 2 * * *"')
+            )
+        own = self.parse_retry(t.get("retry", {}), t.key("retry"))
+        return Flow(
+            name=name,
+            direction=direction,
+            partner=partner_id,
+            source=source,
+            target=target,
+            documents=documents,
+            schedule=schedule,
+            retry=own.over(retry),
+            acks=acks,
+            enabled=t.boolean("enabled", True),
+        )
+
+    def x12_set(self, key: str, text: Any, partner: Partner) -> str:
+        if not isinstance(text, str) or not text.startswith("x12/"):
+            raise _Bad(key, f'{_show(text)} is not an X12 set such as "x12/850"')
+        set_id = text[4:]
+        known = x12_sets(partner.version)
+        if set_id not in known:
+            raise _Bad(
+                key,
+                f"{_show(text)}: no {partner.version} schema for set {_show(set_id)} (partner {partner.id} uses {partner.version}; known: {', '.join(sorted(known))})",
+            )
+        return set_id
+
+    def inbound_documents(self, t: _Table, partner: Partner) -> tuple[DocumentSpec, ...]:
+        value = t.get("documents", hint='the X12 sets this flow accepts, such as documents = ["x12/850"]')
+        key = t.key("documents")
+        if not isinstance(value, list) or not value:
+            raise _Bad(key, f'expected a list of X12 sets such as ["x12/850", "x12/997"], got {_show(value)}')
+        specs = [DocumentSpec(x12_set=self.x12_set(f"{key}[{n}]", v, partner)) for n, v in enumerate(value)]
+        sets = [s.x12_set for s in specs]
+        duplicates = sorted({s for s in sets if sets.count(s) > 1})
+        if duplicates:
+            raise _Bad(key, f"x12/{duplicates[0]} is listed twice")
+        return tuple(specs)
+
+    def outbound_documents(self, t: _Table, partner: Partner) -> tuple[DocumentSpec, ...]:
+        value = t.get(
+            "documents",
+            hint='canonical kinds and the X12 set each becomes, such as documents = { ShipNotice = "x12/856" }',
+        )
+        key = t.key("documents")
+        if not isinstance(value, dict) or not value:
+            raise _Bad(
+                key,
+                f'expected a table of kinds to X12 sets such as {{ ShipNotice = "x12/856" }}, got {_show(value)}',
+            )
+        specs: list[DocumentSpec] = []
+        for kind, target in value.items():
+            if kind not in KINDS:
+                raise _Bad(
+                    _join(key, kind),
+                    f"not a canonical document kind{_suggest(kind, KINDS)}; kinds: {', '.join(KINDS)}",
+                )
+            specs.append(DocumentSpec(kind=kind, x12_set=self.x12_set(_join(key, kind), target, partner)))
+        return tuple(specs)
+
+    def check_flows_distinct(self, flows: Mapping[str, Flow]) -> None:
+        readers: dict[tuple[str, str], str] = {}
+        for name, flow in flows.items():
+            where = (flow.source.endpoint, flow.source.folder)
+            if where in readers:
+                raise _Bad(
+                    f"flows.{_key(name)}.source",
+                    f"[flows.{_key(readers[where])}] already reads folder {_show(flow.source.folder)} of "
+                    f"[endpoints.{_key(flow.source.endpoint)}]; two flows would take each other's files",
+                )
+            readers[where] = name
+        for name, flow in flows.items():
+            for role, place in (("target", flow.target), ("acks", flow.acks)):
+                if place is None:
+                    continue
+                reader = readers.get((place.endpoint, place.folder))
+                if reader is not None:
+                    raise _Bad(
+                        f"flows.{_key(name)}.{role}",
+                        f"folder {_show(place.folder)} of [endpoints.{_key(place.endpoint)}] is the source of "
+                        f"[flows.{_key(reader)}]: erpbridge would read back what it writes",
+                    )
+
+
+@functools.cache
+def x12_sets(version: str) -> frozenset[str]:
+    """The transaction sets erpbridge has schemas for in a release (from the schema data files)."""
+    folder = resources.files("erpbridge").joinpath("formats", "x12", "schemas", version)
+    return frozenset(
+        e.name[:-5] for e in folder.iterdir() if e.name.endswith(".yaml") and e.name[:-5].isdigit()
+    )
