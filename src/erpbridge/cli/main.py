@@ -526,6 +526,116 @@ def _translate_out(
     sys.exit(0)
 
 
+def _open_ledger(config: Any) -> Any:
+    from ..ledger import Ledger
+
+    path = config.ledger.path
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return Ledger.open(config.ledger.reveal_url(), retry_policy=config.retry.policy())
+
+
+@main.command("run")
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The configuration (see config.example.toml and docs/configuration.md).",
+)
+@click.option("--once", is_flag=True, help="Process everything pending, print a summary and exit.")
+@click.option("--quiet", is_flag=True, help="No progress lines, only the summary.")
+def run_cmd(config_file: Path, once: bool, quiet: bool) -> None:
+    """Run the flows: poll partners and folders, acknowledge, translate, deliver, send.
+
+    With --once: one pass over every flow, a summary table, exit 0, or 1 when anything was
+    quarantined or dead-lettered (the reasons are printed). Without it: the daemon, which polls each
+    flow on its schedule until SIGTERM or Ctrl-C (it finishes the document in hand, then stops).
+    """
+    from ..config import check_environment, load_config
+    from ..pipeline import Runner
+
+    try:
+        config = load_config(config_file)
+        check_environment(config)
+        ledger = _open_ledger(config)
+    except ErpBridgeError as exc:
+        _fail(exc)
+        return
+    mappings_root = next(
+        (d for d in (config.base_dir / "mappings", *_mapping_dirs()) if d.is_dir()), Path("mappings")
+    )
+
+    def progress(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
+    runner = Runner(config, ledger, mappings_root=mappings_root, progress=progress, settle=once)
+    if once:
+        summary = runner.run_once()
+        _print_summary(summary)
+        ledger.close()
+        sys.exit(1 if summary.failed else 0)
+    _daemon(runner, config, ledger)
+
+
+def _print_summary(summary: Any) -> None:
+    rows = summary.table()
+    if not rows:
+        click.echo("nothing to do")
+    else:
+        width = max(len(flow) for flow, _, _ in rows)
+        click.echo(f"{'flow'.ljust(width)}  {'outcome':<14} {'count':>5}")
+        for flow, outcome, n in rows:
+            color = "red" if outcome in ("quarantined", "dead_lettered", "rejected", "ack_rejected") else None
+            click.secho(f"{flow.ljust(width)}  {outcome:<14} {n:>5}", fg=color)
+    for problem in summary.problems:
+        click.secho(f"attention: {problem}", fg="yellow")
+
+
+def _daemon(runner: Any, config: Any, ledger: Any) -> None:
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    every = min(
+        (f.schedule.every for f in config.flows.values() if f.enabled and f.schedule.every),
+        default=timedelta(minutes=1),
+    )
+    scheduler = BlockingScheduler(timezone=config.schedules.timezone)
+    busy = threading.Lock()
+
+    def poll() -> None:
+        with busy:  # one pass at a time; SIGTERM waits for the pass in hand
+            summary = runner.run_once()
+            if summary.table():
+                _print_summary(summary)
+
+    scheduler.add_job(
+        poll,
+        "interval",
+        seconds=every.total_seconds(),
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+    def stop(signum: int, frame: Any) -> None:
+        click.echo("stopping after the document in hand...", err=True)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"erpbridge running: {len(config.flows)} flow(s), polling every {every}", err=True)
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ledger.close()
+
+
 @main.group("map")
 def map_group() -> None:
     """Check and test mapping files."""

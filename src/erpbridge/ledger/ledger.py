@@ -1,0 +1,1832 @@
+"""The reconciliation ledger: every document, payload, state change and delivery, on SQLite or PostgreSQL.
+
+Every public method runs in one database transaction: it either happens completely or not at
+all, and every state change appends its event to the hash-chained log in that same transaction.
+Database trouble surfaces as :class:`~erpbridge.errors.LedgerBusyError` (transient: locked,
+unreachable, timed out, deadlocked) or :class:`~erpbridge.errors.LedgerError` (terminal).
+
+Locking order on PostgreSQL (so that transactions cannot deadlock each other): control number
+rows (isa, gs, st), then document rows, then the chain head (``chain_head``) last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from erpbridge.errors import (
+    ConfigError,
+    IllegalTransitionError,
+    LedgerBusyError,
+    LedgerError,
+    LedgerIntegrityError,
+)
+from erpbridge.model.common import DocumentMeta
+
+from . import _db
+from ._schema import (
+    Base,
+    ChainHeadRow,
+    ControlNumberRow,
+    DeadLetterRow,
+    DocumentRow,
+    EventRow,
+    LinkRow,
+    OutboxRow,
+    PayloadRow,
+    SchedulerLockRow,
+)
+from .chain import GENESIS, canonical_json, hash_fields
+from .numbers import MAXIMUM, REUSE_CHECKED, format_number, next_block
+from .records import (
+    Allocation,
+    DeadLetter,
+    Document,
+    Event,
+    Export,
+    Level,
+    Link,
+    OutboxEntry,
+    OutboxState,
+    Relation,
+)
+from .retry import RetryPolicy, backoff_delay, context_of, describe, is_transient, retry_after_of
+from .states import (
+    INITIAL_STATES,
+    WORK_STATES,
+    Direction,
+    State,
+    allowed,
+    is_legal,
+)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+_WRITE: Final = {_db.SQLITE_BEGIN: "IMMEDIATE"}
+_MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
+_ATTENTION_ROWS: Final = (State.QUARANTINED, State.DEAD_LETTERED)
+
+# Statements on the hot paths, built once (building a statement costs more than running it).
+_EVENTS: Final = Base.metadata.tables["events"]
+_HEAD: Final = Base.metadata.tables["chain_head"]
+_HEAD_FOR_UPDATE: Final = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENT: Final = insert(_EVENTS)
+_UPDATE_HEAD: Final = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
+)
+_LOCK_DOC: Final = (
+    select(DocumentRow)
+    .where(DocumentRow.id == bindparam("doc_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+_COUNTERS: Final = Base.metadata.tables["control_numbers"]
+_ADVANCE: Final = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.partner == bindparam("b_partner"),
+        _COUNTERS.c.level == bindparam("b_level"),
+        _COUNTERS.c.last_value + bindparam("b_count") <= bindparam("b_maximum"),
+    )
+    .values(last_value=_COUNTERS.c.last_value + bindparam("b_count"), updated_at=bindparam("b_now"))
+    .returning(_COUNTERS.c.last_value, _COUNTERS.c.wraps)
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _text(value: str | None, what: str, max_len: int, *, required: bool = True) -> str | None:
+    if value is None:
+        if required:
+            raise LedgerError(f"{what} is required")
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len or value != value.strip():
+        raise LedgerError(
+            f"{what} must be a non-empty string of at most {max_len} characters without surrounding spaces, got {value!r}"
+        )
+    return value
+
+
+def _name(value: str, what: str, max_len: int) -> str:
+    result = _text(value, what, max_len)
+    assert result is not None
+    return result
+
+
+def _state(value: State | str) -> State:
+    try:
+        return State(value)
+    except ValueError:
+        raise LedgerError(
+            f"unknown state {value!r}; the states are {', '.join(s.value for s in State)}"
+        ) from None
+
+
+def _relation(value: Relation | str) -> Relation:
+    try:
+        return Relation(value)
+    except ValueError:
+        raise LedgerError(
+            f"unknown relation {value!r}; the relations are {', '.join(r.value for r in Relation)}"
+        ) from None
+
+
+def _level(value: Level | str) -> Level:
+    try:
+        return Level(value)
+    except ValueError:
+        raise LedgerError(f"unknown control number level {value!r}; use isa, gs or st") from None
+
+
+def _is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
+    return _db.sqlstate(exc) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+
+
+def _doc(row: DocumentRow) -> Document:
+    return Document(
+        id=row.id,
+        direction=Direction(row.direction),
+        partner=row.partner,
+        kind=row.kind,
+        state=State(row.state),
+        business_key=row.business_key,
+        idempotency_key=row.idempotency_key,
+        isa13=row.isa13,
+        gs06=row.gs06,
+        st02=row.st02,
+        set_count=row.set_count,
+        payload_sha256=row.payload_sha256,
+        file_name=row.file_name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        resume_state=State(row.resume_state) if row.resume_state else None,
+        last_error=row.last_error,
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
+    )
+
+
+def _event(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        document_id=row.document_id,
+        step=row.step,
+        outcome=row.outcome,
+        from_state=State(row.from_state) if row.from_state else None,
+        to_state=State(row.to_state) if row.to_state else None,
+        latency_ms=row.latency_ms,
+        credential=row.credential,
+        payload_sha256=row.payload_sha256,
+        detail=json.loads(row.detail),
+        created_at=row.created_at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _link(row: LinkRow) -> Link:
+    return Link(
+        from_document=row.from_document,
+        to_document=row.to_document,
+        relation=Relation(row.relation),
+        created_at=row.created_at,
+    )
+
+
+def _dead_letter(row: DeadLetterRow, doc: DocumentRow) -> DeadLetter:
+    return DeadLetter(
+        id=row.id,
+        document_id=row.document_id,
+        partner=doc.partner,
+        kind=doc.kind,
+        state=State(row.state),
+        reason=row.reason,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+    )
+
+
+def _outbox(row: OutboxRow) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        document_id=row.document_id,
+        target=row.target,
+        idempotency_key=row.idempotency_key,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        external_ref=row.external_ref,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        delivered_at=row.delivered_at,
+    )
+
+
+class Ledger:
+    """The ledger of one erpbridge installation. Open it with :meth:`Ledger.open`.
+
+    A Ledger is safe to share between threads; each process (after a fork, too) opens its own.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        retry_policy: RetryPolicy,
+        lease: timedelta,
+        control_reuse_after: timedelta,
+        clock: Clock,
+    ) -> None:
+        self._engine = engine
+        self._write_engine = engine.execution_options(**_WRITE)
+        self._backend: _db.Backend = _db.backend_of(engine.url)
+        self._policy = retry_policy
+        self._lease = lease
+        self._reuse_after = control_reuse_after
+        self._clock = clock
+        self._locks: set[SchedulerLock] = set()
+
+    # --- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str],
+        *,
+        retry_policy: RetryPolicy | None = None,
+        busy_timeout: float = 30.0,
+        lease: timedelta = timedelta(minutes=5),
+        control_reuse_after: timedelta = timedelta(days=365),
+        clock: Clock | None = None,
+        migrate: bool = True,
+    ) -> Ledger:
+        """Open the ledger at ``target`` and bring its schema up to date.
+
+        ``target`` is a file path (SQLite, created if missing; its folder must exist) or a
+        ``postgresql://`` / ``postgresql+psycopg://`` URL. With ``migrate`` (the default) the
+        alembic migrations run to ``head`` first; on an up-to-date database that is a no-op, and
+        concurrent openers migrate a fresh database once. ``busy_timeout`` bounds how long a
+        statement waits for a lock before :class:`LedgerBusyError`. ``lease`` is how long a
+        claim or a SQLite scheduler lock lasts. ``clock`` (aware UTC datetimes) is for tests.
+
+        Raises ConfigError for an unusable target, LedgerBusyError when the database cannot be
+        reached, LedgerError when its schema is from an unknown (newer) erpbridge.
+        """
+        if busy_timeout <= 0:
+            raise ConfigError(f"busy_timeout must be positive, got {busy_timeout}")
+        if lease <= timedelta(0):
+            raise ConfigError(f"lease must be positive, got {lease}")
+        url = _db.ledger_url(target)
+        engine = _db.create(url, busy_timeout=busy_timeout)
+        ledger = cls(
+            engine,
+            retry_policy=retry_policy or RetryPolicy(),
+            lease=lease,
+            control_reuse_after=control_reuse_after,
+            clock=clock or _utcnow,
+        )
+        try:
+            if migrate:
+                ledger.migrate()
+        except BaseException:
+            engine.dispose()
+            raise
+        return ledger
+
+    def migrate(self) -> str:
+        """Run the alembic migrations up to ``head``; returns the schema revision now in place."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.util import CommandError
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
+        try:
+            with _db.translated("migrate"), self._write_engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                revision = MigrationContext.configure(conn).get_current_revision()
+        except CommandError as exc:
+            raise LedgerError(f"cannot bring the ledger schema up to date: {exc}") from exc
+        return revision or ""
+
+    def close(self) -> None:
+        """Release any scheduler locks this ledger holds and close its connections.
+
+        A lock whose release fails is gone anyway: on PostgreSQL its connection is closed, and
+        a SQLite lease runs out."""
+        try:
+            for lock in list(self._locks):
+                with suppress(LedgerBusyError):
+                    lock.release()
+        finally:
+            self._engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> _db.Backend:
+        """``sqlite`` or ``postgresql``."""
+        return self._backend
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The policy :meth:`fail` applies."""
+        return self._policy
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.url!r})"
+
+    # --- transactions --------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        moment = self._clock()
+        if moment.tzinfo is None:
+            raise LedgerError("the ledger's clock must return aware datetimes")
+        return moment.astimezone(UTC)
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[Session]:
+        engine = self._write_engine if write else self._engine
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _tx(
+        self, op: str, work: Callable[[Session], T], *, write: bool = True, race: bool = False, **context: Any
+    ) -> T:
+        """Run ``work`` in one transaction; run it again after a deadlock, a serialization failure
+        or (with ``race``) a unique violation from a concurrent insert, at most three times."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self._session(write) as session:
+                    return work(session)
+            except sa_exc.IntegrityError as exc:
+                if race and attempt < 3 and _is_unique_violation(exc):
+                    continue
+                raise _db.translate(exc, op, context) from exc
+            except sa_exc.SQLAlchemyError as exc:
+                if attempt < 3 and _db.is_retryable(exc):
+                    continue
+                raise _db.translate(exc, op, context) from exc
+
+    def _lock_doc(self, s: Session, doc_id: str) -> DocumentRow:
+        row = s.scalars(_LOCK_DOC, {"doc_id": doc_id}).one_or_none()
+        if row is None:
+            raise LedgerError("no such document", document=doc_id)
+        return row
+
+    def _doc_row(self, s: Session, doc_id: str) -> DocumentRow:
+        row = s.get(DocumentRow, doc_id)
+        if row is None:
+            raise LedgerError("no such document", document=doc_id)
+        return row
+
+    def _store_payload(self, s: Session, data: bytes, now: datetime) -> str:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise LedgerError(f"a payload must be bytes, got {type(data).__name__}")
+        data = bytes(data)
+        sha = _sha256(data)
+        if s.get(PayloadRow, sha) is None:
+            insert = postgresql.insert if self._backend == "postgresql" else sqlite.insert
+            stmt = (
+                insert(PayloadRow)
+                .values(sha256=sha, size=len(data), data=data, created_at=now)
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+            s.execute(stmt)
+        return sha
+
+    def _append_event(
+        self,
+        s: Session,
+        *,
+        document_id: str | None,
+        step: str,
+        outcome: str,
+        now: datetime,
+        from_state: State | None = None,
+        to_state: State | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+        payload_sha256: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Event:
+        step = _name(step, "step", 64)
+        outcome = _name(outcome, "outcome", 32)
+        _text(credential, "credential (a name, never a secret)", 128, required=False)
+        if latency_ms is not None and (not isinstance(latency_ms, int) or latency_ms < 0):
+            raise LedgerError(f"latency_ms must be a non-negative integer, got {latency_ms!r}")
+        try:
+            detail_json = canonical_json(detail or {})
+        except (TypeError, ValueError) as exc:
+            raise LedgerError(f"event detail is not JSON: {exc}", document=document_id, step=step) from exc
+        head = s.execute(_HEAD_FOR_UPDATE).one_or_none()
+        if head is None:
+            raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
+        event_id, prev_hash = int(head.last_id) + 1, str(head.last_hash)
+        values: dict[str, Any] = {
+            "id": event_id,
+            "document_id": document_id,
+            "step": step,
+            "outcome": outcome,
+            "from_state": None if from_state is None else from_state.value,
+            "to_state": None if to_state is None else to_state.value,
+            "latency_ms": latency_ms,
+            "credential": credential,
+            "payload_sha256": payload_sha256,
+            "detail": detail_json,
+            "created_at": now,
+            "prev_hash": prev_hash,
+        }
+        values["hash"] = digest = hash_fields(
+            **{("detail_json" if k == "detail" else k): v for k, v in values.items()}
+        )
+        s.execute(_INSERT_EVENT, values)
+        s.execute(_UPDATE_HEAD, {"new_id": event_id, "new_hash": digest})
+        return Event(
+            **(values | {"detail": json.loads(detail_json), "from_state": from_state, "to_state": to_state})
+        )
+
+    def _check_claim(self, row: DocumentRow, worker: str | None, now: datetime) -> None:
+        if worker is None or row.claimed_by in (None, worker):
+            return
+        if row.claimed_until is not None and row.claimed_until > now:
+            raise LedgerBusyError(
+                "the document is claimed by another worker",
+                document=row.id,
+                partner=row.partner,
+                claimed_by=row.claimed_by,
+                claimed_until=row.claimed_until.isoformat(),
+                reason="claim_lost",
+            )
+
+    def _move(
+        self,
+        s: Session,
+        row: DocumentRow,
+        to_state: State,
+        *,
+        step: str,
+        outcome: str,
+        now: datetime,
+        detail: Mapping[str, Any] | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+        payload_sha256: str | None = None,
+        reason: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> Event:
+        """THE one place a document changes state: checks the table, keeps the bookkeeping
+        (resume state, attempts, claim, dead letters) and appends the event."""
+        direction = Direction(row.direction)
+        from_state = State(row.state)
+        if not is_legal(direction, from_state, to_state):
+            exits = ", ".join(sorted(allowed(direction, from_state))) or "nowhere (a final state)"
+            raise IllegalTransitionError(
+                f"an {direction.value}bound document cannot go from {from_state} to {to_state}; from {from_state} it may go to {exits}",
+                document=row.id,
+                partner=row.partner,
+                kind=row.kind,
+                from_state=from_state.value,
+                to_state=to_state.value,
+            )
+        work = WORK_STATES[direction]
+        if to_state in work:
+            row.resume_state = None
+            if from_state is not State.RETRY_WAIT:  # progress, or an operator's fresh start
+                row.attempts = 0
+                row.last_error = None
+        elif from_state in work:
+            row.resume_state = from_state.value
+        if to_state not in work:
+            row.claimed_by = None
+            row.claimed_until = None
+        row.next_attempt_at = (next_attempt_at or now) if to_state is State.RETRY_WAIT else None
+        if from_state in _ATTENTION_ROWS:
+            s.execute(
+                update(DeadLetterRow)
+                .where(DeadLetterRow.document_id == row.id, DeadLetterRow.resolved_at.is_(None))
+                .values(resolved_at=now, resolution="dropped" if to_state is State.DROPPED else "retried")
+            )
+        if to_state in _ATTENTION_ROWS:
+            why = reason or f"{step}: {outcome}"
+            row.last_error = why
+            s.add(
+                DeadLetterRow(
+                    document_id=row.id,
+                    state=to_state.value,
+                    reason=why,
+                    attempts=row.attempts,
+                    created_at=now,
+                )
+            )
+        if payload_sha256 is not None and row.payload_sha256 is None:
+            row.payload_sha256 = payload_sha256
+        row.state = to_state.value
+        row.updated_at = now
+        return self._append_event(
+            s,
+            document_id=row.id,
+            step=step,
+            outcome=outcome,
+            now=now,
+            from_state=from_state,
+            to_state=to_state,
+            latency_ms=latency_ms,
+            credential=credential,
+            payload_sha256=payload_sha256,
+            detail=detail,
+        )
+
+    def _add_links(
+        self, s: Session, from_id: str, links: Iterable[tuple[Relation | str, str]], now: datetime
+    ) -> None:
+        for relation, to_id in links:
+            rel = _relation(relation)
+            self._doc_row(s, to_id)
+            exists = s.scalars(
+                select(LinkRow).where(
+                    LinkRow.from_document == from_id,
+                    LinkRow.to_document == to_id,
+                    LinkRow.relation == rel.value,
+                )
+            ).first()
+            if exists is None:
+                s.add(LinkRow(from_document=from_id, to_document=to_id, relation=rel.value, created_at=now))
+        s.flush()
+
+    # --- recording documents -----------------------------------------------------------------
+
+    def record_inbound(
+        self,
+        partner: str,
+        kind: str,
+        payload: bytes,
+        *,
+        file_name: str | None = None,
+        business_key: str | None = None,
+        isa13: str | None = None,
+        gs06: str | None = None,
+        st02: str | None = None,
+        meta: DocumentMeta | None = None,
+        links: Iterable[tuple[Relation | str, str]] = (),
+        step: str = "receive",
+        detail: Mapping[str, Any] | None = None,
+        credential: str | None = None,
+        latency_ms: int | None = None,
+    ) -> tuple[Document, bool]:
+        """Record a received document in state ``received``, once: returns ``(document, created)``.
+
+        Idempotent. The payload is stored (once per content). If this partner already sent a
+        document with the same content (SHA-256), the same ISA13, or the same ``kind`` and
+        ``business_key`` (an 850's PO number), nothing new is recorded: the existing document
+        is returned with ``created=False`` and a ``duplicate`` event on it says which key
+        matched and which payload came (unique indexes make this hold across concurrent
+        workers and processes too). Give ``isa13`` only for the document that stands for the
+        interchange. ``meta`` fills ``isa13``/``gs06``/``st02`` not given explicitly.
+        ``links`` are ``(relation, other_document_id)``: this document *relation* the other.
+        """
+        partner = _name(partner, "partner", 64)
+        kind = _name(kind, "kind", 64)
+        if meta is not None:
+            if meta.partner_id is not None and meta.partner_id != partner:
+                raise LedgerError(
+                    f"meta.partner_id {meta.partner_id!r} is not the partner {partner!r}", partner=partner
+                )
+            isa13 = isa13 if isa13 is not None else meta.interchange_control_number
+            gs06 = gs06 if gs06 is not None else meta.group_control_number
+            st02 = st02 if st02 is not None else meta.set_control_number
+        business_key = _text(business_key, "business_key", 128, required=False)
+        isa13 = _text(isa13, "isa13", 16, required=False)
+        gs06 = _text(gs06, "gs06", 16, required=False)
+        st02 = _text(st02, "st02", 16, required=False)
+        file_name = _text(file_name, "file_name", 1024, required=False)
+        links = list(links)
+
+        def work(s: Session) -> tuple[Document, bool]:
+            now = self._now()
+            sha = self._store_payload(s, payload, now)
+            duplicate = self._inbound_duplicate(s, partner, kind, sha, isa13, business_key)
+            if duplicate is not None:
+                row, matched = duplicate
+                info: dict[str, Any] = {"matched_on": matched, "file": file_name, "isa13": isa13}
+                info.update({"business_key": business_key, "same_content": row.payload_sha256 == sha})
+                self._append_event(
+                    s,
+                    document_id=row.id,
+                    step=step,
+                    outcome="duplicate",
+                    now=now,
+                    latency_ms=latency_ms,
+                    credential=credential,
+                    payload_sha256=sha,
+                    detail={k: v for k, v in info.items() if v is not None} | dict(detail or {}),
+                )
+                return _doc(row), False
+            row = DocumentRow(
+                id=str(uuid.uuid4()),
+                direction=Direction.IN.value,
+                partner=partner,
+                kind=kind,
+                state=State.RECEIVED.value,
+                business_key=business_key,
+                isa13=isa13,
+                gs06=gs06,
+                st02=st02,
+                set_count=1,
+                payload_sha256=sha,
+                file_name=file_name,
+                created_at=now,
+                updated_at=now,
+                attempts=0,
+            )
+            s.add(row)
+            s.flush()
+            self._add_links(s, row.id, links, now)
+            self._append_event(
+                s,
+                document_id=row.id,
+                step=step,
+                outcome="ok",
+                now=now,
+                to_state=State.RECEIVED,
+                latency_ms=latency_ms,
+                credential=credential,
+                payload_sha256=sha,
+                detail={"file": file_name, **(detail or {})} if file_name else detail,
+            )
+            return _doc(row), True
+
+        return self._tx("record_inbound", work, race=True, partner=partner, file=file_name, isa13=isa13)
+
+    def _inbound_duplicate(
+        self, s: Session, partner: str, kind: str, sha: str, isa13: str | None, business_key: str | None
+    ) -> tuple[DocumentRow, str] | None:
+        keys = [DocumentRow.payload_sha256 == sha]
+        if isa13 is not None:
+            keys.append(DocumentRow.isa13 == isa13)
+        if business_key is not None:
+            keys.append(and_(DocumentRow.kind == kind, DocumentRow.business_key == business_key))
+        rows = s.scalars(
+            select(DocumentRow).where(
+                DocumentRow.direction == Direction.IN.value, DocumentRow.partner == partner, or_(*keys)
+            )
+        ).all()
+        checks: list[tuple[str, Callable[[DocumentRow], bool]]] = [
+            ("content", lambda r: r.payload_sha256 == sha),
+            ("isa13", lambda r: isa13 is not None and r.isa13 == isa13),
+            (
+                "business_key",
+                lambda r: business_key is not None and r.kind == kind and r.business_key == business_key,
+            ),
+        ]
+        for matched, check in checks:
+            for row in rows:
+                if check(row):
+                    return row, matched
+        return None
+
+    def record_outbound(
+        self,
+        partner: str,
+        kind: str,
+        *,
+        payload: bytes | Callable[[Allocation], bytes] | None = None,
+        levels: Iterable[Level | str] = (Level.ISA, Level.GS, Level.ST),
+        sets: int = 1,
+        state: State | str = State.PICKED_UP,
+        business_key: str | None = None,
+        idempotency_key: str | None = None,
+        file_name: str | None = None,
+        links: Iterable[tuple[Relation | str, str]] = (),
+        step: str = "record",
+        detail: Mapping[str, Any] | None = None,
+        credential: str | None = None,
+        latency_ms: int | None = None,
+    ) -> Document:
+        """Record a document to send and allocate its control numbers, in one transaction.
+
+        For each of ``levels`` the partner's counter advances (ISA13 and GS06 by one, ST02 by
+        ``sets``) under a row lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN
+        IMMEDIATE``), and the numbers are stored on the document before anything commits: a
+        number is issued at most once, even across crashes and concurrent processes, and a
+        rolled-back recording consumes none. See :mod:`erpbridge.ledger.numbers` for the wrap.
+
+        ``payload`` may be bytes, or a function that receives the :class:`Allocation` and returns
+        the bytes (e.g. the X12 writer with those control numbers); it runs inside the
+        transaction, so keep it quick and free of I/O. ``state`` is ``picked_up``, ``mapped``
+        or ``written``. With an ``idempotency_key`` already recorded, the existing document is
+        returned unchanged and no numbers are allocated.
+        """
+        partner = _name(partner, "partner", 64)
+        kind = _name(kind, "kind", 64)
+        initial = _state(state)
+        if initial not in INITIAL_STATES[Direction.OUT]:
+            choices = ", ".join(sorted(INITIAL_STATES[Direction.OUT]))
+            raise LedgerError(
+                f"an outbound document starts in one of {choices}, not {initial}", partner=partner
+            )
+        wanted = {_level(level) for level in levels}
+        if not isinstance(sets, int) or not 1 <= sets <= 999_999:
+            raise LedgerError(f"sets must be an integer from 1 to 999999, got {sets!r}", partner=partner)
+        business_key = _text(business_key, "business_key", 128, required=False)
+        idempotency_key = _text(idempotency_key, "idempotency_key", 200, required=False)
+        file_name = _text(file_name, "file_name", 1024, required=False)
+        links = list(links)
+
+        def work(s: Session) -> Document:
+            now = self._now()
+            if idempotency_key is not None:
+                existing = s.scalars(
+                    select(DocumentRow).where(DocumentRow.idempotency_key == idempotency_key)
+                ).first()
+                if existing is not None:
+                    if (existing.direction, existing.partner, existing.kind) != (
+                        Direction.OUT.value,
+                        partner,
+                        kind,
+                    ):
+                        raise LedgerError(
+                            "idempotency key already used for another document",
+                            idempotency_key=idempotency_key,
+                            document=existing.id,
+                        )
+                    return _doc(existing)
+            allocation = self._allocate(s, partner, wanted, sets, now)
+            data = payload(allocation) if callable(payload) else payload
+            sha = self._store_payload(s, data, now) if data is not None else None
+            row = DocumentRow(
+                id=str(uuid.uuid4()),
+                direction=Direction.OUT.value,
+                partner=partner,
+                kind=kind,
+                state=initial.value,
+                business_key=business_key,
+                idempotency_key=idempotency_key,
+                isa13=format_number(Level.ISA, allocation.isa13) if allocation.isa13 is not None else None,
+                gs06=format_number(Level.GS, allocation.gs06) if allocation.gs06 is not None else None,
+                st02=format_number(Level.ST, allocation.st02) if allocation.st02 is not None else None,
+                set_count=sets if allocation.st02 is not None else 1,
+                payload_sha256=sha,
+                file_name=file_name,
+                created_at=now,
+                updated_at=now,
+                attempts=0,
+            )
+            s.add(row)
+            s.flush()
+            self._add_links(s, row.id, links, now)
+            numbers = {"isa13": row.isa13, "gs06": row.gs06, "st02": row.st02}
+            info: dict[str, Any] = {k: v for k, v in numbers.items() if v is not None}
+            if allocation.wrapped:
+                info["wrapped"] = [level.value for level in allocation.wrapped]
+            self._append_event(
+                s,
+                document_id=row.id,
+                step=step,
+                outcome="ok",
+                now=now,
+                to_state=initial,
+                latency_ms=latency_ms,
+                credential=credential,
+                payload_sha256=sha,
+                detail=info | dict(detail or {}),
+            )
+            return _doc(row)
+
+        return self._tx("record_outbound", work, race=idempotency_key is not None, partner=partner, kind=kind)
+
+    def _allocate(self, s: Session, partner: str, levels: set[Level], sets: int, now: datetime) -> Allocation:
+        numbers: dict[Level, int] = {}
+        wrapped: list[Level] = []
+        for level in (Level.ISA, Level.GS, Level.ST):  # always this order: no lock cycles
+            if level not in levels:
+                continue
+            count = sets if level is Level.ST else 1
+            first, wrap = self._advance(s, partner, level, count, now)
+            if wrap:
+                wrapped.append(level)
+            numbers[level] = first
+        return Allocation(
+            isa13=numbers.get(Level.ISA),
+            gs06=numbers.get(Level.GS),
+            st02=numbers.get(Level.ST),
+            sets=sets if Level.ST in numbers else 1,
+            wrapped=tuple(wrapped),
+        )
+
+    def _advance(self, s: Session, partner: str, level: Level, count: int, now: datetime) -> tuple[int, bool]:
+        """Take the next ``count`` numbers of a counter; the row stays locked until commit.
+
+        Usually one ``UPDATE ... RETURNING`` (which locks the row like ``SELECT ... FOR
+        UPDATE``); a new counter or a wrap takes the longer way through :meth:`_counter`."""
+        maximum = MAXIMUM[level]
+        params = {
+            "b_partner": partner,
+            "b_level": level.value,
+            "b_count": count,
+            "b_maximum": maximum,
+            "b_now": now,
+        }
+        returned = s.execute(_ADVANCE, params).first()
+        if returned is not None:
+            last, wraps = returned
+            first = int(last) - count + 1
+            if level in REUSE_CHECKED and wraps > 0:
+                self._check_reuse(s, partner, level, first, now)
+            return first, False
+        row = self._counter(s, partner, level, now)
+        first, wrap = next_block(row.last_value, count, maximum)
+        if level in REUSE_CHECKED and (wrap or row.wraps > 0):
+            self._check_reuse(s, partner, level, first, now)
+        row.last_value = first + count - 1
+        row.updated_at = now
+        if wrap:
+            row.wraps += 1
+        s.flush()
+        return first, wrap
+
+    def _counter(self, s: Session, partner: str, level: Level, now: datetime) -> ControlNumberRow:
+        """The partner's counter row for ``level``, created at 0 if new, locked until commit."""
+        stmt = (
+            select(ControlNumberRow)
+            .where(ControlNumberRow.partner == partner, ControlNumberRow.level == level.value)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        row = s.scalars(stmt).one_or_none()
+        if row is None:
+            insert = postgresql.insert if self._backend == "postgresql" else sqlite.insert
+            s.execute(
+                insert(ControlNumberRow)
+                .values(partner=partner, level=level.value, last_value=0, wraps=0, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["partner", "level"])
+            )
+            row = s.scalars(stmt).one()
+        return row
+
+    def _check_reuse(self, s: Session, partner: str, level: Level, number: int, now: datetime) -> None:
+        column = DocumentRow.isa13 if level is Level.ISA else DocumentRow.gs06
+        shown = format_number(level, number)
+        last_used = s.scalar(
+            select(func.max(DocumentRow.created_at)).where(
+                DocumentRow.direction == Direction.OUT.value, DocumentRow.partner == partner, column == shown
+            )
+        )
+        if last_used is not None:
+            if last_used.tzinfo is None:
+                last_used = last_used.replace(tzinfo=UTC)
+            if now - last_used < self._reuse_after:
+                name = "ISA13" if level is Level.ISA else "GS06"
+                raise LedgerError(
+                    f"{name} for {partner} would wrap to {shown}, which was sent on {last_used:%Y-%m-%d}, "
+                    f"less than {self._reuse_after.days} days ago; the partner could take the new interchange "
+                    "for a duplicate",
+                    partner=partner,
+                    level=level.value,
+                    number=shown,
+                )
+
+    def control_numbers(self, partner: str) -> dict[Level, int]:
+        """The last number issued to ``partner`` per level (levels never used are absent)."""
+        partner = _name(partner, "partner", 64)
+
+        def work(s: Session) -> dict[Level, int]:
+            rows = s.scalars(select(ControlNumberRow).where(ControlNumberRow.partner == partner)).all()
+            return {Level(r.level): r.last_value for r in rows}
+
+        return self._tx("control_numbers", work, write=False, partner=partner)
+
+    def set_control_number(self, partner: str, level: Level | str, last_value: int) -> None:
+        """Set the last number issued (e.g. to continue a legacy translator's numbering).
+
+        Counters only move forward: a value below the current one raises LedgerError, because
+        the numbers in between may already be with the partner.
+        """
+        partner = _name(partner, "partner", 64)
+        lvl = _level(level)
+        if not isinstance(last_value, int) or not 0 <= last_value <= MAXIMUM[lvl]:
+            raise LedgerError(
+                f"{lvl} control numbers run 0 .. {MAXIMUM[lvl]}, not {last_value!r}", partner=partner
+            )
+
+        def work(s: Session) -> None:
+            now = self._now()
+            row = self._counter(s, partner, lvl, now)
+            if last_value < row.last_value:
+                raise LedgerError(
+                    f"the {lvl} counter is at {row.last_value}; it cannot go back to {last_value}",
+                    partner=partner,
+                    level=lvl.value,
+                )
+            row.last_value = last_value
+            row.updated_at = now
+
+        self._tx("set_control_number", work, partner=partner, level=lvl.value)
+
+    # --- moving documents --------------------------------------------------------------------
+
+    def transition(
+        self,
+        doc_id: str,
+        to_state: State | str,
+        *,
+        step: str,
+        outcome: str = "ok",
+        detail: Mapping[str, Any] | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+        worker: str | None = None,
+        payload: bytes | None = None,
+        reason: str | None = None,
+        outbox: Iterable[str] = (),
+    ) -> Document:
+        """Move a document to ``to_state`` and append the event, in one transaction.
+
+        Raises :class:`IllegalTransitionError` (nothing changes) unless the state table
+        (:mod:`erpbridge.ledger.states`) allows the move from the current state. With
+        ``worker``, raises LedgerBusyError (``reason=claim_lost``) when another worker holds a
+        live claim on the document. ``payload`` is stored and referred to by the event (and
+        becomes the document's payload if it had none, e.g. an outbound document's written
+        X12). ``reason`` is the dead-letter reason when moving to ``quarantined`` or
+        ``dead_lettered``. ``outbox`` targets are enqueued for delivery in the same
+        transaction (key ``<doc_id>:<target>``, see :meth:`enqueue`). Moving forward resets
+        ``attempts``; moving to a state that is not a work state releases the claim.
+        """
+        target = _state(to_state)
+        targets = [_name(t, "outbox target", 128) for t in outbox]
+
+        def work(s: Session) -> Document:
+            now = self._now()
+            row = self._lock_doc(s, doc_id)
+            self._check_claim(row, worker, now)
+            sha = self._store_payload(s, payload, now) if payload is not None else None
+            self._move(
+                s,
+                row,
+                target,
+                step=step,
+                outcome=outcome,
+                now=now,
+                detail=detail,
+                latency_ms=latency_ms,
+                credential=credential,
+                payload_sha256=sha,
+                reason=reason,
+            )
+            for name in targets:
+                self._enqueue(s, row, name, f"{row.id}:{name}", now)
+            return _doc(row)
+
+        return self._tx("transition", work, document=doc_id, to_state=target.value, step=step)
+
+    def note(
+        self,
+        doc_id: str,
+        *,
+        step: str,
+        outcome: str,
+        detail: Mapping[str, Any] | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+        payload: bytes | None = None,
+    ) -> Event:
+        """Append an event to a document without changing its state (a step with no move, e.g.
+        ``archive_remote``); ``payload`` is stored and referred to by the event."""
+
+        def work(s: Session) -> Event:
+            now = self._now()
+            row = self._doc_row(s, doc_id)
+            sha = self._store_payload(s, payload, now) if payload is not None else None
+            return self._append_event(
+                s,
+                document_id=row.id,
+                step=step,
+                outcome=outcome,
+                now=now,
+                latency_ms=latency_ms,
+                credential=credential,
+                payload_sha256=sha,
+                detail=detail,
+            )
+
+        return self._tx("note", work, document=doc_id, step=step)
+
+    def fail(
+        self,
+        doc_id: str,
+        error: BaseException,
+        *,
+        step: str,
+        worker: str | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Document:
+        """Record that ``step`` failed for a document in a work state, and decide what follows.
+
+        * A transient error (``error.transient``; errors that are not erpbridge's count as
+          transient) with attempts left: ``retry_wait``, with ``next_attempt_at`` after
+          :func:`~erpbridge.ledger.retry.backoff_delay` (at least the ``retry_after`` seconds in
+          the error's context, if any). :meth:`claim` resumes it when that time has come.
+        * A transient error on the policy's last attempt: ``dead_lettered``.
+        * A terminal error: ``quarantined`` at once.
+
+        The reason (``ClassName: message (context)``) goes to ``last_error``, the event and the
+        dead letter. Returns the document as it is now.
+        """
+        reason = describe(error)
+        transient = is_transient(error)
+        context = {k: str(v) for k, v in context_of(error).items()}
+
+        def work(s: Session) -> Document:
+            now = self._now()
+            row = self._lock_doc(s, doc_id)
+            self._check_claim(row, worker, now)
+            attempts = row.attempts + 1
+            info: dict[str, Any] = {"error": reason, "transient": transient, "attempt": attempts}
+            if context:
+                info["context"] = context
+            info |= dict(detail or {})
+            row.attempts = attempts
+            row.last_error = reason
+            common: dict[str, Any] = {
+                "step": step,
+                "now": now,
+                "latency_ms": latency_ms,
+                "credential": credential,
+            }
+            if transient and attempts < self._policy.max_attempts:
+                delay = backoff_delay(attempts, self._policy, retry_after=retry_after_of(error))
+                when = now + timedelta(seconds=delay)
+                info |= {"delay_s": round(delay, 3), "next_attempt_at": when.isoformat()}
+                self._move(
+                    s, row, State.RETRY_WAIT, outcome="retry", next_attempt_at=when, detail=info, **common
+                )
+            elif transient:
+                self._move(
+                    s, row, State.DEAD_LETTERED, outcome="dead_lettered", reason=reason, detail=info, **common
+                )
+            else:
+                self._move(
+                    s, row, State.QUARANTINED, outcome="quarantined", reason=reason, detail=info, **common
+                )
+            return _doc(row)
+
+        return self._tx("fail", work, document=doc_id, step=step)
+
+    # --- work distribution ---------------------------------------------------------------
+
+    def claim(
+        self,
+        states: Iterable[State | str],
+        limit: int,
+        worker: str,
+        *,
+        lease: timedelta | None = None,
+        direction: Direction | str | None = None,
+        partner: str | None = None,
+    ) -> list[Document]:
+        """Claim up to ``limit`` documents in ``states`` for ``worker``, oldest first.
+
+        Claimable: documents in one of ``states`` not waiting for a retry, and documents in
+        ``retry_wait`` whose ``resume_state`` is one of ``states`` and whose ``next_attempt_at``
+        has come (those are moved back to their resume state, with an event); in both cases
+        only if no live claim is on them. Each gets ``claimed_by=worker`` and a lease
+        (``claimed_until``, default the ledger's ``lease``); a crashed worker's claims expire.
+
+        Two workers never receive the same document while a claim is live: PostgreSQL uses
+        ``SELECT ... FOR NO KEY UPDATE SKIP LOCKED`` (workers skip each other's rows instead of
+        waiting); SQLite has one writer at a time (``BEGIN IMMEDIATE``).
+        """
+        wanted = sorted({_state(s).value for s in states})
+        worker = _name(worker, "worker", 200)
+        if not isinstance(limit, int) or limit < 1:
+            raise LedgerError(f"limit must be a positive integer, got {limit!r}")
+        how_long = lease or self._lease
+        way = Direction(direction).value if direction is not None else None
+        if not wanted:
+            return []
+
+        def work(s: Session) -> list[Document]:
+            now = self._now()
+            ready = and_(
+                DocumentRow.state.in_(wanted),
+                or_(DocumentRow.next_attempt_at.is_(None), DocumentRow.next_attempt_at <= now),
+            )
+            resumable = and_(
+                DocumentRow.state == State.RETRY_WAIT.value,
+                DocumentRow.resume_state.in_(wanted),
+                DocumentRow.next_attempt_at <= now,
+            )
+            stmt = select(DocumentRow).where(
+                or_(ready, resumable),
+                or_(DocumentRow.claimed_until.is_(None), DocumentRow.claimed_until <= now),
+            )
+            if way is not None:
+                stmt = stmt.where(DocumentRow.direction == way)
+            if partner is not None:
+                stmt = stmt.where(DocumentRow.partner == partner)
+            stmt = (
+                stmt.order_by(DocumentRow.created_at, DocumentRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, key_share=True)
+                .execution_options(populate_existing=True)
+            )
+            rows = list(s.scalars(stmt).all())
+            for row in rows:
+                row.claimed_by = worker
+                row.claimed_until = now + how_long
+                if row.state == State.RETRY_WAIT.value and row.resume_state is not None:
+                    self._move(
+                        s,
+                        row,
+                        State(row.resume_state),
+                        step="retry",
+                        outcome="resumed",
+                        now=now,
+                        detail={"attempt": row.attempts + 1, "worker": worker},
+                    )
+                    row.claimed_by = worker
+                    row.claimed_until = now + how_long
+            s.flush()
+            return [_doc(row) for row in rows]
+
+        return self._tx("claim", work, worker=worker)
+
+    def release(self, doc_id: str, worker: str) -> bool:
+        """Give up ``worker``'s claim on a document; False if it did not hold one."""
+
+        def work(s: Session) -> bool:
+            result = s.execute(
+                update(DocumentRow)
+                .where(DocumentRow.id == doc_id, DocumentRow.claimed_by == worker)
+                .values(claimed_by=None, claimed_until=None)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+        return self._tx("release", work, document=doc_id, worker=worker)
+
+    def scheduler_lock(self, name: str, *, lease: timedelta | None = None) -> SchedulerLock:
+        """A named lock that one process at a time holds, for scheduled batches (one leader).
+
+        PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a connection the lock
+        keeps open; it ends with :meth:`SchedulerLock.release` or when the process dies. SQLite:
+        a row in ``scheduler_locks`` with a lease (default the ledger's ``lease``) that the
+        holder extends with :meth:`SchedulerLock.renew`; an expired lease can be taken over.
+        Nothing is acquired until :meth:`SchedulerLock.acquire` (or ``with``).
+        """
+        return SchedulerLock(self, _name(name, "lock name", 128), lease or self._lease)
+
+    # --- dead letters --------------------------------------------------------------------
+
+    def dead_letters(
+        self, *, partner: str | None = None, include_resolved: bool = False, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Dead letters (``dead_lettered`` and ``quarantined`` documents), oldest first.
+
+        Only open ones unless ``include_resolved``."""
+
+        def work(s: Session) -> list[DeadLetter]:
+            stmt = select(DeadLetterRow, DocumentRow).join(
+                DocumentRow, DocumentRow.id == DeadLetterRow.document_id
+            )
+            if not include_resolved:
+                stmt = stmt.where(DeadLetterRow.resolved_at.is_(None))
+            if partner is not None:
+                stmt = stmt.where(DocumentRow.partner == partner)
+            stmt = stmt.order_by(DeadLetterRow.id).limit(limit)
+            return [_dead_letter(dl, doc) for dl, doc in s.execute(stmt)]
+
+        return self._tx("dead_letters", work, write=False, partner=partner)
+
+    def retry_dead_letter(
+        self,
+        doc_id: str,
+        *,
+        to_state: State | str | None = None,
+        step: str = "operator",
+        detail: Mapping[str, Any] | None = None,
+    ) -> Document:
+        """Send a ``dead_lettered`` or ``quarantined`` document back to work, attempts at 0.
+
+        It goes to ``to_state`` or else the work state it failed in (its ``resume_state``), or
+        else its direction's first state; the dead letter is marked ``retried``."""
+
+        def work(s: Session) -> Document:
+            now = self._now()
+            row = self._lock_doc(s, doc_id)
+            if row.state not in (State.DEAD_LETTERED.value, State.QUARANTINED.value):
+                raise LedgerError(
+                    f"the document is {row.state}, not dead-lettered or quarantined", document=doc_id
+                )
+            if to_state is not None:
+                target = _state(to_state)
+            elif row.resume_state is not None:
+                target = State(row.resume_state)
+            else:
+                target = State.RECEIVED if row.direction == Direction.IN.value else State.PICKED_UP
+            self._move(s, row, target, step=step, outcome="retried", now=now, detail=detail)
+            return _doc(row)
+
+        return self._tx("retry_dead_letter", work, document=doc_id)
+
+    def drop_dead_letter(self, doc_id: str, *, reason: str, step: str = "operator") -> Document:
+        """Give up on a ``dead_lettered`` or ``quarantined`` document: it becomes ``dropped`` (final)."""
+        reason = _name(reason, "reason", 2000)
+
+        def work(s: Session) -> Document:
+            now = self._now()
+            row = self._lock_doc(s, doc_id)
+            self._move(
+                s, row, State.DROPPED, step=step, outcome="dropped", now=now, detail={"reason": reason}
+            )
+            return _doc(row)
+
+        return self._tx("drop_dead_letter", work, document=doc_id)
+
+    # --- links ---------------------------------------------------------------------------
+
+    def link(self, from_document: str, to_document: str, relation: Relation | str) -> Link:
+        """Record ``from_document <relation> to_document`` (idempotent); both must exist."""
+        rel = _relation(relation)
+
+        def work(s: Session) -> Link:
+            now = self._now()
+            self._doc_row(s, from_document)
+            self._add_links(s, from_document, [(rel, to_document)], now)
+            row = s.scalars(
+                select(LinkRow).where(
+                    LinkRow.from_document == from_document,
+                    LinkRow.to_document == to_document,
+                    LinkRow.relation == rel.value,
+                )
+            ).one()
+            return _link(row)
+
+        return self._tx("link", work, race=True, document=from_document, relation=rel.value)
+
+    def links(self, doc_id: str) -> list[Link]:
+        """Links from and to a document, oldest first."""
+
+        def work(s: Session) -> list[Link]:
+            stmt = (
+                select(LinkRow)
+                .where(or_(LinkRow.from_document == doc_id, LinkRow.to_document == doc_id))
+                .order_by(LinkRow.id)
+            )
+            return [_link(r) for r in s.scalars(stmt)]
+
+        return self._tx("links", work, write=False, document=doc_id)
+
+    # --- outbox --------------------------------------------------------------------------
+
+    def _enqueue(self, s: Session, doc: DocumentRow, target: str, key: str, now: datetime) -> OutboxRow:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == key)).first()
+        if row is not None:
+            if row.document_id != doc.id or row.target != target:
+                raise LedgerError(
+                    "idempotency key already used for another delivery",
+                    idempotency_key=key,
+                    document=row.document_id,
+                    target=row.target,
+                )
+            return row
+        row = OutboxRow(
+            document_id=doc.id,
+            target=target,
+            idempotency_key=key,
+            state=OutboxState.PENDING.value,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(row)
+        s.flush()
+        return row
+
+    def enqueue(self, doc_id: str, target: str, *, idempotency_key: str | None = None) -> OutboxEntry:
+        """Queue a delivery of a document to ``target``; idempotent by ``idempotency_key``.
+
+        The key (default ``<doc_id>:<target>``) is unique in the outbox; enqueueing it again
+        returns the existing entry. It is what the target should dedupe on (NetSuite
+        externalId, SAP reference), so a delivery repeated after a crash has one effect.
+        """
+        target = _name(target, "target", 128)
+        key = _name(idempotency_key or f"{doc_id}:{target}", "idempotency_key", 200)
+
+        def work(s: Session) -> OutboxEntry:
+            now = self._now()
+            return _outbox(self._enqueue(s, self._doc_row(s, doc_id), target, key, now))
+
+        return self._tx("enqueue", work, race=True, document=doc_id, target=target)
+
+    def outbox(
+        self,
+        *,
+        state: OutboxState | str | None = OutboxState.PENDING,
+        target: str | None = None,
+        document_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        """Outbox entries, oldest first (by default the pending ones)."""
+
+        def work(s: Session) -> list[OutboxEntry]:
+            stmt = select(OutboxRow)
+            if state is not None:
+                stmt = stmt.where(OutboxRow.state == OutboxState(state).value)
+            if target is not None:
+                stmt = stmt.where(OutboxRow.target == target)
+            if document_id is not None:
+                stmt = stmt.where(OutboxRow.document_id == document_id)
+            return [_outbox(r) for r in s.scalars(stmt.order_by(OutboxRow.id).limit(limit))]
+
+        return self._tx("outbox", work, write=False)
+
+    def _lock_outbox(self, s: Session, key: str) -> OutboxRow:
+        row = s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.idempotency_key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if row is None:
+            raise LedgerError("no such outbox entry", idempotency_key=key)
+        return row
+
+    def mark_delivered(
+        self,
+        idempotency_key: str,
+        *,
+        external_ref: str | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+    ) -> OutboxEntry:
+        """Mark a delivery done (idempotent) and append a ``deliver`` event to its document.
+
+        ``external_ref`` is the target's ID for the delivered record (for reconciliation)."""
+        external_ref = _text(external_ref, "external_ref", 200, required=False)
+
+        def work(s: Session) -> OutboxEntry:
+            now = self._now()
+            row = self._lock_outbox(s, idempotency_key)
+            if row.state == OutboxState.DELIVERED.value:
+                return _outbox(row)
+            row.state = OutboxState.DELIVERED.value
+            row.delivered_at = now
+            row.updated_at = now
+            row.external_ref = external_ref
+            info = {
+                "target": row.target,
+                "idempotency_key": row.idempotency_key,
+                "external_ref": external_ref,
+            }
+            self._append_event(
+                s,
+                document_id=row.document_id,
+                step="deliver",
+                outcome="delivered",
+                now=now,
+                latency_ms=latency_ms,
+                credential=credential,
+                detail={k: v for k, v in info.items() if v is not None},
+            )
+            return _outbox(row)
+
+        return self._tx("mark_delivered", work, idempotency_key=idempotency_key)
+
+    def mark_delivery_failed(
+        self,
+        idempotency_key: str,
+        error: BaseException,
+        *,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+    ) -> OutboxEntry:
+        """Count a failed delivery attempt (``failed`` for a terminal error, else still ``pending``)
+        and append an event; the document itself moves through :meth:`fail`."""
+        reason = describe(error)
+        transient = is_transient(error)
+
+        def work(s: Session) -> OutboxEntry:
+            now = self._now()
+            row = self._lock_outbox(s, idempotency_key)
+            if row.state == OutboxState.DELIVERED.value:
+                raise LedgerError("the delivery is already done", idempotency_key=idempotency_key)
+            row.attempts += 1
+            row.last_error = reason
+            row.updated_at = now
+            if not transient:
+                row.state = OutboxState.FAILED.value
+            self._append_event(
+                s,
+                document_id=row.document_id,
+                step="deliver",
+                outcome="delivery_failed",
+                now=now,
+                latency_ms=latency_ms,
+                credential=credential,
+                detail={"target": row.target, "idempotency_key": row.idempotency_key, "error": reason},
+            )
+            return _outbox(row)
+
+        return self._tx("mark_delivery_failed", work, idempotency_key=idempotency_key)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> Document:
+        """The document as it is now; LedgerError if there is none with that ID."""
+        return self._tx("get", lambda s: _doc(self._doc_row(s, doc_id)), write=False, document=doc_id)
+
+    def find(
+        self,
+        *,
+        partner: str | None = None,
+        direction: Direction | str | None = None,
+        kind: str | None = None,
+        states: Iterable[State | str] | None = None,
+        business_key: str | None = None,
+        isa13: str | None = None,
+        gs06: str | None = None,
+        st02: str | None = None,
+        updated_before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Document]:
+        """Documents matching every criterion given, oldest first (e.g. the outbound document a
+        997 acknowledges: ``find(partner=..., direction="out", gs06=...)``; or the ones whose
+        acknowledgment is overdue: ``find(states=["sent"], updated_before=cutoff)``)."""
+        wanted = [_state(s).value for s in states] if states is not None else None
+
+        def work(s: Session) -> list[Document]:
+            stmt = select(DocumentRow)
+            filters = {
+                DocumentRow.partner: partner,
+                DocumentRow.direction: Direction(direction).value if direction is not None else None,
+                DocumentRow.kind: kind,
+                DocumentRow.business_key: business_key,
+                DocumentRow.isa13: isa13,
+                DocumentRow.gs06: gs06,
+                DocumentRow.st02: st02,
+            }
+            for column, value in filters.items():
+                if value is not None:
+                    stmt = stmt.where(column == value)
+            if wanted is not None:
+                stmt = stmt.where(DocumentRow.state.in_(wanted))
+            if updated_before is not None:
+                stmt = stmt.where(DocumentRow.updated_at < updated_before)
+            stmt = stmt.order_by(DocumentRow.created_at, DocumentRow.id).limit(limit)
+            return [_doc(r) for r in s.scalars(stmt)]
+
+        return self._tx("find", work, write=False, partner=partner)
+
+    def events(self, doc_id: str | None = None, *, after: int = 0, limit: int = 1000) -> list[Event]:
+        """Events in chain order: a document's, or (``doc_id=None``) all, from ``after`` + 1."""
+
+        def work(s: Session) -> list[Event]:
+            stmt = select(EventRow).where(EventRow.id > after)
+            if doc_id is not None:
+                stmt = stmt.where(EventRow.document_id == doc_id)
+            return [_event(r) for r in s.scalars(stmt.order_by(EventRow.id).limit(limit))]
+
+        return self._tx("events", work, write=False, document=doc_id)
+
+    def payload(self, sha256: str) -> bytes:
+        """A stored payload by its SHA-256; LedgerError if there is none."""
+
+        def work(s: Session) -> bytes:
+            row = s.get(PayloadRow, sha256)
+            if row is None:
+                raise LedgerError("no such payload", sha256=sha256)
+            return bytes(row.data)
+
+        return self._tx("payload", work, write=False, sha256=sha256)
+
+    def counts(self) -> dict[tuple[Direction, State], int]:
+        """How many documents are in each (direction, state): the status page and its metrics."""
+
+        def work(s: Session) -> dict[tuple[Direction, State], int]:
+            stmt = select(DocumentRow.direction, DocumentRow.state, func.count()).group_by(
+                DocumentRow.direction, DocumentRow.state
+            )
+            return {(Direction(d), State(st)): int(n) for d, st, n in s.execute(stmt)}
+
+        return self._tx("counts", work, write=False)
+
+    def export(self, doc_id: str) -> Export:
+        """Everything about one document: itself, its payload bytes, every payload its events refer
+        to, its events (chain order), links, dead letters and deliveries."""
+
+        def work(s: Session) -> Export:
+            doc = self._doc_row(s, doc_id)
+            events = [
+                _event(r)
+                for r in s.scalars(
+                    select(EventRow).where(EventRow.document_id == doc_id).order_by(EventRow.id)
+                )
+            ]
+            links = [
+                _link(r)
+                for r in s.scalars(
+                    select(LinkRow)
+                    .where(or_(LinkRow.from_document == doc_id, LinkRow.to_document == doc_id))
+                    .order_by(LinkRow.id)
+                )
+            ]
+            shas = {e.payload_sha256 for e in events if e.payload_sha256} | (
+                {doc.payload_sha256} if doc.payload_sha256 else set()
+            )
+            payloads = {
+                r.sha256: bytes(r.data)
+                for r in s.scalars(select(PayloadRow).where(PayloadRow.sha256.in_(shas)))
+            }
+            dead = [
+                _dead_letter(r, doc)
+                for r in s.scalars(
+                    select(DeadLetterRow)
+                    .where(DeadLetterRow.document_id == doc_id)
+                    .order_by(DeadLetterRow.id)
+                )
+            ]
+            deliveries = [
+                _outbox(r)
+                for r in s.scalars(
+                    select(OutboxRow).where(OutboxRow.document_id == doc_id).order_by(OutboxRow.id)
+                )
+            ]
+            return Export(
+                document=_doc(doc),
+                payload=payloads.get(doc.payload_sha256) if doc.payload_sha256 else None,
+                payloads=payloads,
+                events=tuple(events),
+                links=tuple(links),
+                dead_letters=tuple(dead),
+                outbox=tuple(deliveries),
+            )
+
+        return self._tx("export", work, write=False, document=doc_id)
+
+    def verify(self) -> int:
+        """Walk the event log's hash chain; return the number of events when it holds.
+
+        Checks, in chain order, that event ids run 1, 2, 3 ... without gaps, that each event's
+        ``prev_hash`` is the previous event's hash, that each event's fields hash to its stored
+        ``hash``, and that the chain head (last id and hash) matches the last event. Raises
+        :class:`LedgerIntegrityError` at the first problem, naming the event (``event=<id>``),
+        what was expected and what was found. A consistent snapshot is read (REPEATABLE READ on
+        PostgreSQL), so verifying while workers append is fine.
+        """
+
+        def work(s: Session) -> int:
+            if self._backend == "postgresql":
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            head = s.get(ChainHeadRow, 1)
+            if head is None:
+                raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
+            expected_id, prev = 1, GENESIS
+            stmt = select(EventRow).order_by(EventRow.id).execution_options(yield_per=1000)
+            with closing(s.scalars(stmt)) as rows:  # closes PostgreSQL's server-side cursor on errors too
+                for row in rows:
+                    where: dict[str, Any] = {"event": row.id, "document": row.document_id, "step": row.step}
+                    if row.id != expected_id:
+                        missing = (
+                            f"event {expected_id}"
+                            if row.id == expected_id + 1
+                            else f"events {expected_id}..{row.id - 1}"
+                        )
+                        raise LedgerIntegrityError(
+                            f"{missing} missing from the event log: event {row.id} follows event {expected_id - 1}",
+                            **where,
+                        )
+                    if row.prev_hash != prev:
+                        raise LedgerIntegrityError(
+                            f"event {row.id}: prev_hash {row.prev_hash} is not the hash of event {row.id - 1} ({prev}); "
+                            f"event {row.id - 1} was changed or replaced",
+                            **where,
+                            expected=prev,
+                            found=row.prev_hash,
+                        )
+                    digest = hash_fields(
+                        id=row.id,
+                        document_id=row.document_id,
+                        step=row.step,
+                        outcome=row.outcome,
+                        from_state=row.from_state,
+                        to_state=row.to_state,
+                        latency_ms=row.latency_ms,
+                        credential=row.credential,
+                        payload_sha256=row.payload_sha256,
+                        detail_json=row.detail,
+                        created_at=row.created_at,
+                        prev_hash=row.prev_hash,
+                    )
+                    if digest != row.hash:
+                        raise LedgerIntegrityError(
+                            f"event {row.id}: its fields hash to {digest} but its stored hash is {row.hash}; "
+                            "the event was changed after it was written",
+                            **where,
+                            expected=row.hash,
+                            found=digest,
+                        )
+                    expected_id, prev = row.id + 1, row.hash
+            count = expected_id - 1
+            if (head.last_id, head.last_hash) != (count, prev):
+                raise LedgerIntegrityError(
+                    f"the chain head says {head.last_id} events ending in {head.last_hash}, but the log has {count} "
+                    f"ending in {prev}; events at the end were removed, or the head was changed",
+                    event=count + 1 if head.last_id > count else head.last_id,
+                    expected=f"{head.last_id}:{head.last_hash}",
+                    found=f"{count}:{prev}",
+                )
+            return count
+
+        return self._tx("verify", work, write=False)
+
+
+class SchedulerLock:
+    """A named lock held by one process at a time (see :meth:`Ledger.scheduler_lock`).
+
+    ::
+
+        with ledger.scheduler_lock("nightly") as lock:
+            if lock.held:
+                run_the_batch()   # call lock.renew() now and then on SQLite
+    """
+
+    def __init__(self, ledger: Ledger, name: str, lease: timedelta) -> None:
+        self.name = name
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._ledger = ledger
+        self._lease = lease
+        self._conn: Connection | None = None
+        self._held = False
+        digest = hashlib.sha256(f"erpbridge:scheduler:{name}".encode()).digest()
+        self.key = int.from_bytes(digest[:8], "big", signed=True)
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock (as of its last acquire or renew)."""
+        return self._held
+
+    def acquire(self) -> bool:
+        """Try to take the lock without waiting; True if this object now holds it."""
+        if self._held:
+            return self.renew()
+        ledger = self._ledger
+        if ledger.backend == "postgresql":
+            with _db.translated("scheduler_lock", lock=self.name):
+                conn = ledger._engine.connect()
+                try:
+                    got = bool(
+                        conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar_one()
+                    )
+                    conn.commit()
+                except BaseException:
+                    conn.invalidate()
+                    conn.close()
+                    raise
+            if got:
+                self._conn = conn
+            else:
+                conn.close()
+        else:
+            got = ledger._tx("scheduler_lock", self._take, lock=self.name)
+        self._held = got
+        if got:
+            ledger._locks.add(self)
+        return got
+
+    def _take(self, s: Session) -> bool:
+        now = self._ledger._now()
+        row = s.get(SchedulerLockRow, self.name, populate_existing=True)
+        if row is None:
+            s.add(
+                SchedulerLockRow(
+                    name=self.name, holder=self.holder, acquired_at=now, expires_at=now + self._lease
+                )
+            )
+            return True
+        if row.holder != self.holder and row.expires_at > now:
+            return False
+        if row.holder != self.holder:
+            row.acquired_at = now
+        row.holder = self.holder
+        row.expires_at = now + self._lease
+        return True
+
+    def renew(self) -> bool:
+        """Extend the lease (SQLite) or check the connection holding the lock (PostgreSQL).
+
+        False means the lock is lost (lease taken over, connection gone): stop the batch."""
+        if not self._held:
+            return False
+        ledger = self._ledger
+        if ledger.backend == "postgresql":
+            assert self._conn is not None
+            try:
+                with _db.translated("scheduler_lock", lock=self.name):
+                    self._conn.execute(text("SELECT 1")).scalar_one()
+                    self._conn.commit()
+            except LedgerBusyError:
+                self._drop_connection()
+                self._held = False
+        else:
+            self._held = ledger._tx("scheduler_lock", self._extend, lock=self.name)
+        if not self._held:
+            ledger._locks.discard(self)
+        return self._held
+
+    def _extend(self, s: Session) -> bool:
+        now = self._ledger._now()
+        row = s.get(SchedulerLockRow, self.name, populate_existing=True)
+        if row is None or row.holder != self.holder:
+            return False
+        row.expires_at = now + self._lease
+        return True
+
+    def release(self) -> None:
+        """Give the lock up (no-op if not held). On PostgreSQL the lock's connection is closed."""
+        if not self._held:
+            return
+        self._held = False
+        ledger = self._ledger
+        ledger._locks.discard(self)
+        if ledger.backend == "postgresql":
+            conn = self._conn
+            if conn is None:
+                return
+            try:
+                with _db.translated("scheduler_lock", lock=self.name):
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                    conn.commit()
+            finally:
+                self._drop_connection()
+        else:
+
+            def work(s: Session) -> None:
+                s.execute(
+                    delete(SchedulerLockRow).where(
+                        SchedulerLockRow.name == self.name, SchedulerLockRow.holder == self.holder
+                    )
+                )
+
+            ledger._tx("scheduler_lock", work, lock=self.name)
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.invalidate()  # never back to the pool: the session may still hold the lock
+            conn.close()
+
+    def __enter__(self) -> SchedulerLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"SchedulerLock({self.name!r}, held={self._held})"
+
+
+__all__ = ["Ledger", "SchedulerLock"]

@@ -1,0 +1,48 @@
+"""Control number arithmetic (ISA13, GS06, ST02): pure functions, no database.
+
+The wrap rule: every level runs 1 .. 999,999,999 and never issues 0. A counter at its maximum
+starts again at 1. For ISA13 and GS06, which partners use to detect duplicates, the ledger then
+checks every number it issues again: if the partner was sent that number less than
+``control_reuse_after`` ago (365 days by default), the allocation is refused with a
+:class:`~erpbridge.errors.LedgerError` rather than risk a partner discarding a new interchange
+as a duplicate. ST02 wraps without that check (it must only be unique within its group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from .records import Level
+
+#: The largest number each level may carry. ISA13 is 9 digits (N0 9/9), GS06 1-9 digits,
+#: ST02 4-9 characters: all three wrap after 999,999,999.
+MAXIMUM: Final[Mapping[Level, int]] = {Level.ISA: 999_999_999, Level.GS: 999_999_999, Level.ST: 999_999_999}
+
+#: Levels whose numbers partners use to detect duplicates: a wrap onto a recently used number is
+#: refused. ST02 only has to be unique within its group, and every group has a fresh GS06.
+REUSE_CHECKED: Final = frozenset({Level.ISA, Level.GS})
+
+
+def next_block(last: int, count: int, maximum: int) -> tuple[int, bool]:
+    """The first number of the next block of ``count`` numbers after ``last``, and whether it wrapped.
+
+    Numbers run 1 .. ``maximum``; 0 is never issued. A block never straddles the maximum: if it
+    would not fit, it starts again at 1 (the wrap).
+    """
+    if count < 1 or count > maximum:
+        raise ValueError(f"a block holds 1 .. {maximum} numbers, not {count}")
+    if last < 0:
+        raise ValueError(f"a counter cannot be negative, got {last}")
+    if last + count <= maximum:
+        return last + 1, False
+    return 1, True
+
+
+def format_number(level: Level, number: int) -> str:
+    """A control number as exchanged: ISA13 as 9 digits, GS06 plain, ST02 at least 4 digits."""
+    if level is Level.ISA:
+        return f"{number:09d}"
+    if level is Level.ST:
+        return f"{number:04d}"
+    return str(number)

@@ -1,0 +1,631 @@
+"""One pass over every flow of a configuration (``erpbridge run --once``; the daemon calls it per poll).
+
+Inbound, per file in the partner's folder::
+
+    fetch → record (ledger: received; deduplicated by content and ISA13) → validate → send our
+    997/999/TA1 (recorded with control numbers from the ledger) → map each set → deliver canonical
+    JSON to the target → archive the partner's file
+
+Each arrow is a ledger transition, recorded before the next step starts. A 997 from the partner is
+matched to what it acknowledges: our outbound document becomes ``acknowledged`` or ``rejected`` (with
+the partner's AK3/AK4 reasons).
+
+Outbound, per canonical JSON file in the WMS/ERP folder::
+
+    fetch → check against the model → map → record (ledger: control numbers allocated in the same
+    transaction, the X12 written) → put into the partner's folder (sent; its 997 is now owed) →
+    archive the source file
+
+A transient error (a folder that is not there, a busy ledger) leaves the document for a retry with
+backoff; a terminal one (bad X12, a mapping finding) quarantines it with the reason, and a copy of
+the file and the reason go into the quarantine folder. Nothing is deleted that the ledger has not
+recorded as done, so after a crash the next run resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, Flow, Partner, build_transport
+from ..errors import ErpBridgeError, InputError, ModelError, TransformError
+from ..formats.x12 import (
+    ControlNumbers,
+    EnvelopeParty,
+    Overlay,
+    build_acks,
+    decode,
+    encode,
+    envelope,
+    parse_overlay,
+    read,
+)
+from ..ledger import Direction, Document, Ledger, Relation, State
+from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
+from ..mapping import Mapping as LoadedMapping
+from ..mapping import load_mapping
+from ..mapping.meta import x12_meta
+from ..model import KINDS, from_json, to_json
+from ..transports import Session, Transport
+
+_ISA13 = re.compile(rb"ISA(.)(?:[^\r\n]*?\1){12}\s*([0-9]{1,9})\s*\1")
+
+
+def isa13_of(payload: bytes) -> str | None:
+    """The first interchange's control number, read leniently; ``None`` when there is none."""
+    m = _ISA13.search(payload[:4096])
+    return m.group(2).decode("ascii").zfill(9) if m else None
+
+
+@dataclass
+class Summary:
+    """What one pass did, per flow: counts of outcomes, and the problems a person must look at."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, flow: str, outcome: str, n: int = 1) -> None:
+        self.counts[(flow, outcome)] += n
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything was quarantined or dead-lettered (``run --once`` exits 1)."""
+        return any(
+            outcome in ("quarantined", "dead_lettered") and n for (_, outcome), n in self.counts.items()
+        )
+
+    def table(self) -> list[tuple[str, str, int]]:
+        return sorted((flow, outcome, n) for (flow, outcome), n in self.counts.items() if n)
+
+
+class _Quarantine(TransformError):
+    """A document that cannot go on: the reason a person reads."""
+
+
+class Runner:
+    """Runs the flows of ``config`` against ``ledger``."""
+
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        *,
+        mappings_root: Path,
+        worker: str = "erpbridge",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress: Callable[[str], None] = lambda _: None,
+        settle: bool = False,
+    ) -> None:
+        self.config, self.ledger, self.worker, self.now, self.progress = config, ledger, worker, now, progress
+        self.mappings_root = mappings_root
+        # one pass only (--once): list each folder twice, so that files whose size and time did not
+        # change between the two listings count as settled (stable_after) without waiting a poll
+        self.settle = settle
+        self.transports: dict[str, Transport] = {}
+        self._mappings: dict[Path, LoadedMapping] = {}
+        self._overlays: dict[str, list[Overlay]] = {}
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _transport(self, endpoint: str, partner: str | None) -> Transport:
+        if endpoint not in self.transports:
+            self.transports[endpoint] = build_transport(self.config.endpoints[endpoint], partner=partner)
+        return self.transports[endpoint]
+
+    def _mapping_for(self, partner: Partner, pattern: str) -> LoadedMapping | None:
+        folders = [partner.mappings] if partner.mappings else []
+        folders.append(self.mappings_root / "x12")
+        for folder in folders:
+            found = sorted(folder.glob(pattern)) if folder and folder.is_dir() else []
+            if found:
+                path = found[0]
+                if path not in self._mappings:
+                    self._mappings[path] = load_mapping(path)
+                return self._mappings[path]
+        return None
+
+    def _overlays_for(self, partner: Partner) -> list[Overlay]:
+        if not partner.overlay:
+            return []
+        if partner.overlay not in self._overlays:
+            from importlib import resources
+
+            builtin = resources.files("erpbridge.formats.x12.schemas").joinpath("overlays")
+            found = []
+            for entry in builtin.iterdir():
+                if entry.name.endswith(".yaml"):
+                    ov = parse_overlay(entry.read_text(encoding="utf-8"), entry.name)
+                    if ov.partner.upper() == partner.overlay.upper():
+                        found.append(ov)
+            self._overlays[partner.overlay] = found
+        return self._overlays[partner.overlay]
+
+    def _quarantine_copy(self, flow: str, name: str | None, payload: bytes, reason: str) -> None:
+        folder = self.config.folders.quarantine / flow
+        folder.mkdir(parents=True, exist_ok=True)
+        base = name or "document"
+        (folder / base).write_bytes(payload)
+        (folder / f"{base}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+    def _list(self, s: Session, folder: str) -> list[Any]:
+        if self.settle:
+            s.list(folder)
+        return list(s.list(folder))
+
+    def _make_local_folders(self) -> None:
+        """The folders of local endpoints that flows use (the embedded default starts from nothing)."""
+        for flow in self.config.flows.values():
+            places = [flow.source, flow.target] + ([flow.acks] if flow.acks else [])
+            for place in places:
+                root = getattr(self.config.endpoints[place.endpoint], "root", None)
+                if root is None:  # SFTP: the partner's server has its own folders
+                    continue
+                for folder in (place.folder, place.archive):
+                    if folder:
+                        (Path(root) / folder).mkdir(parents=True, exist_ok=True)
+
+    def _fail(
+        self, flow: str, doc: Document, exc: ErpBridgeError, step: str, payload: bytes, summary: Summary
+    ) -> None:
+        after = self.ledger.fail(doc.id, exc, step=step, worker=self.worker)
+        summary.add(flow, after.state.value)
+        if after.state == State.RETRY_WAIT:
+            summary.problems.append(f"{flow}: {doc.file_name or doc.id}: will retry {step}: {exc}")
+        if after.state in (State.QUARANTINED, State.DEAD_LETTERED):
+            self._quarantine_copy(flow, doc.file_name, payload, f"{step}: {exc}")
+            summary.problems.append(
+                f"{flow}: {doc.file_name or doc.id}: {after.state.value} at {step}: {exc}"
+            )
+
+    # -- the pass -------------------------------------------------------------------------------
+
+    def run_once(self) -> Summary:
+        summary = Summary()
+        for folder in (
+            self.config.folders.archive,
+            self.config.folders.quarantine,
+            self.config.folders.outbox,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._make_local_folders()
+        for flow in self.config.flows.values():
+            if not flow.enabled:
+                continue
+            self.progress(f"flow {flow.name} ({flow.direction})")
+            try:
+                if flow.direction == "in":
+                    self._inbound(flow, summary)
+                else:
+                    self._outbound(flow, summary)
+            except ErpBridgeError as exc:  # the flow's folder or peer: the next poll retries
+                summary.add(flow.name, "flow_error")
+                summary.problems.append(f"{flow.name}: {exc}")
+        self._ack_overdue(summary)
+        return summary
+
+    # -- inbound --------------------------------------------------------------------------------
+
+    def _inbound(self, flow: Flow, summary: Summary) -> None:
+        partner = self.config.partners[flow.partner]
+        source = self._transport(flow.source.endpoint, partner.id)
+        with source.session() as s:
+            files = self._list(s, flow.source.folder)
+            for n, f in enumerate(files, start=1):
+                self.progress(f"  {flow.name}: {n}/{len(files)} {f.name}")
+                try:
+                    payload = s.fetch(flow.source.folder, f.name)
+                except InputError:  # gone since the listing (another worker took it)
+                    summary.add(flow.name, "vanished")
+                    continue
+                doc, created = self.ledger.record_inbound(
+                    partner.id, "x12", payload, file_name=f.name, isa13=isa13_of(payload), step="receive"
+                )
+                if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
+                    summary.add(flow.name, "duplicate")
+                    if flow.source.archive:
+                        s.archive(flow.source.folder, f.name, flow.source.archive)
+                    continue
+                if created:
+                    summary.add(flow.name, "received")
+                self._advance_inbound(flow, partner, s, doc, payload, summary)
+            self._resume_inbound(flow, partner, s, summary)
+
+    def _resume_inbound(self, flow: Flow, partner: Partner, s: Session, summary: Summary) -> None:
+        """Documents a crash or a transient failure left half done, whose retry time has come."""
+        for doc in self.ledger.claim(
+            WORK_STATES[Direction.IN], 1000, self.worker, direction=Direction.IN, partner=partner.id
+        ):
+            payload = self.ledger.payload(doc.payload_sha256 or "")
+            summary.add(flow.name, "resumed")
+            self._advance_inbound(flow, partner, s, doc, payload, summary)
+
+    def _advance_inbound(
+        self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
+    ) -> None:
+        step = "validate"
+        try:
+            if doc.state == State.RECEIVED:
+                decoded = decode(payload, overlays=self._overlays_for(partner))
+                errors = [f for f in decoded.findings if f.severity == "error"]
+                sets = sum(len(g["sets"]) for i in decoded.document["interchanges"] for g in i["groups"])
+                doc = self.ledger.transition(
+                    doc.id, State.VALIDATED, step=step, detail={"sets": sets, "errors": len(errors)}
+                )
+            step = "acknowledge"
+            if doc.state == State.VALIDATED:
+                doc = self._acknowledge(flow, partner, s, doc, payload, summary)
+                if doc.state == State.REJECTED:
+                    if flow.source.archive:
+                        s.archive(flow.source.folder, doc.file_name or "", flow.source.archive)
+                    self.ledger.transition(doc.id, State.ARCHIVED, step="archive")
+                    summary.add(flow.name, "rejected")
+                    summary.problems.append(f"{flow.name}: {doc.file_name}: rejected by our acknowledgment")
+                    self._quarantine_copy(
+                        flow.name, doc.file_name, payload, "rejected: see the 997/999 we sent"
+                    )
+                    return
+            step = "map"
+            if doc.state in (State.ACKNOWLEDGED, State.MAPPED):
+                documents = self._map_inbound(flow, partner, payload, summary)
+                if doc.state == State.ACKNOWLEDGED:
+                    doc = self.ledger.transition(
+                        doc.id, State.MAPPED, step=step, detail={"documents": len(documents)}
+                    )
+                step = "deliver"
+                target = self._transport(flow.target.endpoint, None)
+                with target.session() as t:
+                    for name, body in documents:
+                        t.put(flow.target.folder, name, body)
+                doc = self.ledger.transition(
+                    doc.id, State.DELIVERED, step=step, detail={"files": [n for n, _ in documents]}
+                )
+                summary.add(flow.name, "delivered", len(documents))
+            step = "archive"
+            if doc.state == State.DELIVERED:
+                if flow.source.archive and doc.file_name:
+                    s.archive(flow.source.folder, doc.file_name, flow.source.archive)
+                self.ledger.transition(doc.id, State.ARCHIVED, step=step)
+        except ErpBridgeError as exc:
+            self._fail(flow.name, doc, exc, step, payload, summary)
+
+    def _acknowledge(
+        self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
+    ) -> Document:
+        acks = [a for a in build_acks(read(payload), kind=partner.ack) if not a.is_empty()]
+        rejected = (
+            bool(acks)
+            and all(g.status == "R" for a in acks for g in a.groups)
+            and any(a.groups for a in acks)
+        )
+        place = flow.acks or flow.source
+        for i, ack in enumerate(acks):
+            kinds = {ack.ack_kind(g) for g in ack.groups} or {"TA1"}
+            kind = "x12/" + "/".join(sorted(kinds))
+            made: dict[str, bytes] = {}
+
+            def build(alloc: Any, ack: Any = ack, made: dict[str, bytes] = made) -> bytes:
+                made["x12"] = ack.encode(self.now(), ControlNumbers(alloc.isa13, alloc.gs06, alloc.st02))
+                return made["x12"]
+
+            out = self.ledger.record_outbound(
+                partner.id,
+                kind,
+                payload=build,
+                state=State.WRITTEN,
+                idempotency_key=f"ack:{doc.id}:{i}",
+                links=[(Relation.ACKNOWLEDGES, doc.id)],
+                step="write_ack",
+            )
+            if out.state != State.WRITTEN:
+                continue  # sent before a crash
+            data = made.get("x12") or self.ledger.payload(out.payload_sha256 or "")
+            name = f"{kind.split('/')[1].replace('/', '_')}_{out.isa13}.edi"
+            s.put(place.folder, name, data)
+            self.ledger.transition(
+                out.id, State.SENT, step="put", detail={"file": name, "folder": place.folder}
+            )
+            self.ledger.transition(out.id, State.ARCHIVED, step="no_ack_expected")
+            summary.add(flow.name, "ack_sent")
+        return self.ledger.transition(
+            doc.id,
+            State.REJECTED if rejected else State.ACKNOWLEDGED,
+            step="acknowledge",
+            detail={"acks": len(acks)},
+        )
+
+    def _map_inbound(
+        self, flow: Flow, partner: Partner, payload: bytes, summary: Summary
+    ) -> list[tuple[str, bytes]]:
+        """Canonical JSON files (name, bytes) for the sets of the interchange; 997s are applied."""
+        decoded = decode(payload, overlays=self._overlays_for(partner))
+        wanted = {d.x12_set for d in flow.documents}
+        out: list[tuple[str, bytes]] = []
+        problems: list[str] = []
+        for inter in decoded.document["interchanges"]:
+            for group in inter["groups"]:
+                for tset in group["sets"]:
+                    set_id = str(tset.get("ST", {}).get("ST01", "?"))
+                    st02 = str(tset.get("ST", {}).get("ST02", "?"))
+                    if set_id in ("997", "999"):
+                        self._apply_ack(flow, partner, tset, summary)
+                        continue
+                    if set_id not in wanted:
+                        problems.append(f"set {set_id} {st02}: this flow takes {', '.join(sorted(wanted))}")
+                        continue
+                    mapping = self._mapping_for(partner, f"{set_id}-to-*.yaml")
+                    if mapping is None:
+                        problems.append(f"set {set_id} {st02}: no mapping for {set_id}")
+                        continue
+                    meta = x12_meta(inter, group, tset, partner.id)
+                    result = mapping.apply(tset, meta)
+                    if result.document is None:
+                        problems += [f"set {set_id} {st02}: {f}" for f in result.findings]
+                        continue
+                    isa13 = str(inter.get("ISA", {}).get("ISA13", "")).strip()
+                    name = f"{result.document['kind']}-{partner.id}-{isa13}-{st02}.json"
+                    out.append(
+                        (name, (json.dumps(result.document, indent=2, ensure_ascii=False) + "\n").encode())
+                    )
+        if problems:
+            raise _Quarantine("; ".join(problems), partner=partner.id)
+        return out
+
+    def _apply_ack(self, flow: Flow, partner: Partner, tset: Mapping[str, Any], summary: Summary) -> None:
+        """A partner's 997/999: our outbound document it answers becomes acknowledged or rejected."""
+        ak1 = tset.get("AK1") or {}
+        gs06 = str(ak1.get("AK102", "")).strip()
+        ak9 = tset.get("AK9") or {}
+        group_status = str(ak9.get("AK901", ""))
+        set_status: dict[str, tuple[str, list[str]]] = {}
+        for loop in _as_list(tset.get("AK2_loop")) + _as_list(tset.get("IK2_loop")):
+            head = loop.get("AK2") or loop.get("IK2") or {}
+            trailer = loop.get("AK5") or loop.get("IK5") or {}
+            reasons = [
+                json.dumps(x, sort_keys=True)
+                for key in ("AK3_loop", "IK3_loop")
+                for x in _as_list(loop.get(key))
+            ]
+            set_status[str(head.get("AK202", head.get("IK202", ""))).lstrip("0")] = (
+                str(trailer.get("AK501", trailer.get("IK501", group_status))),
+                reasons,
+            )
+        matched = self.ledger.find(partner=partner.id, direction=Direction.OUT, gs06=gs06, limit=50)
+        if not matched:
+            summary.add(flow.name, "ack_unmatched")
+            summary.problems.append(
+                f"{flow.name}: a {tset.get('ST', {}).get('ST01')} for group {gs06} we did not send"
+            )
+            return
+        for doc in matched:
+            status, reasons = set_status.get((doc.st02 or "").lstrip("0"), (group_status, []))
+            if doc.state not in (State.SENT, State.ACK_OVERDUE):
+                continue
+            accepted = status in ("A", "E")
+            self.ledger.transition(
+                doc.id,
+                State.ACKNOWLEDGED if accepted else State.REJECTED,
+                step="ack_received",
+                outcome="ok" if accepted else "rejected",
+                detail={"status": status, "reasons": reasons},
+            )
+            summary.add(flow.name, "ack_matched" if accepted else "ack_rejected")
+            if not accepted:
+                summary.problems.append(
+                    f"{flow.name}: {partner.id} rejected {doc.kind} {doc.isa13}: {reasons or status}"
+                )
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    def _outbound(self, flow: Flow, summary: Summary) -> None:
+        partner = self.config.partners[flow.partner]
+        source = self._transport(flow.source.endpoint, None)
+        target = self._transport(flow.target.endpoint, partner.id)
+        with ExitStack() as stack:
+            s = stack.enter_context(source.session())
+            t = stack.enter_context(target.session())
+            files = self._list(s, flow.source.folder)
+            for n, f in enumerate(files, start=1):
+                self.progress(f"  {flow.name}: {n}/{len(files)} {f.name}")
+                try:
+                    data = s.fetch(flow.source.folder, f.name)
+                except InputError:
+                    summary.add(flow.name, "vanished")
+                    continue
+                if self._outbound_file(flow, partner, t, f.name, data, summary) and flow.source.archive:
+                    s.archive(flow.source.folder, f.name, flow.source.archive)
+            self._resume_outbound(flow, partner, t, summary)
+
+    def _resume_outbound(self, flow: Flow, partner: Partner, t: Session, summary: Summary) -> None:
+        """Written X12 whose put failed or was cut short: put it (again; put replaces) and mark it sent."""
+        kinds = {d.to for d in flow.documents}
+        for doc in self.ledger.claim(
+            [State.WRITTEN], 1000, self.worker, direction=Direction.OUT, partner=partner.id
+        ):
+            if doc.kind not in kinds:
+                self.ledger.release(doc.id, self.worker)
+                continue
+            data = self.ledger.payload(doc.payload_sha256 or "")
+            summary.add(flow.name, "resumed")
+            self._put_and_mark_sent(flow, partner, t, doc, data, summary)
+
+    def _outbound_file(
+        self, flow: Flow, partner: Partner, t: Session, name: str, data: bytes, summary: Summary
+    ) -> bool:
+        """Send every document of one canonical JSON file; True when the file may be archived."""
+        sha = hashlib.sha256(data).hexdigest()
+        try:
+            given = json.loads(data)
+        except ValueError as exc:
+            self._reject_file(flow, partner, name, data, f"not JSON: {exc}", summary)
+            return True
+        docs = given if isinstance(given, list) else [given]
+        done = True
+        for i, raw in enumerate(docs):
+            key = f"{flow.name}:{sha}:{i}"
+            done = self._outbound_document(flow, partner, t, name, raw, key, summary) and done
+        return done
+
+    def _reject_file(
+        self, flow: Flow, partner: Partner, name: str, data: bytes, reason: str, summary: Summary
+    ) -> None:
+        doc = self.ledger.record_outbound(
+            partner.id, "canonical", payload=data, levels=(), state=State.PICKED_UP,
+            idempotency_key=f"{flow.name}:{hashlib.sha256(data).hexdigest()}:file", file_name=name,
+        )  # fmt: skip
+        if doc.state == State.PICKED_UP:
+            self._fail(flow.name, doc, _Quarantine(reason, file=name), "read", data, summary)
+
+    def _outbound_document(
+        self, flow: Flow, partner: Partner, t: Session, name: str, raw: Any, key: str, summary: Summary
+    ) -> bool:
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        spec = next((d for d in flow.documents if d.kind == kind), None)
+        body = json.dumps(raw, sort_keys=True).encode()
+        if spec is None or kind not in KINDS:
+            takes = ", ".join(str(d.kind) for d in flow.documents)
+            reason = f"document kind {kind!r}: this flow takes {takes}"
+            self._reject_document(flow, partner, name, body, key, reason, summary)
+            return True
+        mapping = self._mapping_for(partner, f"{_kebab(kind)}-to-{spec.x12_set}.yaml")
+        try:
+            if mapping is None:
+                raise _Quarantine(f"no mapping from {kind} to x12/{spec.x12_set}")
+            checked = to_json(from_json(kind, raw))
+            mapped = mapping.apply(checked)
+            if mapped.document is None:
+                raise _Quarantine("; ".join(str(f) for f in mapped.findings))
+        except (ModelError, _Quarantine) as exc:
+            self._reject_document(flow, partner, name, body, key, str(exc), summary)
+            return True
+        tset = mapped.document
+        made: dict[str, bytes] = {}
+
+        def build(alloc: Any) -> bytes:
+            view = envelope(
+                [tset],
+                sender=EnvelopeParty(self.config.us.qualifier, self.config.us.id),
+                receiver=EnvelopeParty(partner.party.qualifier, partner.party.id),
+                now=self.now(),
+                version=partner.version,
+                test=partner.test,
+            )
+            view["interchanges"][0]["groups"][0]["GS"]["GS02"] = self.config.us.gs_id
+            view["interchanges"][0]["groups"][0]["GS"]["GS03"] = partner.party.gs_id
+            made["x12"] = encode(
+                view,
+                dialect=partner.delimiters.dialect(partner.version),
+                control=ControlNumbers(alloc.isa13, alloc.gs06, alloc.st02),
+                overlays=self._overlays_for(partner),
+            )
+            return made["x12"]
+
+        started = time.monotonic()
+        try:
+            doc = self.ledger.record_outbound(
+                partner.id,
+                f"x12/{spec.x12_set}",
+                payload=build,
+                state=State.WRITTEN,
+                idempotency_key=key,
+                business_key=_business_key(checked),
+                file_name=name,
+                step="write",
+                latency_ms=int((time.monotonic() - started) * 1000),
+            )
+        except ErpBridgeError as exc:
+            if exc.transient:
+                raise
+            self._reject_document(flow, partner, name, body, key, f"cannot write the X12: {exc}", summary)
+            return True
+        if doc.state != State.WRITTEN:
+            summary.add(flow.name, "duplicate")
+            return True
+        data = made.get("x12") or self.ledger.payload(doc.payload_sha256 or "")
+        return self._put_and_mark_sent(flow, partner, t, doc, data, summary)
+
+    def _put_and_mark_sent(
+        self, flow: Flow, partner: Partner, t: Session, doc: Document, data: bytes, summary: Summary
+    ) -> bool:
+        out_name = f"{doc.kind.split('/')[-1]}_{doc.isa13}.edi"
+        try:
+            t.put(flow.target.folder, out_name, data)
+        except ErpBridgeError as exc:
+            self._fail(flow.name, doc, exc, "put", data, summary)
+            return False
+        due = self.now() + partner.ack_window
+        self.ledger.transition(
+            doc.id,
+            State.SENT,
+            step="put",
+            detail={"file": out_name, "ack_due": due.isoformat(timespec="seconds")},
+        )
+        summary.add(flow.name, "sent")
+        return True
+
+    def _reject_document(
+        self, flow: Flow, partner: Partner, name: str, body: bytes, key: str, reason: str, summary: Summary
+    ) -> None:
+        doc = self.ledger.record_outbound(
+            partner.id, "canonical", payload=body, levels=(), state=State.PICKED_UP,
+            idempotency_key=key, file_name=name,
+        )  # fmt: skip
+        if doc.state == State.PICKED_UP:
+            self._fail(
+                flow.name, doc, _Quarantine(reason, partner=partner.id, file=name), "map", body, summary
+            )
+        else:
+            summary.add(flow.name, "duplicate")
+
+    # -- acknowledgments owed to us -------------------------------------------------------------
+
+    def _ack_overdue(self, summary: Summary) -> None:
+        now = self.now()
+        for partner in self.config.partners.values():
+            cutoff = now - partner.ack_window
+            for doc in self.ledger.find(
+                partner=partner.id,
+                direction=Direction.OUT,
+                states=[State.SENT],
+                updated_before=cutoff,
+                limit=1000,
+            ):
+                self.ledger.transition(
+                    doc.id,
+                    State.ACK_OVERDUE,
+                    step="ack_overdue",
+                    outcome="overdue",
+                    detail={"window": str(partner.ack_window)},
+                )
+                summary.add(f"partner {partner.id}", "ack_overdue")
+                summary.problems.append(
+                    f"{partner.id}: no 997 for {doc.kind} ISA13 {doc.isa13} within {partner.ack_window}"
+                )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _kebab(kind: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
+
+
+def _business_key(doc: Mapping[str, Any]) -> str | None:
+    for key in ("shipment_id", "po_number", "invoice_number", "advice_number", "order_number"):
+        if isinstance(doc.get(key), str):
+            return str(doc[key])[:128]
+    return None
+
+
+__all__ = ["Runner", "Summary", "isa13_of"]

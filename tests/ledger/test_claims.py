@@ -1,0 +1,143 @@
+"""Claiming work for several workers, leases, and the one-leader scheduler lock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from erpbridge.errors import LedgerBusyError
+from erpbridge.ledger import Ledger, State
+from tests.ledger import workers
+from tests.ledger.helpers import FakeClock, raw_engine
+
+
+def _receive(ledger: Ledger, count: int, partner: str = "acme") -> list[str]:
+    return [
+        ledger.record_inbound(partner, "x12/850", f"ISA*{partner}*{n}".encode())[0].id for n in range(count)
+    ]
+
+
+def test_claim_takes_the_oldest_unclaimed_and_leases_them(ledger: Ledger, clock: FakeClock) -> None:
+    ids = []
+    for n in range(5):
+        ids.extend(_receive(ledger, 1, partner=f"p{n}"))
+        clock.advance(seconds=1)
+    first = ledger.claim(["received"], 2, "w1")
+    assert [d.id for d in first] == ids[:2]
+    assert all(d.claimed_by == "w1" and d.claimed_until == clock.now + ledger_lease(ledger) for d in first)
+    second = ledger.claim([State.RECEIVED], 10, "w2")
+    assert [d.id for d in second] == ids[2:]
+    assert ledger.claim(["received"], 10, "w3") == []
+    # a crashed worker's claims expire with the lease
+    clock.advance(minutes=6)
+    assert [d.id for d in ledger.claim(["received"], 10, "w3", lease=ledger_lease(ledger) * 2)] == ids
+    # filters
+    assert ledger.claim(["received"], 10, "w4", partner="p1") == []
+    clock.advance(hours=1)
+    assert [d.id for d in ledger.claim(["received"], 10, "w4", partner="p1", direction="in")] == [ids[1]]
+    assert ledger.claim([], 10, "w4") == []
+
+
+def ledger_lease(ledger: Ledger) -> timedelta:
+    return timedelta(minutes=5)  # the default lease
+
+
+def test_a_worker_that_lost_its_claim_cannot_move_the_document(ledger: Ledger, clock: FakeClock) -> None:
+    (doc_id,) = _receive(ledger, 1)
+    ledger.claim(["received"], 1, "w1")
+    clock.advance(minutes=6)
+    ledger.claim(["received"], 1, "w2")
+    with pytest.raises(LedgerBusyError, match="claimed by another worker") as caught:
+        ledger.transition(doc_id, "validated", step="validate", worker="w1")
+    assert caught.value.context["reason"] == "claim_lost" and caught.value.transient
+    with pytest.raises(LedgerBusyError):
+        ledger.fail(doc_id, TimeoutError("slow"), step="validate", worker="w1")
+    moved = ledger.transition(doc_id, "validated", step="validate", worker="w2")
+    assert moved.claimed_by == "w2"  # still working on it
+    done = ledger.transition(doc_id, "rejected", step="ack", worker="w2")
+    assert done.claimed_by is None and done.claimed_until is None  # not a work state: released
+
+
+def test_release(ledger: Ledger) -> None:
+    (doc_id,) = _receive(ledger, 1)
+    ledger.claim(["received"], 1, "w1")
+    assert not ledger.release(doc_id, "w2")
+    assert ledger.release(doc_id, "w1")
+    assert ledger.get(doc_id).claimed_by is None
+    assert [d.id for d in ledger.claim(["received"], 1, "w2")] == [doc_id]
+
+
+def test_two_processes_claim_disjoint_sets(db_url: str, ledger: Ledger) -> None:
+    ids = set(_receive(ledger, 120))
+    results = workers.run(workers.claim_all, [(db_url, "left", 4), (db_url, "right", 4)])
+    claimed = {worker: set(ids) for worker, ids in results}
+    left, right = claimed["left"], claimed["right"]
+    assert len(left) + len(right) == 120  # nobody got a document twice
+    assert left.isdisjoint(right)
+    assert left | right == ids
+    assert {ledger.get(i).claimed_by for i in left} == {"left"}
+
+
+def test_the_scheduler_lock_has_one_holder_in_a_process(
+    db_url: str, ledger: Ledger, clock: FakeClock
+) -> None:
+    with Ledger.open(db_url, clock=clock) as other:
+        mine = ledger.scheduler_lock("nightly")
+        theirs = other.scheduler_lock("nightly")
+        assert mine.acquire() and mine.held
+        assert not theirs.acquire() and not theirs.held
+        assert mine.renew()
+        assert other.scheduler_lock("hourly").acquire()  # another name is another lock
+        mine.release()
+        assert not mine.held
+        assert theirs.acquire()
+        with ledger.scheduler_lock("nightly") as lock:
+            assert not lock.held
+        theirs.release()
+        with ledger.scheduler_lock("nightly") as lock:
+            assert lock.held
+        assert ledger.scheduler_lock("nightly").acquire()  # released by the with block
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["release", "crash"])
+def test_the_scheduler_lock_is_held_by_one_process_at_a_time(
+    db_url: str, ledger: Ledger, clock: FakeClock, backend: str, crash: bool
+) -> None:
+    barrier = workers.CTX.Barrier(1)
+    queue = workers.CTX.Queue()
+    release = workers.CTX.Event()
+    holder = workers.CTX.Process(
+        target=workers.hold_lock, args=(db_url, "nightly", release, crash, barrier, queue)
+    )
+    holder.start()
+    try:
+        status, held = queue.get(timeout=workers.TIMEOUT)
+        assert (status, held) == ("ok", True)
+        lock = ledger.scheduler_lock("nightly")
+        assert not lock.acquire()  # the other process holds it
+        release.set()
+        holder.join(workers.TIMEOUT)
+        assert holder.exitcode == 0
+        if crash and backend == "sqlite":
+            # a dead holder's SQLite lease must run out first
+            assert not lock.acquire()
+            clock.advance(minutes=6)
+        elif crash:
+            # PostgreSQL ends the lock with the dead holder's session, as soon as the server notices;
+            # wait for that on the lock itself (server side, no sleeping), then let go again
+            engine = raw_engine(db_url)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock.key})
+            finally:
+                engine.dispose()
+        assert lock.acquire()
+        lock.release()
+    finally:
+        release.set()
+        holder.join(workers.TIMEOUT)
+        if holder.is_alive():
+            holder.kill()
