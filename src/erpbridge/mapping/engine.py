@@ -191,11 +191,8 @@ class Mapping:
         src: str,
         findings: list[MappingFinding],
     ) -> list[Any]:
-        try:
-            return expr.evaluate_each(ctx, root)
-        except (MappingValueError, ExpressionError) as exc:
-            findings.append(MappingFinding(spec.file or self.file, spec.line, target, str(exc), src or None))
-            return []
+        items = self._eval(expr, ctx, root, spec, target, src, findings, each=True)
+        return items if isinstance(items, list) else []
 
     def _eval(
         self,
@@ -206,9 +203,10 @@ class Mapping:
         target: str,
         src: str,
         findings: list[MappingFinding],
+        each: bool = False,
     ) -> Any:
         try:
-            return expr.evaluate(ctx, root)
+            return expr.evaluate_each(ctx, root) if each else expr.evaluate(ctx, root)
         except (MappingValueError, ExpressionError) as exc:
             findings.append(MappingFinding(spec.file or self.file, spec.line, target, str(exc), src or None))
             return None

@@ -309,14 +309,25 @@ def _string(value: Any) -> Any:
     return _ARRAYS
 
 
-def _present(context: Any, names: list[str]) -> Any:
-    """``$exists(path)``: whether a plain path finds anything, a repeating segment included."""
+_NOTHING = object()  # the path stopped before its last step
+
+
+def _last_step(context: Any, names: list[str]) -> Any:
+    """The raw value at the end of a plain path (a list stays a list), ``_NOTHING`` when the path
+    stops before it, or ``_ARRAYS`` when JSONata must decide."""
     holder = _walk(context, names[:-1]) if len(names) > 1 else context
     if holder is None:
-        return False
+        return _NOTHING
     if not isinstance(holder, dict):
         return _ARRAYS
-    value = holder.get(names[-1])
+    return holder.get(names[-1])
+
+
+def _present(context: Any, names: list[str]) -> Any:
+    """``$exists(path)``: whether a plain path finds anything, a repeating segment included."""
+    value = _last_step(context, names)
+    if value is _ARRAYS or value is _NOTHING:
+        return _ARRAYS if value is _ARRAYS else False
     if isinstance(value, list) and not value:
         return _ARRAYS
     return value is not None
@@ -328,13 +339,10 @@ def _count(value: Any) -> Any:
 
 def _count_path(context: Any, names: list[str]) -> Any:
     """``$count(lines)``: how many items a plain path to a list (or one object) finds."""
-    holder = _walk(context, names[:-1]) if len(names) > 1 else context
-    if holder is None:
-        return 0
-    if not isinstance(holder, dict):
+    value = _last_step(context, names)
+    if value is _ARRAYS:
         return _ARRAYS
-    value = holder.get(names[-1])
-    if value is None:
+    if value is _NOTHING or value is None:
         return 0
     if isinstance(value, list):
         return len(value) if all(isinstance(v, dict) for v in value) and value else _ARRAYS

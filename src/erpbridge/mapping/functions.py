@@ -49,15 +49,22 @@ def x12time(value: Any) -> str | None:
     return f"{v[:2]}:{v[2:4]}" + (f":{v[4:6]}" if len(v) >= 6 else "")
 
 
-def decimal(value: Any, implied: Any = 0) -> str | None:
-    """A number as a decimal string; ``implied`` places for X12 ``N2``-style values (``37650`` → ``376.50``)."""
+def _number(value: Any) -> Decimal | None:
+    """A source value as a Decimal (``None`` when missing); a finding when it is not a number."""
     v = _text(value)
     if v is None:
         return None
     try:
-        d = Decimal(v)
+        return Decimal(v)
     except InvalidOperation:
         raise MappingValueError(f"{v!r} is not a number") from None
+
+
+def decimal(value: Any, implied: Any = 0) -> str | None:
+    """A number as a decimal string; ``implied`` places for X12 ``N2``-style values (``37650`` → ``376.50``)."""
+    d = _number(value)
+    if d is None:
+        return None
     places = int(implied or 0)
     if places:
         d = d.scaleb(-places)
@@ -174,17 +181,15 @@ def implied(value: Any, places: Any) -> str | None:
 
     Money is never rounded silently: a value with more places than the element carries is a finding.
     """
-    v = _text(value)
-    if v is None:
+    d = _number(value)
+    if d is None:
         return None
-    try:
-        d = Decimal(v)
-    except InvalidOperation:
-        raise MappingValueError(f"{v!r} is not a number") from None
     n = int(places)
     scaled = d.scaleb(n)
     if scaled != scaled.to_integral_value():
-        raise MappingValueError(f"{v!r} has more than {n} decimal places; an N{n} element cannot carry it")
+        raise MappingValueError(
+            f"{_text(value)!r} has more than {n} decimal places; an N{n} element cannot carry it"
+        )
     return format(scaled.to_integral_value(), "f")
 
 
