@@ -103,6 +103,9 @@ def test_the_same_file_twice_is_processed_once_and_bad_input_is_quarantined(site
         .startswith("read: not JSON")
     )
     assert len(files(var / "erp" / "purchase-orders")) == 2  # the resent PO was not translated again
+    assert files(inbound) == []  # the duplicate and the quarantined file left the inbox
+    again = run("run", "--once", "--quiet", "--config", "config.toml", cwd=site)
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
 
 
 def runner(site: Path, clock: list[datetime]) -> tuple[Runner, Ledger]:

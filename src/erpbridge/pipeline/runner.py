@@ -175,7 +175,7 @@ class Runner:
 
     def _fail(
         self, flow: str, doc: Document, exc: ErpBridgeError, step: str, payload: bytes, summary: Summary
-    ) -> None:
+    ) -> Document:
         after = self.ledger.fail(doc.id, exc, step=step, worker=self.worker)
         summary.add(flow, after.state.value)
         if after.state == State.RETRY_WAIT:
@@ -185,6 +185,7 @@ class Runner:
             summary.problems.append(
                 f"{flow}: {doc.file_name or doc.id}: {after.state.value} at {step}: {exc}"
             )
+        return after
 
     # -- the pass -------------------------------------------------------------------------------
 
@@ -295,7 +296,14 @@ class Runner:
                     s.archive(flow.source.folder, doc.file_name, flow.source.archive)
                 self.ledger.transition(doc.id, State.ARCHIVED, step=step)
         except ErpBridgeError as exc:
-            self._fail(flow.name, doc, exc, step, payload, summary)
+            after = self._fail(flow.name, doc, exc, step, payload, summary)
+            if (
+                after.state in (State.QUARANTINED, State.DEAD_LETTERED)
+                and flow.source.archive
+                and doc.file_name
+            ):
+                # the payload is in the ledger and a copy in the quarantine folder: out of the inbox
+                s.archive(flow.source.folder, doc.file_name, flow.source.archive)
 
     def _acknowledge(
         self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
