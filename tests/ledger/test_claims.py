@@ -12,6 +12,8 @@ from erpbridge.ledger import Ledger, State
 from tests.ledger import workers
 from tests.ledger.helpers import FakeClock, raw_engine
 
+LEASE = timedelta(minutes=5)  # the default
+
 
 def _receive(ledger: Ledger, count: int, partner: str = "acme") -> list[str]:
     return [
@@ -26,22 +28,18 @@ def test_claim_takes_the_oldest_unclaimed_and_leases_them(ledger: Ledger, clock:
         clock.advance(seconds=1)
     first = ledger.claim(["received"], 2, "w1")
     assert [d.id for d in first] == ids[:2]
-    assert all(d.claimed_by == "w1" and d.claimed_until == clock.now + ledger_lease(ledger) for d in first)
+    assert all(d.claimed_by == "w1" and d.claimed_until == clock.now + LEASE for d in first)
     second = ledger.claim([State.RECEIVED], 10, "w2")
     assert [d.id for d in second] == ids[2:]
     assert ledger.claim(["received"], 10, "w3") == []
     # a crashed worker's claims expire with the lease
     clock.advance(minutes=6)
-    assert [d.id for d in ledger.claim(["received"], 10, "w3", lease=ledger_lease(ledger) * 2)] == ids
+    assert [d.id for d in ledger.claim(["received"], 10, "w3", lease=LEASE * 2)] == ids
     # filters
     assert ledger.claim(["received"], 10, "w4", partner="p1") == []
     clock.advance(hours=1)
     assert [d.id for d in ledger.claim(["received"], 10, "w4", partner="p1", direction="in")] == [ids[1]]
     assert ledger.claim([], 10, "w4") == []
-
-
-def ledger_lease(ledger: Ledger) -> timedelta:
-    return timedelta(minutes=5)  # the default lease
 
 
 def test_a_worker_that_lost_its_claim_cannot_move_the_document(ledger: Ledger, clock: FakeClock) -> None:
