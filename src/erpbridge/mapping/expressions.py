@@ -387,28 +387,10 @@ def _walk_general(value: Any, names: list[str]) -> Any:
     not a one-item list (``N4.N401`` when N4 is a list of one). An array as the last value, or an
     array of anything but objects, is JSONata's to decide.
     """
-    current = [value]
-    last = len(names) - 1
-    for i, name in enumerate(names):
-        found: list[Any] = []
-        for item in current:
-            if isinstance(item, list):
-                return _ARRAYS
-            if not isinstance(item, dict):
-                continue
-            got = item.get(name)
-            if got is None:
-                continue
-            if isinstance(got, list):
-                if i == last or not all(isinstance(sub, dict) for sub in got):
-                    return _ARRAYS
-                found.extend(got)
-            else:
-                found.append(got)
-        if not found:
-            return None
-        current = found
-    return current[0] if len(current) == 1 else current
+    found = _walk_items(value, names, each=False)
+    if found is _ARRAYS or not found:
+        return _ARRAYS if found is _ARRAYS else None
+    return found[0] if len(found) == 1 else found
 
 
 def _walk_each(value: Any, names: list[str]) -> Any:
@@ -417,6 +399,13 @@ def _walk_each(value: Any, names: list[str]) -> Any:
     Like :func:`_walk`, but an array at the last step is the list of its items; arrays of arrays are
     JSONata's to decide.
     """
+    return _walk_items(value, names, each=True)
+
+
+def _walk_items(value: Any, names: list[str], *, each: bool) -> Any:
+    """What a plain path finds, as a list, or ``_ARRAYS``. Arrays of objects before the last step
+    are mapped over; an array at the last step is its items with ``each`` (unless it holds arrays),
+    and JSONata's to decide without."""
     current = [value]
     last = len(names) - 1
     for i, name in enumerate(names):
@@ -430,9 +419,10 @@ def _walk_each(value: Any, names: list[str]) -> Any:
             if got is None:
                 continue
             if isinstance(got, list):
-                if any(isinstance(sub, list) for sub in got) or (
-                    i != last and not all(isinstance(sub, dict) for sub in got)
-                ):
+                if i == last:
+                    if not each or any(isinstance(sub, list) for sub in got):
+                        return _ARRAYS
+                elif not all(isinstance(sub, dict) for sub in got):
                     return _ARRAYS
                 found.extend(got)
             else:
