@@ -33,7 +33,8 @@ from ..formats.x12 import (
     decode,
     parse_overlay,
 )
-from ..formats.x12.schema import SetSchema
+from ..formats.x12.schema import SetSchema, builtin_overlays
+from ..mapping.shipped import find_mappings, kind_stem
 
 CHUNK = 1 << 20
 
@@ -65,21 +66,13 @@ def _load_overlays(partner: str | None, files: tuple[str, ...]) -> list[Overlay]
         except OSError as exc:
             raise InputError(f"cannot read overlay {p}: {exc.strerror or exc}", file=str(p)) from None
     if partner:
-        from importlib import resources
-
-        builtin = resources.files("erpbridge.formats.x12.schemas").joinpath("overlays")
-        candidates = [
-            (str(e.name), e.read_text(encoding="utf-8"))
-            for e in builtin.iterdir()
-            if e.name.endswith(".yaml")
-        ]
+        found += builtin_overlays(partner)
         local = Path("overlays")
         if local.is_dir():
-            candidates += [(str(p), p.read_text(encoding="utf-8")) for p in sorted(local.glob("*.yaml"))]
-        for name, text in candidates:
-            ov = parse_overlay(text, name)
-            if ov.partner.upper() == partner.upper():
-                found.append(ov)
+            for p in sorted(local.glob("*.yaml")):
+                ov = parse_overlay(p.read_text(encoding="utf-8"), str(p))
+                if ov.partner.upper() == partner.upper():
+                    found.append(ov)
         if not found:
             raise InputError(
                 f"no overlay for partner {partner!r} (looked in the built-in overlays and ./overlays/)",
@@ -273,19 +266,10 @@ def _partner_overlays(partner: str | None) -> list[Overlay]:
 
 def _shipped(pattern: str, partner: str | None) -> list[Path]:
     """Shipped mappings matching ``pattern``: the partner's folder wins over mappings/x12/."""
+    folders: list[Path | None] = []
     for d in _mapping_dirs():
-        if partner:
-            found = sorted((d / "partners" / partner.lower()).glob(pattern))
-            if found:
-                return found
-        found = sorted(d.glob(f"x12/{pattern}"))
-        if found:
-            return found
-    return []
-
-
-def _kebab(kind: str) -> str:
-    return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
+        folders += [d / "partners" / partner.lower() if partner else None, d / "x12"]
+    return find_mappings(pattern, folders)
 
 
 @main.command("translate")
@@ -479,7 +463,7 @@ def _translate_out(
             click.secho(f"{where}: not a valid {kind}: {exc}", fg="red", err=True)
             problems += 1
             continue
-        found = [mapping_file] if mapping_file else _shipped(f"{_kebab(kind)}-to-{set_id}.yaml", partner)
+        found = [mapping_file] if mapping_file else _shipped(f"{kind_stem(kind)}-to-{set_id}.yaml", partner)
         if len(found) != 1:
             choices = ", ".join(p.stem.rpartition("-to-")[2] for p in found)
             hint = f"choose one with --to x12/<set> ({choices})" if found else "give one with --mapping"

@@ -46,14 +46,15 @@ from ..formats.x12 import (
     decode,
     encode,
     envelope,
-    parse_overlay,
     read,
 )
+from ..formats.x12.schema import builtin_overlays
 from ..ledger import Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
 from ..mapping.meta import x12_meta
+from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
 from ..transports import Session, Transport
 
@@ -112,7 +113,6 @@ class Runner:
         self.settle = settle
         self.transports: dict[str, Transport] = {}
         self._mappings: dict[Path, LoadedMapping] = {}
-        self._overlays: dict[str, list[Overlay]] = {}
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -122,32 +122,15 @@ class Runner:
         return self.transports[endpoint]
 
     def _mapping_for(self, partner: Partner, pattern: str) -> LoadedMapping | None:
-        folders = [partner.mappings] if partner.mappings else []
-        folders.append(self.mappings_root / "x12")
-        for folder in folders:
-            found = sorted(folder.glob(pattern)) if folder and folder.is_dir() else []
-            if found:
-                path = found[0]
-                if path not in self._mappings:
-                    self._mappings[path] = load_mapping(path)
-                return self._mappings[path]
-        return None
+        found = find_mappings(pattern, [partner.mappings, self.mappings_root / "x12"])
+        if not found:
+            return None
+        if found[0] not in self._mappings:
+            self._mappings[found[0]] = load_mapping(found[0])
+        return self._mappings[found[0]]
 
     def _overlays_for(self, partner: Partner) -> list[Overlay]:
-        if not partner.overlay:
-            return []
-        if partner.overlay not in self._overlays:
-            from importlib import resources
-
-            builtin = resources.files("erpbridge.formats.x12.schemas").joinpath("overlays")
-            found = []
-            for entry in builtin.iterdir():
-                if entry.name.endswith(".yaml"):
-                    ov = parse_overlay(entry.read_text(encoding="utf-8"), entry.name)
-                    if ov.partner.upper() == partner.overlay.upper():
-                        found.append(ov)
-            self._overlays[partner.overlay] = found
-        return self._overlays[partner.overlay]
+        return list(builtin_overlays(partner.overlay)) if partner.overlay else []
 
     def _quarantine_copy(self, flow: str, name: str | None, payload: bytes, reason: str) -> None:
         folder = self.config.folders.quarantine / flow
@@ -503,7 +486,7 @@ class Runner:
             reason = f"document kind {kind!r}: this flow takes {takes}"
             self._reject_document(flow, partner, name, body, key, reason, summary)
             return True
-        mapping = self._mapping_for(partner, f"{_kebab(kind)}-to-{spec.x12_set}.yaml")
+        mapping = self._mapping_for(partner, f"{kind_stem(kind)}-to-{spec.x12_set}.yaml")
         try:
             if mapping is None:
                 raise _Quarantine(f"no mapping from {kind} to x12/{spec.x12_set}")
@@ -623,10 +606,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _kebab(kind: str) -> str:
-    return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
 
 
 def _business_key(doc: Mapping[str, Any]) -> str | None:

@@ -443,6 +443,19 @@ def _set_data(version: str, set_id: str, depth: int = 0) -> dict[str, Any] | Non
     return data
 
 
+@functools.lru_cache(maxsize=64)
+def builtin_overlays(partner: str) -> tuple[Overlay, ...]:
+    """The partner implementation-guide overlays shipped with erpbridge (``schemas/overlays/``)."""
+    folder = resources.files(_SCHEMA_PACKAGE).joinpath("overlays")
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            overlay = parse_overlay(entry.read_text(encoding="utf-8"), entry.name)
+            if overlay.partner.upper() == partner.upper():
+                found.append(overlay)
+    return tuple(found)
+
+
 def version_of(gs08: str) -> str | None:
     """The schema release for a GS08 version code (``004010VICS`` → ``004010``), or ``None``."""
     for v in SUPPORTED_VERSIONS:
