@@ -310,7 +310,7 @@ class Party:
     def envelope_party(self) -> EnvelopeParty:
         from .formats.x12 import EnvelopeParty
 
-        return EnvelopeParty(self.qualifier, self.id)
+        return EnvelopeParty(self.qualifier, self.id, self.gs_id)
 
 
 @dataclass(frozen=True, kw_only=True)

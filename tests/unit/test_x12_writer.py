@@ -121,3 +121,20 @@ def test_document_without_interchanges_is_refused() -> None:
 def test_delimiters_must_be_distinct() -> None:
     with pytest.raises(X12WriteError, match="must be distinct"):
         encode(_po(), dialect=Dialect(element="*", component="*", repetition=None, segment="~"))
+
+
+def test_envelope_uses_the_application_ids_for_gs02_gs03() -> None:
+    from datetime import UTC, datetime
+
+    from erpbridge.formats.x12 import EnvelopeParty, envelope
+
+    view = envelope(
+        [{"ST": {"ST01": "997"}}],
+        sender=EnvelopeParty("01", "123456789", "NWAPP"),
+        receiver=EnvelopeParty("ZZ", "MEGAMART"),
+        now=datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+    )
+    inter = view["interchanges"][0]
+    assert (inter["ISA"]["ISA06"], inter["ISA"]["ISA08"]) == ("123456789", "MEGAMART")
+    gs = inter["groups"][0]["GS"]
+    assert (gs["GS01"], gs["GS02"], gs["GS03"]) == ("FA", "NWAPP", "MEGAMART")

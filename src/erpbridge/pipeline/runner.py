@@ -40,7 +40,6 @@ from ..config import Config, Flow, Partner, build_transport
 from ..errors import ErpBridgeError, InputError, ModelError, TransformError
 from ..formats.x12 import (
     ControlNumbers,
-    EnvelopeParty,
     Overlay,
     build_acks,
     decode,
@@ -503,14 +502,12 @@ class Runner:
         def build(alloc: Any) -> bytes:
             view = envelope(
                 [tset],
-                sender=EnvelopeParty(self.config.us.qualifier, self.config.us.id),
-                receiver=EnvelopeParty(partner.party.qualifier, partner.party.id),
+                sender=self.config.us.envelope_party(),
+                receiver=partner.party.envelope_party(),
                 now=self.now(),
                 version=partner.version,
                 test=partner.test,
             )
-            view["interchanges"][0]["groups"][0]["GS"]["GS02"] = self.config.us.gs_id
-            view["interchanges"][0]["groups"][0]["GS"]["GS03"] = partner.party.gs_id
             made["x12"] = encode(
                 view,
                 dialect=partner.delimiters.dialect(partner.version),

@@ -49,10 +49,12 @@ FUNCTIONAL_IDS = {
 
 @dataclass(frozen=True, slots=True)
 class EnvelopeParty:
-    """An interchange sender or receiver: ISA05/ISA07 qualifier (``ZZ``, ``01``, ``12``...) and ID."""
+    """An interchange sender or receiver: ISA05/ISA07 qualifier (``ZZ``, ``01``, ``12``...), ID, and the
+    GS02/GS03 application ID (the interchange ID unless given)."""
 
     qualifier: str
     id: str
+    gs_id: str | None = None  # GS02/GS03 application ID, when it is not the interchange ID
 
     @classmethod
     def parse(cls, text: str) -> EnvelopeParty:
@@ -124,8 +126,8 @@ def envelope(
                     {
                         "GS": {
                             "GS01": fid,
-                            "GS02": sender.id,
-                            "GS03": receiver.id,
+                            "GS02": sender.gs_id or sender.id,
+                            "GS03": receiver.gs_id or receiver.id,
                             "GS04": now.strftime("%Y%m%d"),
                             "GS05": now.strftime("%H%M"),
                             "GS06": "1",
