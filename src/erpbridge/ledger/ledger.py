@@ -135,29 +135,27 @@ def _name(value: str, what: str, max_len: int) -> str:
     return result
 
 
-def _state(value: State | str) -> State:
+_E = TypeVar("_E", State, Relation, Level)
+
+
+def _member(cls: type[_E], value: _E | str, what: str) -> _E:
+    """``value`` as a member of the enum ``cls``; LedgerError listing the members otherwise."""
     try:
-        return State(value)
+        return cls(value)
     except ValueError:
-        raise LedgerError(
-            f"unknown state {value!r}; the states are {', '.join(s.value for s in State)}"
-        ) from None
+        raise LedgerError(f"unknown {what} {value!r}; use one of {', '.join(m.value for m in cls)}") from None
+
+
+def _state(value: State | str) -> State:
+    return _member(State, value, "state")
 
 
 def _relation(value: Relation | str) -> Relation:
-    try:
-        return Relation(value)
-    except ValueError:
-        raise LedgerError(
-            f"unknown relation {value!r}; the relations are {', '.join(r.value for r in Relation)}"
-        ) from None
+    return _member(Relation, value, "relation")
 
 
 def _level(value: Level | str) -> Level:
-    try:
-        return Level(value)
-    except ValueError:
-        raise LedgerError(f"unknown control number level {value!r}; use isa, gs or st") from None
+    return _member(Level, value, "control number level")
 
 
 def _is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
