@@ -29,7 +29,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,10 +138,19 @@ class Runner:
         (folder / base).write_bytes(payload)
         (folder / f"{base}.reason.txt").write_text(reason + "\n", encoding="utf-8")
 
-    def _list(self, s: Session, folder: str) -> list[Any]:
+    def _fetched(self, flow: Flow, s: Session, summary: Summary) -> Iterator[tuple[str, bytes]]:
+        """The settled files of the flow's source folder, fetched one by one, with progress."""
         if self.settle:
-            s.list(folder)
-        return list(s.list(folder))
+            s.list(flow.source.folder)
+        files = s.list(flow.source.folder)
+        for n, f in enumerate(files, start=1):
+            self.progress(f"  {flow.name}: {n}/{len(files)} {f.name}")
+            try:
+                data = s.fetch(flow.source.folder, f.name)
+            except InputError:  # gone since the listing (another worker took it)
+                summary.add(flow.name, "vanished")
+                continue
+            yield f.name, data
 
     def _make_local_folders(self) -> None:
         """The folders of local endpoints that flows use (the embedded default starts from nothing)."""
@@ -201,21 +210,14 @@ class Runner:
         partner = self.config.partners[flow.partner]
         source = self._transport(flow.source.endpoint, partner.id)
         with source.session() as s:
-            files = self._list(s, flow.source.folder)
-            for n, f in enumerate(files, start=1):
-                self.progress(f"  {flow.name}: {n}/{len(files)} {f.name}")
-                try:
-                    payload = s.fetch(flow.source.folder, f.name)
-                except InputError:  # gone since the listing (another worker took it)
-                    summary.add(flow.name, "vanished")
-                    continue
+            for name, payload in self._fetched(flow, s, summary):
                 doc, created = self.ledger.record_inbound(
-                    partner.id, "x12", payload, file_name=f.name, isa13=isa13_of(payload), step="receive"
+                    partner.id, "x12", payload, file_name=name, isa13=isa13_of(payload), step="receive"
                 )
                 if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
                     summary.add(flow.name, "duplicate")
                     if flow.source.archive:
-                        s.archive(flow.source.folder, f.name, flow.source.archive)
+                        s.archive(flow.source.folder, name, flow.source.archive)
                     continue
                 if created:
                     summary.add(flow.name, "received")
@@ -422,16 +424,9 @@ class Runner:
         with ExitStack() as stack:
             s = stack.enter_context(source.session())
             t = stack.enter_context(target.session())
-            files = self._list(s, flow.source.folder)
-            for n, f in enumerate(files, start=1):
-                self.progress(f"  {flow.name}: {n}/{len(files)} {f.name}")
-                try:
-                    data = s.fetch(flow.source.folder, f.name)
-                except InputError:
-                    summary.add(flow.name, "vanished")
-                    continue
-                if self._outbound_file(flow, partner, t, f.name, data, summary) and flow.source.archive:
-                    s.archive(flow.source.folder, f.name, flow.source.archive)
+            for name, data in self._fetched(flow, s, summary):
+                if self._outbound_file(flow, partner, t, name, data, summary) and flow.source.archive:
+                    s.archive(flow.source.folder, name, flow.source.archive)
             self._resume_outbound(flow, partner, t, summary)
 
     def _resume_outbound(self, flow: Flow, partner: Partner, t: Session, summary: Summary) -> None:
