@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ..errors import ErpBridgeError, InputError
 from ..formats.x12 import (
     AckBuilder,
     ControlNumbers,
+    EnvelopeParty,
     Finding,
     GroupStart,
     InterchangeStart,
@@ -334,18 +336,19 @@ def translate_cmd(
     erpbridge translate asn.json --to x12/856 --sender ZZ:NWOUTFITTERS --receiver ZZ:MEGAMART
     """
     if to_kind == "x12" or to_kind.startswith("x12/"):
-        _translate_out(
-            input_file,
-            mapping_file,
-            partner,
-            to_kind,
-            sender,
-            receiver,
-            x12_version,
-            control,
-            test_flag,
-            out_file,
-        )
+        if not sender or not receiver:
+            _fail(
+                InputError("--to x12 needs --sender and --receiver (QUAL:ID, e.g. --sender ZZ:NWOUTFITTERS)")
+            )
+            return
+        try:
+            outbound = _Outbound(
+                EnvelopeParty.parse(sender), EnvelopeParty.parse(receiver), x12_version, control, test_flag
+            )
+        except ErpBridgeError as exc:
+            _fail(exc)
+            return
+        _translate_out(input_file, mapping_file, partner, to_kind, outbound, out_file)
     elif to_kind != "canonical":
         _fail(InputError(f"--to {to_kind}: use canonical (X12 in) or x12 / x12/<set> (canonical JSON in)"))
     else:
@@ -411,32 +414,32 @@ def _translate_in(
     sys.exit(1 if problems or errors else 0)
 
 
+@dataclass(frozen=True)
+class _Outbound:
+    """The envelope options of ``translate --to x12``."""
+
+    sender: EnvelopeParty
+    receiver: EnvelopeParty
+    version: str
+    control: int
+    test: bool
+
+
 def _translate_out(
     input_file: Path,
     mapping_file: Path | None,
     partner: str | None,
     to_kind: str,
-    sender: str | None,
-    receiver: str | None,
-    x12_version: str,
-    control: int,
-    test_flag: bool,
+    outbound: _Outbound,
     out_file: Path | None,
 ) -> None:
     from ..errors import ModelError
-    from ..formats.x12 import EnvelopeParty, encode, envelope
+    from ..formats.x12 import encode, envelope
     from ..mapping import MappingError, load_mapping
     from ..model import KINDS, from_json, to_json
 
-    if not sender or not receiver:
-        _fail(InputError("--to x12 needs --sender and --receiver (QUAL:ID, e.g. --sender ZZ:NWOUTFITTERS)"))
-        return
     try:
-        parties = EnvelopeParty.parse(sender), EnvelopeParty.parse(receiver)
         text = input_file.read_text(encoding="utf-8")
-    except ErpBridgeError as exc:
-        _fail(exc)
-        return
     except (OSError, UnicodeDecodeError) as exc:
         _fail(InputError(f"cannot read {input_file}: {exc}", file=str(input_file)))
         return
@@ -492,21 +495,21 @@ def _translate_out(
     try:
         view = envelope(
             sets,
-            sender=parties[0],
-            receiver=parties[1],
+            sender=outbound.sender,
+            receiver=outbound.receiver,
             now=datetime.now(UTC),
-            version=x12_version,
-            test=test_flag,
+            version=outbound.version,
+            test=outbound.test,
         )
         data = encode(
             view,
-            control=ControlNumbers(control, control, 1),
+            control=ControlNumbers(outbound.control, outbound.control, 1),
             overlays=_partner_overlays(partner),
         )
     except ErpBridgeError as exc:
         _fail(exc, code=1)
         return
-    _write_out(out_file, data, f"{len(sets)} transaction set(s), ISA13 {control:09d}")
+    _write_out(out_file, data, f"{len(sets)} transaction set(s), ISA13 {outbound.control:09d}")
     sys.exit(0)
 
 
