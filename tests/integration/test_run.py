@@ -188,3 +188,11 @@ def test_a_transient_failure_is_retried_and_resumed(site: Path) -> None:
     assert {d.state for d in pos} == {State.ARCHIVED}
     assert ledger.verify() > 0  # the event chain is intact
     ledger.close()
+
+
+def test_isa13_is_read_as_the_lexer_reads_the_isa() -> None:
+    from erpbridge.pipeline.runner import isa13_of
+
+    assert isa13_of((SAMPLES / "valid" / "bom_crlf.edi").read_bytes()) == "000000903"  # a BOM, CR/LF
+    assert isa13_of((SAMPLES / "valid" / "850_004010.edi").read_bytes()) == "000000101"
+    assert isa13_of(b"this is not an interchange") is None

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -47,6 +46,7 @@ from ..formats.x12 import (
     envelope,
     read,
 )
+from ..formats.x12.lexer import Lexer, Segment
 from ..formats.x12.schema import builtin_overlays
 from ..ledger import Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
@@ -57,13 +57,19 @@ from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
 from ..transports import Session, Transport
 
-_ISA13 = re.compile(rb"ISA(.)(?:[^\r\n]*?\1){12}\s*([0-9]{1,9})\s*\1")
-
 
 def isa13_of(payload: bytes) -> str | None:
-    """The first interchange's control number, read leniently; ``None`` when there is none."""
-    m = _ISA13.search(payload[:4096])
-    return m.group(2).decode("ascii").zfill(9) if m else None
+    """The first interchange's control number, as the lexer reads the ISA; ``None`` when there is none."""
+    lexer = Lexer()
+    try:
+        lexer.feed(payload[:4096])  # the ISA is the first segment: the head is enough
+        first = next((t for t in lexer.tokens() if isinstance(t, Segment)), None)
+    except ErpBridgeError:
+        return None
+    if first is None or first.elements[0] != "ISA" or len(first.elements) < 14:
+        return None
+    value = first.elements[13].strip()
+    return value.zfill(9) if value.isdigit() and len(value) <= 9 else None
 
 
 @dataclass
