@@ -139,3 +139,33 @@ def test_the_scheduler_lock_is_held_by_one_process_at_a_time(
         holder.join(workers.TIMEOUT)
         if holder.is_alive():
             holder.kill()
+
+
+def test_recording_with_a_worker_claims_the_document_for_it(ledger: Ledger, clock: FakeClock) -> None:
+    """Two processes that pick up the same file: only the one that recorded it goes on with it."""
+    first, created = ledger.record_inbound("acme", "x12", b"ISA*same", worker="w1")
+    assert created and first.claimed_by == "w1" and first.claimed_until == clock.now + LEASE
+    again, created = ledger.record_inbound("acme", "x12", b"ISA*same", worker="w2")
+    assert not created and again.id == first.id and again.claimed_by == "w1"
+    assert ledger.claim(["received"], 10, "w3") == []  # claimed: not resumable by others either
+    # w1 crashed: once its lease ran out, the file delivered again is w2's
+    clock.advance(minutes=6)
+    taken, _ = ledger.record_inbound("acme", "x12", b"ISA*same", worker="w2")
+    assert taken.claimed_by == "w2"
+    with pytest.raises(LedgerBusyError):
+        ledger.transition(first.id, "validated", step="validate", worker="w1")
+    # a document that is done is never claimed again
+    ledger.transition(first.id, "validated", step="validate", worker="w2")
+    ledger.transition(first.id, "archived", step="archive", worker="w2")
+    done, _ = ledger.record_inbound("acme", "x12", b"ISA*same", worker="w1")
+    assert done.state == State.ARCHIVED and done.claimed_by is None
+    # outbound: the same idempotency key from two workers
+    out = ledger.record_outbound(
+        "acme", "x12/856", payload=b"x", state="written", idempotency_key="k", worker="w1"
+    )
+    dup = ledger.record_outbound(
+        "acme", "x12/856", payload=b"x", state="written", idempotency_key="k", worker="w2"
+    )
+    assert out.claimed_by == dup.claimed_by == "w1" and out.isa13 == dup.isa13
+    unclaimed, _ = ledger.record_inbound("acme", "x12", b"ISA*other")
+    assert unclaimed.claimed_by is None  # without a worker, nothing is claimed (as before)

@@ -483,6 +483,15 @@ class Ledger:
             **(values | {"detail": json.loads(detail_json), "from_state": from_state, "to_state": to_state})
         )
 
+    def _claim_if_free(self, row: DocumentRow, worker: str | None, now: datetime) -> None:
+        """Claim ``row`` for ``worker`` if it is in a work state and nobody holds a live claim."""
+        if worker is None or State(row.state) not in WORK_STATES[Direction(row.direction)]:
+            return
+        live = row.claimed_until is not None and row.claimed_until > now
+        if row.claimed_by in (None, worker) or not live:
+            row.claimed_by = worker
+            row.claimed_until = now + self._lease
+
     def _check_claim(self, row: DocumentRow, worker: str | None, now: datetime) -> None:
         if worker is None or row.claimed_by in (None, worker):
             return
@@ -610,6 +619,7 @@ class Ledger:
         detail: Mapping[str, Any] | None = None,
         credential: str | None = None,
         latency_ms: int | None = None,
+        worker: str | None = None,
     ) -> tuple[Document, bool]:
         """Record a received document in state ``received``, once: returns ``(document, created)``.
 
@@ -621,9 +631,16 @@ class Ledger:
         workers and processes too). Give ``isa13`` only for the document that stands for the
         interchange. ``meta`` fills ``isa13``/``gs06``/``st02`` not given explicitly.
         ``links`` are ``(relation, other_document_id)``: this document *relation* the other.
+
+        With ``worker``, the document is claimed for that worker (see :meth:`claim`) when it is
+        created, or when it already exists in a work state with no live claim on it (a crashed
+        worker's document, delivered again): the caller goes on with it only if
+        ``document.claimed_by == worker``. Two processes that pick up the same file at once
+        thus never both advance it.
         """
         partner = _name(partner, "partner", 64)
         kind = _name(kind, "kind", 64)
+        worker = _name(worker, "worker", 200) if worker is not None else None
         if meta is not None:
             if meta.partner_id is not None and meta.partner_id != partner:
                 raise LedgerError(
@@ -658,6 +675,7 @@ class Ledger:
                     payload_sha256=sha,
                     detail={k: v for k, v in info.items() if v is not None} | dict(detail or {}),
                 )
+                self._claim_if_free(row, worker, now)
                 return _doc(row), False
             row = DocumentRow(
                 id=str(uuid.uuid4()),
@@ -676,6 +694,7 @@ class Ledger:
                 updated_at=now,
                 attempts=0,
             )
+            self._claim_if_free(row, worker, now)
             s.add(row)
             s.flush()
             self._add_links(s, row.id, links, now)
@@ -739,6 +758,7 @@ class Ledger:
         detail: Mapping[str, Any] | None = None,
         credential: str | None = None,
         latency_ms: int | None = None,
+        worker: str | None = None,
     ) -> Document:
         """Record a document to send and allocate its control numbers, in one transaction.
 
@@ -752,8 +772,10 @@ class Ledger:
         the bytes (e.g. the X12 writer with those control numbers); it runs inside the
         transaction, so keep it quick and free of I/O. ``state`` is ``picked_up``, ``mapped``
         or ``written``. With an ``idempotency_key`` already recorded, the existing document is
-        returned unchanged and no numbers are allocated.
+        returned unchanged and no numbers are allocated. With ``worker``, the document is claimed
+        as :meth:`record_inbound` does: go on with it only if ``document.claimed_by == worker``.
         """
+        worker = _name(worker, "worker", 200) if worker is not None else None
         partner = _name(partner, "partner", 64)
         kind = _name(kind, "kind", 64)
         initial = _state(state)
@@ -787,6 +809,8 @@ class Ledger:
                             idempotency_key=idempotency_key,
                             document=existing.id,
                         )
+                    self._claim_if_free(existing, worker, now)
+                    s.flush()
                     return _doc(existing)
             allocation = self._allocate(s, partner, wanted, sets, now)
             data = payload(allocation) if callable(payload) else payload
@@ -809,6 +833,7 @@ class Ledger:
                 updated_at=now,
                 attempts=0,
             )
+            self._claim_if_free(row, worker, now)
             s.add(row)
             s.flush()
             self._add_links(s, row.id, links, now)

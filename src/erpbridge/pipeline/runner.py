@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -106,12 +108,14 @@ class Runner:
         ledger: Ledger,
         *,
         mappings_root: Path,
-        worker: str = "erpbridge",
+        worker: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Callable[[str], None] = lambda _: None,
         settle: bool = False,
     ) -> None:
-        self.config, self.ledger, self.worker, self.now, self.progress = config, ledger, worker, now, progress
+        self.config, self.ledger, self.now, self.progress = config, ledger, now, progress
+        # claims in the ledger are per worker: two processes must never share a name
+        self.worker = worker or default_worker()
         self.mappings_root = mappings_root
         # one pass only (--once): list each folder twice, so that files whose size and time did not
         # change between the two listings count as settled (stable_after) without waiting a poll
@@ -170,6 +174,10 @@ class Runner:
                     if folder:
                         (Path(root) / folder).mkdir(parents=True, exist_ok=True)
 
+    def _move(self, doc_id: str, to_state: State, **kw: Any) -> Document:
+        """The one ledger transition of the pipeline: as this worker, so a lost claim is noticed."""
+        return self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
+
     def _fail(
         self, flow: str, doc: Document, exc: ErpBridgeError, step: str, payload: bytes, summary: Summary
     ) -> Document:
@@ -218,12 +226,21 @@ class Runner:
         with source.session() as s:
             for name, payload in self._fetched(flow, s, summary):
                 doc, created = self.ledger.record_inbound(
-                    partner.id, "x12", payload, file_name=name, isa13=isa13_of(payload), step="receive"
+                    partner.id,
+                    "x12",
+                    payload,
+                    file_name=name,
+                    isa13=isa13_of(payload),
+                    step="receive",
+                    worker=self.worker,
                 )
                 if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
                     summary.add(flow.name, "duplicate")
                     if flow.source.archive:
                         s.archive(flow.source.folder, name, flow.source.archive)
+                    continue
+                if doc.claimed_by != self.worker:  # another process has it in hand
+                    summary.add(flow.name, "busy_elsewhere")
                     continue
                 if created:
                     summary.add(flow.name, "received")
@@ -248,7 +265,7 @@ class Runner:
                 decoded = decode(payload, overlays=self._overlays_for(partner))
                 errors = [f for f in decoded.findings if f.severity == "error"]
                 sets = sum(len(g["sets"]) for i in decoded.document["interchanges"] for g in i["groups"])
-                doc = self.ledger.transition(
+                doc = self._move(
                     doc.id, State.VALIDATED, step=step, detail={"sets": sets, "errors": len(errors)}
                 )
             step = "acknowledge"
@@ -257,7 +274,7 @@ class Runner:
                 if doc.state == State.REJECTED:
                     if flow.source.archive:
                         s.archive(flow.source.folder, doc.file_name or "", flow.source.archive)
-                    self.ledger.transition(doc.id, State.ARCHIVED, step="archive")
+                    self._move(doc.id, State.ARCHIVED, step="archive")
                     summary.add(flow.name, "rejected")
                     summary.problems.append(f"{flow.name}: {doc.file_name}: rejected by our acknowledgment")
                     self._quarantine_copy(
@@ -268,15 +285,13 @@ class Runner:
             if doc.state in (State.ACKNOWLEDGED, State.MAPPED):
                 documents = self._map_inbound(flow, partner, payload, summary)
                 if doc.state == State.ACKNOWLEDGED:
-                    doc = self.ledger.transition(
-                        doc.id, State.MAPPED, step=step, detail={"documents": len(documents)}
-                    )
+                    doc = self._move(doc.id, State.MAPPED, step=step, detail={"documents": len(documents)})
                 step = "deliver"
                 target = self._transport(flow.target.endpoint, None)
                 with target.session() as t:
                     for name, body in documents:
                         t.put(flow.target.folder, name, body)
-                doc = self.ledger.transition(
+                doc = self._move(
                     doc.id, State.DELIVERED, step=step, detail={"files": [n for n, _ in documents]}
                 )
                 summary.add(flow.name, "delivered", len(documents))
@@ -284,7 +299,7 @@ class Runner:
             if doc.state == State.DELIVERED:
                 if flow.source.archive and doc.file_name:
                     s.archive(flow.source.folder, doc.file_name, flow.source.archive)
-                self.ledger.transition(doc.id, State.ARCHIVED, step=step)
+                self._move(doc.id, State.ARCHIVED, step=step)
         except ErpBridgeError as exc:
             after = self._fail(flow.name, doc, exc, step, payload, summary)
             if (
@@ -322,18 +337,17 @@ class Runner:
                 idempotency_key=f"ack:{doc.id}:{i}",
                 links=[(Relation.ACKNOWLEDGES, doc.id)],
                 step="write_ack",
+                worker=self.worker,
             )
             if out.state != State.WRITTEN:
                 continue  # sent before a crash
             data = made.get("x12") or self.ledger.payload(out.payload_sha256 or "")
             name = f"{kind.split('/')[1].replace('/', '_')}_{out.isa13}.edi"
             s.put(place.folder, name, data)
-            self.ledger.transition(
-                out.id, State.SENT, step="put", detail={"file": name, "folder": place.folder}
-            )
-            self.ledger.transition(out.id, State.ARCHIVED, step="no_ack_expected")
+            self._move(out.id, State.SENT, step="put", detail={"file": name, "folder": place.folder})
+            self._move(out.id, State.ARCHIVED, step="no_ack_expected")
             summary.add(flow.name, "ack_sent")
-        return self.ledger.transition(
+        return self._move(
             doc.id,
             State.REJECTED if rejected else State.ACKNOWLEDGED,
             step="acknowledge",
@@ -408,7 +422,7 @@ class Runner:
             if doc.state not in (State.SENT, State.ACK_OVERDUE):
                 continue
             accepted = status in ("A", "E")
-            self.ledger.transition(
+            self._move(
                 doc.id,
                 State.ACKNOWLEDGED if accepted else State.REJECTED,
                 step="ack_received",
@@ -471,8 +485,9 @@ class Runner:
         doc = self.ledger.record_outbound(
             partner.id, "canonical", payload=data, levels=(), state=State.PICKED_UP,
             idempotency_key=f"{flow.name}:{hashlib.sha256(data).hexdigest()}:file", file_name=name,
+            worker=self.worker,
         )  # fmt: skip
-        if doc.state == State.PICKED_UP:
+        if doc.state == State.PICKED_UP and doc.claimed_by == self.worker:
             self._fail(flow.name, doc, _Quarantine(reason, file=name), "read", data, summary)
 
     def _outbound_document(
@@ -529,6 +544,7 @@ class Runner:
                 file_name=name,
                 step="write",
                 latency_ms=int((time.monotonic() - started) * 1000),
+                worker=self.worker,
             )
         except ErpBridgeError as exc:
             if exc.transient:
@@ -538,6 +554,9 @@ class Runner:
         if doc.state != State.WRITTEN:
             summary.add(flow.name, "duplicate")
             return True
+        if doc.claimed_by != self.worker:  # another process is sending it: it archives the file
+            summary.add(flow.name, "busy_elsewhere")
+            return False
         data = made.get("x12") or self.ledger.payload(doc.payload_sha256 or "")
         return self._put_and_mark_sent(flow, partner, t, doc, data, summary)
 
@@ -551,7 +570,7 @@ class Runner:
             self._fail(flow.name, doc, exc, "put", data, summary)
             return False
         due = self.now() + partner.ack_window
-        self.ledger.transition(
+        self._move(
             doc.id,
             State.SENT,
             step="put",
@@ -565,9 +584,9 @@ class Runner:
     ) -> None:
         doc = self.ledger.record_outbound(
             partner.id, "canonical", payload=body, levels=(), state=State.PICKED_UP,
-            idempotency_key=key, file_name=name,
+            idempotency_key=key, file_name=name, worker=self.worker,
         )  # fmt: skip
-        if doc.state == State.PICKED_UP:
+        if doc.state == State.PICKED_UP and doc.claimed_by == self.worker:
             self._fail(
                 flow.name, doc, _Quarantine(reason, partner=partner.id, file=name), "map", body, summary
             )
@@ -587,7 +606,7 @@ class Runner:
                 updated_before=cutoff,
                 limit=1000,
             ):
-                self.ledger.transition(
+                self._move(
                     doc.id,
                     State.ACK_OVERDUE,
                     step="ack_overdue",
@@ -598,6 +617,11 @@ class Runner:
                 summary.problems.append(
                     f"{partner.id}: no 997 for {doc.kind} ISA13 {doc.isa13} within {partner.ack_window}"
                 )
+
+
+def default_worker() -> str:
+    """This process's worker name for ledger claims: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -613,4 +637,4 @@ def _business_key(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["Runner", "Summary", "isa13_of"]
+__all__ = ["Runner", "Summary", "default_worker", "isa13_of"]
