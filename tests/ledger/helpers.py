@@ -18,6 +18,7 @@ TABLES = (
     "payloads",
     "control_numbers",
     "scheduler_locks",
+    "job_runs",
 )
 
 

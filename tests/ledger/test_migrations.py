@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "control_numbers",
     "dead_letters",
     "documents",
+    "job_runs",
     "events",
     "links",
     "outbox",
@@ -52,14 +53,14 @@ def _tables(url: str) -> set[str]:
 def test_open_migrates_a_fresh_database_and_twice_is_a_no_op(fresh_url: str) -> None:
     with Ledger.open(fresh_url) as ledger:
         assert _tables(fresh_url) == EXPECTED_TABLES
-        assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0001",)]
+        assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0002",)]
         assert raw_sql(fresh_url, "SELECT id, last_id FROM chain_head") == [(1, 0)]
         doc, _ = ledger.record_inbound("acme", "x12/850", b"ISA*kept")
     with Ledger.open(fresh_url) as again:
-        assert again.migrate() == "0001"
+        assert again.migrate() == "0002"
         assert again.get(doc.id) == doc
         assert again.verify() == 1
-    assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0002",)]
 
 
 def test_the_migration_creates_exactly_the_models(fresh_url: str) -> None:
@@ -87,7 +88,7 @@ def test_sqlite_settings(db_url: str, ledger: Ledger, backend: str) -> None:
 
 def test_processes_opening_a_fresh_database_together_migrate_it_once(fresh_url: str) -> None:
     results = workers.run(workers.open_ledger, [(fresh_url,)] * 3)
-    assert results == ["0001"] * 3
+    assert results == ["0002"] * 3
     with Ledger.open(fresh_url) as ledger:
         assert len(ledger.find()) == 3 and ledger.verify() == 3
 
@@ -125,4 +126,4 @@ def test_the_migrations_ship_inside_the_package() -> None:
     names = {p.name for p in package.iterdir()}
     assert {"env.py", "script.py.mako", "versions", "__init__.py"} <= names
     revisions = {p.name for p in (package / "versions").iterdir() if p.name.endswith(".py")}
-    assert "rev_0001_initial.py" in revisions
+    assert {"rev_0001_initial.py", "rev_0002_job_runs.py"} <= revisions

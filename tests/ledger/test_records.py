@@ -213,7 +213,7 @@ def test_the_public_surface() -> None:
 
     assert sorted(package.__all__) == sorted(
         [
-            "Allocation", "DeadLetter", "Direction", "Document", "Event", "Export", "GENESIS", "Ledger", "Level",
+            "Allocation", "DeadLetter", "Direction", "Document", "Event", "Export", "GENESIS", "JobRun", "Ledger", "Level",
             "Link", "OutboxEntry", "OutboxState", "Relation", "RetryPolicy", "SchedulerLock", "State",
             "TRANSITIONS", "backoff_delay", "event_hash", "is_legal",
         ]

@@ -7,7 +7,7 @@ Public surface::
     SchedulerLock                one-leader lock for scheduled batches
     RetryPolicy, backoff_delay   the retry schedule (pure)
     State, Direction, TRANSITIONS, is_legal      the state table (states.py)
-    Document, Event, Link, DeadLetter, OutboxEntry, OutboxState, Export, Allocation, Relation, Level
+    Document, Event, Link, DeadLetter, JobRun, OutboxEntry, OutboxState, Export, Allocation, Relation, Level
     event_hash, GENESIS          the hash chain (pure)
 
 See docs/ledger.md.
@@ -21,6 +21,7 @@ from .records import (
     Document,
     Event,
     Export,
+    JobRun,
     Level,
     Link,
     OutboxEntry,
@@ -39,6 +40,7 @@ __all__ = [
     "Document",
     "Event",
     "Export",
+    "JobRun",
     "Ledger",
     "Level",
     "Link",

@@ -256,3 +256,18 @@ class SchedulerLockRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class JobRunRow(Base):
+    """One run of a scheduled job (a nightly batch, the overdue-ack check, a poll that did work)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started_at", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(128))
+    worker: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)

@@ -46,6 +46,7 @@ from ._schema import (
     DeadLetterRow,
     DocumentRow,
     EventRow,
+    JobRunRow,
     LinkRow,
     OutboxRow,
     PayloadRow,
@@ -59,6 +60,7 @@ from .records import (
     Document,
     Event,
     Export,
+    JobRun,
     Level,
     Link,
     OutboxEntry,
@@ -212,6 +214,18 @@ def _link(row: LinkRow) -> Link:
         to_document=row.to_document,
         relation=Relation(row.relation),
         created_at=row.created_at,
+    )
+
+
+def _job_run(row: JobRunRow) -> JobRun:
+    return JobRun(
+        id=row.id,
+        job=row.job,
+        worker=row.worker,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        outcome=row.outcome,
+        detail=json.loads(row.detail),
     )
 
 
@@ -1238,6 +1252,66 @@ class Ledger:
         Nothing is acquired until :meth:`SchedulerLock.acquire` (or ``with``).
         """
         return SchedulerLock(self, _name(name, "lock name", 128), lease or self._lease)
+
+    # --- job runs ------------------------------------------------------------------------
+
+    def start_job(self, job: str, worker: str, *, detail: Mapping[str, Any] | None = None) -> JobRun:
+        """Record that ``worker`` started a run of the scheduled ``job`` (outcome ``running``)."""
+        job, worker = _name(job, "job", 128), _name(worker, "worker", 200)
+
+        def work(s: Session) -> JobRun:
+            row = JobRunRow(
+                job=job,
+                worker=worker,
+                started_at=self._now(),
+                finished_at=None,
+                outcome="running",
+                detail=canonical_json(dict(detail or {})),
+            )
+            s.add(row)
+            s.flush()
+            return _job_run(row)
+
+        return self._tx("start_job", work, job=job)
+
+    def finish_job(self, run_id: int, outcome: str, *, detail: Mapping[str, Any] | None = None) -> JobRun:
+        """Close a job run with ``outcome`` (``ok`` or ``failed``) and what it did."""
+        if outcome not in ("ok", "failed"):
+            raise LedgerError(f"a job run ends ok or failed, not {outcome!r}")
+
+        def work(s: Session) -> JobRun:
+            row = s.get(JobRunRow, run_id)
+            if row is None:
+                raise LedgerError(f"no job run {run_id}")
+            row.finished_at, row.outcome = self._now(), outcome
+            row.detail = canonical_json(dict(detail or {}))
+            s.flush()
+            return _job_run(row)
+
+        return self._tx("finish_job", work, run=run_id)
+
+    def job_runs(self, job: str | None = None, *, limit: int = 20) -> list[JobRun]:
+        """The latest runs, newest first; of one ``job`` if given."""
+
+        def work(s: Session) -> list[JobRun]:
+            stmt = select(JobRunRow).order_by(JobRunRow.started_at.desc(), JobRunRow.id.desc()).limit(limit)
+            if job is not None:
+                stmt = stmt.where(JobRunRow.job == job)
+            return [_job_run(r) for r in s.scalars(stmt)]
+
+        return self._tx("job_runs", work, job=job)
+
+    def last_job_runs(self) -> dict[str, JobRun]:
+        """The latest run of every job that ever ran, by job name."""
+
+        def work(s: Session) -> dict[str, JobRun]:
+            latest = (
+                select(JobRunRow.job, func.max(JobRunRow.id).label("last")).group_by(JobRunRow.job).subquery()
+            )
+            rows = s.scalars(select(JobRunRow).join(latest, JobRunRow.id == latest.c.last))
+            return {r.job: _job_run(r) for r in rows}
+
+        return self._tx("last_job_runs", work)
 
     # --- dead letters --------------------------------------------------------------------
 

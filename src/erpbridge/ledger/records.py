@@ -217,6 +217,29 @@ class DeadLetter:
     resolution: str | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRun:
+    """One run of a scheduled job.
+
+    Fields:
+        id: the run's ID
+        job: the job's name, e.g. ``reconciliation``, ``ack_overdue``, ``poll:megamart_orders_in``
+        worker: the process that ran it (``host:pid``)
+        started_at: when it started (UTC)
+        finished_at: when it ended (``None`` while running, or if the process died)
+        outcome: ``running``, ``ok`` or ``failed``
+        detail: what it did (counts, problems), as JSON-ready data
+    """
+
+    id: int
+    job: str
+    worker: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    detail: Mapping[str, Any]
+
+
 class OutboxState(StrEnum):
     """Where a delivery is: ``pending`` (to do or retrying), ``delivered``, ``failed`` (terminal)."""
 
