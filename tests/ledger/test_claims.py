@@ -75,7 +75,8 @@ def test_two_processes_claim_disjoint_sets(db_url: str, ledger: Ledger) -> None:
     assert len(left) + len(right) == 120  # nobody got a document twice
     assert left.isdisjoint(right)
     assert left | right == ids
-    assert {ledger.get(i).claimed_by for i in left} == {"left"}
+    # each document's claim is its claimer's (one worker may have taken them all: that is fine)
+    assert all(ledger.get(i).claimed_by == worker for worker, mine in claimed.items() for i in mine)
 
 
 def test_the_scheduler_lock_has_one_holder_in_a_process(
