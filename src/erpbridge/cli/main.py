@@ -581,46 +581,20 @@ def _print_summary(summary: Any) -> None:
 
 
 def _daemon(runner: Any, config: Any, ledger: Any) -> None:
-    import signal
-    import threading
-    from datetime import timedelta
+    from ..scheduler import Daemon
 
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    def report(job: str, summary: Any) -> None:
+        click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {job}", err=True)
+        _print_summary(summary)
 
-    every = min(
-        (f.schedule.every for f in config.flows.values() if f.enabled and f.schedule.every),
-        default=timedelta(minutes=1),
-    )
-    scheduler = BlockingScheduler(timezone=config.schedules.timezone)
-    busy = threading.Lock()
+    def say(line: str) -> None:
+        click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {line}", err=True)
 
-    def poll() -> None:
-        with busy:  # one pass at a time; SIGTERM waits for the pass in hand
-            summary = runner.run_once()
-            if summary.table():
-                _print_summary(summary)
-
-    scheduler.add_job(
-        poll,
-        "interval",
-        seconds=every.total_seconds(),
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
-
-    def stop(signum: int, frame: Any) -> None:
-        click.echo("stopping after the document in hand...", err=True)
-        scheduler.shutdown(wait=True)
-
-    signal.signal(signal.SIGTERM, stop)
-    click.echo(f"erpbridge running: {len(config.flows)} flow(s), polling every {every}", err=True)
     try:
-        scheduler.start()
-    except KeyboardInterrupt:
-        pass
+        code = Daemon(config, ledger, runner, report=report, say=say).run()
     finally:
         ledger.close()
+    sys.exit(code)
 
 
 @main.group("map")
