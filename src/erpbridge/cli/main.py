@@ -531,7 +531,7 @@ def _open_ledger(config: Any) -> Any:
     help="The configuration (see config.example.toml and docs/configuration.md).",
 )
 @click.option("--once", is_flag=True, help="Process everything pending, print a summary and exit.")
-@click.option("--quiet", is_flag=True, help="No progress lines, only the summary.")
+@click.option("--quiet", is_flag=True, help="With --once: no progress lines, only the summary.")
 def run_cmd(config_file: Path, once: bool, quiet: bool) -> None:
     """Run the flows: poll partners and folders, acknowledge, translate, deliver, send.
 
@@ -554,7 +554,7 @@ def run_cmd(config_file: Path, once: bool, quiet: bool) -> None:
     )
 
     def progress(line: str) -> None:
-        if not quiet:
+        if once and not quiet:  # the daemon reports what each job did instead
             click.echo(line, err=True)
 
     runner = Runner(config, ledger, mappings_root=mappings_root, progress=progress, settle=once)
