@@ -1,0 +1,5 @@
+"""Connectors: the systems canonical documents are delivered to (ERPs, WMSs). See :mod:`.base`."""
+
+from .base import Connector, Delivered, FolderConnector
+
+__all__ = ["Connector", "Delivered", "FolderConnector"]
