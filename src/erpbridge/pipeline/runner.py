@@ -30,7 +30,7 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +41,6 @@ from ..config import Config, Flow, Partner, build_transport
 from ..errors import ErpBridgeError, InputError, ModelError, TransformError
 from ..formats.x12 import (
     ControlNumbers,
-    Finding,
     Overlay,
     build_acks,
     decode,
@@ -179,6 +178,16 @@ class Runner:
         """The one ledger transition of the pipeline: as this worker, so a lost claim is noticed."""
         return self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
 
+    def _release_dead_claims(self) -> None:
+        """Claims held by processes of this host that no longer run (killed, crashed) are released,
+        so that this pass resumes their documents now instead of when the leases run out."""
+        host = self.worker.rpartition(":")[0]
+        for direction in Direction:
+            for doc in self.ledger.find(direction=direction, states=WORK_STATES[direction], limit=10_000):
+                owner = doc.claimed_by
+                if owner and owner != self.worker and _dead_local_worker(owner, host):
+                    self.ledger.release(doc.id, owner)
+
     def _fail(
         self, flow: str, doc: Document, exc: ErpBridgeError, step: str, payload: bytes, summary: Summary
     ) -> Document:
@@ -204,6 +213,7 @@ class Runner:
         ):
             folder.mkdir(parents=True, exist_ok=True)
         self._make_local_folders()
+        self._release_dead_claims()
         for flow in self.config.flows.values():
             if not flow.enabled:
                 continue
@@ -277,12 +287,10 @@ class Runner:
                         s.archive(flow.source.folder, doc.file_name or "", flow.source.archive)
                     self._move(doc.id, State.ARCHIVED, step="archive")
                     summary.add(flow.name, "rejected")
-                    why = _error_findings(read(payload, overlays=self._overlays_for(partner)))
-                    shown = "; ".join(why[:3]) + (f"; and {len(why) - 3} more" if len(why) > 3 else "")
-                    summary.problems.append(
-                        f"{flow.name}: {doc.file_name}: rejected by our acknowledgment: {shown}"
+                    summary.problems.append(f"{flow.name}: {doc.file_name}: rejected by our acknowledgment")
+                    self._quarantine_copy(
+                        flow.name, doc.file_name, payload, "rejected: see the 997/999 we sent"
                     )
-                    self._quarantine_copy(flow.name, doc.file_name, payload, _rejection(flow, why))
                     return
             step = "map"
             if doc.state in (State.ACKNOWLEDGED, State.MAPPED):
@@ -316,9 +324,7 @@ class Runner:
     def _acknowledge(
         self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
     ) -> Document:
-        events = list(read(payload, overlays=self._overlays_for(partner)))  # as validated: overlays too
-        acks = [a for a in build_acks(events, kind=partner.ack) if not a.is_empty()]
-        errors = _error_findings(events)
+        acks = [a for a in build_acks(read(payload), kind=partner.ack) if not a.is_empty()]
         rejected = (
             bool(acks)
             and all(g.status == "R" for a in acks for g in a.groups)
@@ -344,6 +350,8 @@ class Runner:
                 step="write_ack",
                 worker=self.worker,
             )
+            if out.state == State.SENT:  # put before a crash that came before it was closed
+                self._move(out.id, State.ARCHIVED, step="no_ack_expected")
             if out.state != State.WRITTEN:
                 continue  # sent before a crash
             data = made.get("x12") or self.ledger.payload(out.payload_sha256 or "")
@@ -356,7 +364,7 @@ class Runner:
             doc.id,
             State.REJECTED if rejected else State.ACKNOWLEDGED,
             step="acknowledge",
-            detail={"acks": len(acks)} | ({"errors": len(errors), "findings": errors[:20]} if errors else {}),
+            detail={"acks": len(acks)},
         )
 
     def _map_inbound(
@@ -629,20 +637,18 @@ def default_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _error_findings(events: Iterable[Any]) -> list[str]:
-    """The errors among a file's validation findings, each as a person reads it (where, and what)."""
-    return [str(e) for e in events if isinstance(e, Finding) and e.severity == "error"]
-
-
-def _rejection(flow: Flow, errors: list[str]) -> str:
-    """The reason beside a file our acknowledgment rejected: what is wrong, and what to do."""
-    place = flow.acks or flow.source
-    lines = [f"rejected: our 997/999 (in {place.folder} on {place.endpoint}) rejects every set of this file:"]
-    lines += [f"- {e}" for e in errors[:100]] or ["- see the AK3/AK4/AK5 segments of that acknowledgment"]
-    if len(errors) > 100:
-        lines.append(f"- and {len(errors) - 100} more")
-    lines.append("The partner must correct the file and send it again under a new ISA13.")
-    return "\n".join(lines)
+def _dead_local_worker(worker: str, host: str) -> bool:
+    """Whether ``worker`` (``host:pid``) names a process of ``host`` (this one) that is gone."""
+    other, _, pid = worker.rpartition(":")
+    if other != host or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs as another user, or the PID is out of range for this system
+        return False
+    return False
 
 
 def _as_list(value: Any) -> list[Any]:
