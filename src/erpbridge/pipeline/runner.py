@@ -30,7 +30,7 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +41,7 @@ from ..config import Config, Flow, Partner, build_transport
 from ..errors import ErpBridgeError, InputError, ModelError, TransformError
 from ..formats.x12 import (
     ControlNumbers,
+    Finding,
     Overlay,
     build_acks,
     decode,
@@ -287,10 +288,12 @@ class Runner:
                         s.archive(flow.source.folder, doc.file_name or "", flow.source.archive)
                     self._move(doc.id, State.ARCHIVED, step="archive")
                     summary.add(flow.name, "rejected")
-                    summary.problems.append(f"{flow.name}: {doc.file_name}: rejected by our acknowledgment")
-                    self._quarantine_copy(
-                        flow.name, doc.file_name, payload, "rejected: see the 997/999 we sent"
+                    why = _error_findings(read(payload, overlays=self._overlays_for(partner)))
+                    shown = "; ".join(why[:3]) + (f"; and {len(why) - 3} more" if len(why) > 3 else "")
+                    summary.problems.append(
+                        f"{flow.name}: {doc.file_name}: rejected by our acknowledgment: {shown}"
                     )
+                    self._quarantine_copy(flow.name, doc.file_name, payload, _rejection(flow, why))
                     return
             step = "map"
             if doc.state in (State.ACKNOWLEDGED, State.MAPPED):
@@ -324,7 +327,9 @@ class Runner:
     def _acknowledge(
         self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
     ) -> Document:
-        acks = [a for a in build_acks(read(payload), kind=partner.ack) if not a.is_empty()]
+        events = list(read(payload, overlays=self._overlays_for(partner)))  # as validated: overlays too
+        acks = [a for a in build_acks(events, kind=partner.ack) if not a.is_empty()]
+        errors = _error_findings(events)
         rejected = (
             bool(acks)
             and all(g.status == "R" for a in acks for g in a.groups)
@@ -364,7 +369,7 @@ class Runner:
             doc.id,
             State.REJECTED if rejected else State.ACKNOWLEDGED,
             step="acknowledge",
-            detail={"acks": len(acks)},
+            detail={"acks": len(acks)} | ({"errors": len(errors), "findings": errors[:20]} if errors else {}),
         )
 
     def _map_inbound(
@@ -649,6 +654,22 @@ def _dead_local_worker(worker: str, host: str) -> bool:
     except OSError:  # it runs as another user, or the PID is out of range for this system
         return False
     return False
+
+
+def _error_findings(events: Iterable[Any]) -> list[str]:
+    """The errors among a file's validation findings, each as a person reads it (where, and what)."""
+    return [str(e) for e in events if isinstance(e, Finding) and e.severity == "error"]
+
+
+def _rejection(flow: Flow, errors: list[str]) -> str:
+    """The reason beside a file our acknowledgment rejected: what is wrong, and what to do."""
+    place = flow.acks or flow.source
+    lines = [f"rejected: our 997/999 (in {place.folder} on {place.endpoint}) rejects every set of this file:"]
+    lines += [f"- {e}" for e in errors[:100]] or ["- see the AK3/AK4/AK5 segments of that acknowledgment"]
+    if len(errors) > 100:
+        lines.append(f"- and {len(errors) - 100} more")
+    lines.append("The partner must correct the file and send it again under a new ISA13.")
+    return "\n".join(lines)
 
 
 def _as_list(value: Any) -> list[Any]:
