@@ -9,9 +9,12 @@ is quarantined with the error's message as the reason, and someone is alerted.
     ErpBridgeError                    .transient: bool, .context: dict (partner, file, control numbers...)
     ├── TransientError                retry with backoff
     │   ├── TransportError            a peer did not answer, a connection dropped
-    │   └── LedgerBusyError           the ledger is unreachable, locked or asked us to retry
+    │   ├── LedgerBusyError           the ledger is unreachable, locked or asked us to retry
+    │   └── RemoteUnavailableError    an ERP answered busy or failed on its side (HTTP 5xx, 429); .retry_after
     └── TerminalError                 quarantine and alert; retrying cannot help
         ├── AuthenticationError       a peer refused our credentials, or its host key is not the pinned one
+        ├── RemoteRejectedError       an ERP refused a request (HTTP 4xx): keeps its code, message and details
+        │   └── RemoteConflictError   the record changed in the ERP since it was read (HTTP 412, stale ETag)
         ├── LedgerError               the ledger refuses an operation
         │   ├── IllegalTransitionError    a document state change the state table does not allow
         │   └── LedgerIntegrityError      the event log's hash chain is broken (tampering, corruption)
@@ -23,11 +26,17 @@ is quarantined with the error's message as the reason, and someone is alerted.
         │   ├── NotX12Error           the input is not an X12 interchange at all (no readable ISA)
         │   ├── X12SyntaxError        the envelope cannot be followed (reader refuses further input)
         │   └── X12WriteError         a document to write is invalid; names the field, nothing written
+        ├── IdocError                 SAP IDoc XML input or output is unusable
+        │   ├── IdocSyntaxError       not well-formed XML, or not IDoc XML (no <IDOC>); names the line
+        │   ├── IdocSecurityError     the XML declares a DTD or entities: refused, never expanded
+        │   └── IdocWriteError        an IDoc to write is invalid; names IDoc, segment and field
         ├── ModelError                a canonical document (or its JSON) is invalid; names the JSON path
         └── InputError                a file cannot be read (missing, unreadable)
 
 Validation problems in otherwise readable X12 are *not* exceptions: they are
 :class:`erpbridge.formats.x12.findings.Finding` values, which acknowledgments are built from.
+Likewise for IDocs: a readable IDoc with a bad field gives
+:class:`erpbridge.formats.idoc.IdocFinding` values, not exceptions.
 """
 
 from __future__ import annotations
@@ -120,6 +129,26 @@ class X12WriteError(X12Error):
     """A document handed to the writer is invalid; nothing was written."""
 
 
+class IdocError(TerminalError):
+    """SAP IDoc XML input or output is unusable."""
+
+
+class IdocSyntaxError(IdocError):
+    """The input is not well-formed XML, or not IDoc XML; the message names the line."""
+
+
+class IdocSecurityError(IdocError):
+    """The XML declares a DTD or entities (billion laughs, external entities): refused, never expanded."""
+
+
+class IdocWriteError(IdocError):
+    """An IDoc handed to the writer is invalid; nothing was written. ``findings`` lists why."""
+
+    def __init__(self, message: str, findings: Any = (), **context: Any) -> None:
+        super().__init__(message, **context)
+        self.findings = tuple(findings)
+
+
 class AuthenticationError(TerminalError):
     """A peer refused our credentials, or presented a host key other than the pinned one."""
 
@@ -134,3 +163,71 @@ class IllegalTransitionError(LedgerError):
 
 class LedgerIntegrityError(LedgerError):
     """The event log's hash chain does not verify: an event was changed, removed or inserted."""
+
+
+class _RemoteReply:
+    """What an ERP said when it refused or failed a request: HTTP status, its own error code, its
+    message and the details it gave (SAP's ``innererror.errordetails``), kept for the person who reads
+    the error. ``retry_after`` is the wait in seconds the ERP asked for (also in ``context``, where the
+    retry policy reads it)."""
+
+    status: int | None
+    remote_code: str | None
+    remote_message: str | None
+    details: tuple[str, ...]
+    retry_after: float | None
+
+    def _reply(
+        self,
+        status: int | None,
+        remote_code: str | None,
+        remote_message: str | None,
+        details: Any,
+        retry_after: float | None,
+    ) -> None:
+        self.status = status
+        self.remote_code = remote_code
+        self.remote_message = remote_message
+        self.details = tuple(str(d) for d in details)
+        self.retry_after = retry_after
+
+
+class RemoteUnavailableError(_RemoteReply, TransientError):
+    """An ERP or WMS answered that it is busy or failed on its side (HTTP 5xx, 429); retry later."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        remote_code: str | None = None,
+        remote_message: str | None = None,
+        details: Any = (),
+        retry_after: float | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, **context)
+        self._reply(status, remote_code, remote_message, details, retry_after)
+
+
+class RemoteRejectedError(_RemoteReply, TerminalError):
+    """An ERP or WMS refused a request for a reason in the data (HTTP 4xx): its code, message and
+    details are kept, and retrying the same request cannot help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        remote_code: str | None = None,
+        remote_message: str | None = None,
+        details: Any = (),
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self._reply(status, remote_code, remote_message, details, None)
+
+
+class RemoteConflictError(RemoteRejectedError):
+    """The record changed in the ERP since erpbridge read it (HTTP 412: the ETag sent in If-Match is
+    stale). Read it again and decide; sending the same request again cannot help."""
