@@ -356,3 +356,17 @@ def test_permission_denied_is_terminal(sshd: SshServer, area: Area) -> None:
 def test_importing_transports_does_not_load_paramiko() -> None:
     code = "import sys, erpbridge.transports as t; assert 'paramiko' not in sys.modules; t.SftpTransport"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_credential_name_is_what_events_record_never_the_secret(tmp_path: Path) -> None:
+    settings = SftpSettings(
+        host="sftp.example",
+        username="nw",
+        known_hosts=tmp_path / "known_hosts",
+        private_key=tmp_path / "id_ed25519",
+        passphrase=Credential("env:KEY_PASSPHRASE", "s3cret-passphrase"),
+        password=Credential("file:/run/secrets/pw", "hunter2"),
+    )
+    name = SftpTransport(settings).credential_name
+    assert name == f"key:{tmp_path / 'id_ed25519'}+env:KEY_PASSPHRASE+file:/run/secrets/pw"
+    assert "hunter2" not in name and "s3cret" not in name

@@ -146,6 +146,15 @@ class SftpTransport:
         s = self.settings
         return f"sftp://{s.username}@{s.host}:{s.port}"
 
+    @property
+    def credential_name(self) -> str:
+        """The name of what authenticates the sessions (``key:/run/secrets/id``, ``env:PASSWORD``),
+        for the ledger's events: never the secret itself."""
+        s = self.settings
+        names = [f"key:{s.private_key}"] if s.private_key is not None else []
+        names += [c.name for c in (s.passphrase, s.password) if c is not None]
+        return "+".join(names)
+
     def __repr__(self) -> str:
         return f"SftpTransport({self.label!r}, partner={self.partner!r})"
 
