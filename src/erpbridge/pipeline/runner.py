@@ -492,10 +492,12 @@ class Runner:
             return True
         docs = given if isinstance(given, list) else [given]
         done = True
+        elsewhere: list[str] = []  # documents of this file that another process is sending
         for i, raw in enumerate(docs):
             key = f"{flow.name}:{sha}:{i}"
-            done = self._outbound_document(flow, partner, t, name, raw, key, summary) and done
-        return done
+            done = self._outbound_document(flow, partner, t, name, raw, key, summary, elsewhere) and done
+        # a file whose documents two processes shared is archived by the one that finishes last
+        return done and all(self.ledger.get(d).state not in WORK_STATES[Direction.OUT] for d in elsewhere)
 
     def _reject_file(
         self, flow: Flow, partner: Partner, name: str, data: bytes, reason: str, summary: Summary
@@ -509,7 +511,15 @@ class Runner:
             self._fail(flow.name, doc, _Quarantine(reason, file=name), "read", data, summary)
 
     def _outbound_document(
-        self, flow: Flow, partner: Partner, t: Session, name: str, raw: Any, key: str, summary: Summary
+        self,
+        flow: Flow,
+        partner: Partner,
+        t: Session,
+        name: str,
+        raw: Any,
+        key: str,
+        summary: Summary,
+        elsewhere: list[str],
     ) -> bool:
         kind = raw.get("kind") if isinstance(raw, dict) else None
         spec = next((d for d in flow.documents if d.kind == kind), None)
@@ -572,9 +582,10 @@ class Runner:
         if doc.state != State.WRITTEN:
             summary.add(flow.name, "duplicate")
             return True
-        if doc.claimed_by != self.worker:  # another process is sending it: it archives the file
+        if doc.claimed_by != self.worker:  # another process is sending it
             summary.add(flow.name, "busy_elsewhere")
-            return False
+            elsewhere.append(doc.id)
+            return True
         data = made.get("x12") or self.ledger.payload(doc.payload_sha256 or "")
         return self._put_and_mark_sent(flow, partner, t, doc, data, summary)
 
