@@ -98,6 +98,11 @@ _LOCK_DOC: Final = (
     .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
+_PAYLOADS: Final = Base.metadata.tables["payloads"]
+_INSERT_PAYLOAD: Final = {
+    "postgresql": postgresql.insert(_PAYLOADS).on_conflict_do_nothing(index_elements=["sha256"]),
+    "sqlite": sqlite.insert(_PAYLOADS).on_conflict_do_nothing(index_elements=["sha256"]),
+}
 _COUNTERS: Final = Base.metadata.tables["control_numbers"]
 _ADVANCE: Final = (
     update(_COUNTERS)
@@ -436,14 +441,11 @@ class Ledger:
             raise LedgerError(f"a payload must be bytes, got {type(data).__name__}")
         data = bytes(data)
         sha = _sha256(data)
-        if s.get(PayloadRow, sha) is None:
-            insert = postgresql.insert if self._backend == "postgresql" else sqlite.insert
-            stmt = (
-                insert(PayloadRow)
-                .values(sha256=sha, size=len(data), data=data, created_at=now)
-                .on_conflict_do_nothing(index_elements=["sha256"])
-            )
-            s.execute(stmt)
+        # one statement, without loading a payload that is already there
+        s.connection().execute(
+            _INSERT_PAYLOAD[self._backend],
+            {"sha256": sha, "size": len(data), "data": data, "created_at": now},
+        )
         return sha
 
     def _append_event(
@@ -470,7 +472,8 @@ class Ledger:
             detail_json = canonical_json(detail or {})
         except (TypeError, ValueError) as exc:
             raise LedgerError(f"event detail is not JSON: {exc}", document=document_id, step=step) from exc
-        head = s.execute(_HEAD_FOR_UPDATE).one_or_none()
+        conn = s.connection()  # Core statements: no ORM overhead (the document row is flushed at commit)
+        head = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
         if head is None:
             raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
         event_id, prev_hash = int(head.last_id) + 1, str(head.last_hash)
@@ -491,8 +494,8 @@ class Ledger:
         values["hash"] = digest = hash_fields(
             **{("detail_json" if k == "detail" else k): v for k, v in values.items()}
         )
-        s.execute(_INSERT_EVENT, values)
-        s.execute(_UPDATE_HEAD, {"new_id": event_id, "new_hash": digest})
+        conn.execute(_INSERT_EVENT, values)
+        conn.execute(_UPDATE_HEAD, {"new_id": event_id, "new_hash": digest})
         return Event(
             **(values | {"detail": json.loads(detail_json), "from_state": from_state, "to_state": to_state})
         )
