@@ -196,3 +196,24 @@ def test_isa13_is_read_as_the_lexer_reads_the_isa() -> None:
     assert isa13_of((SAMPLES / "valid" / "bom_crlf.edi").read_bytes()) == "000000903"  # a BOM, CR/LF
     assert isa13_of((SAMPLES / "valid" / "850_004010.edi").read_bytes()) == "000000101"
     assert isa13_of(b"this is not an interchange") is None
+
+
+def test_each_step_is_an_event_with_its_latency(site: Path) -> None:
+    config = load_config(site / "config.toml")
+    with Ledger.open(config.ledger.url) as ledger:
+        Runner(config, ledger, mappings_root=ROOT / "mappings", settle=True).run_once()
+        (po, *_) = ledger.find(direction=Direction.IN, kind="x12", limit=1)
+        steps = [(e.step, e.to_state) for e in ledger.events(po.id)]
+        assert steps == [
+            ("receive", State.RECEIVED),
+            ("validate", State.VALIDATED),
+            ("acknowledge", State.ACKNOWLEDGED),
+            ("map", State.MAPPED),
+            ("deliver", State.DELIVERED),
+            ("archive", State.ARCHIVED),
+        ]
+        moves = [e for e in ledger.events(po.id) if e.step != "receive"]
+        assert all(e.latency_ms is not None and 0 <= e.latency_ms < 60_000 for e in moves)
+        delivered = next(e for e in moves if e.step == "deliver")
+        assert delivered.detail["to"] == "erp"
+        assert delivered.detail["references"][0].startswith("PurchaseOrder-")

@@ -28,9 +28,10 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, Flow, Partner, build_transport
+from ..connectors import Connector, FolderConnector
 from ..errors import ErpBridgeError, InputError, ModelError, TransformError
 from ..formats.x12 import (
     ControlNumbers,
@@ -51,7 +53,7 @@ from ..formats.x12 import (
 )
 from ..formats.x12.lexer import Lexer, Segment
 from ..formats.x12.schema import builtin_overlays
-from ..ledger import Direction, Document, Ledger, Relation, State
+from ..ledger import Allocation, Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
@@ -81,6 +83,7 @@ class Summary:
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)  # what a batch found, for its job run
 
     def add(self, flow: str, outcome: str, n: int = 1) -> None:
         self.counts[(flow, outcome)] += n
@@ -94,6 +97,24 @@ class Summary:
 
     def table(self) -> list[tuple[str, str, int]]:
         return sorted((flow, outcome, n) for (flow, outcome), n in self.counts.items() if n)
+
+
+class Progress(str):
+    """A file of a batch, for a progress display: the ``n``-th of ``total`` files of ``flow``.
+
+    It is also the progress line itself (``"  flow: n/total file"``): a ``progress`` callback that
+    prints the strings it receives needs no change, and one that draws a bar checks for this type.
+    """
+
+    flow: str
+    n: int
+    total: int
+    file: str
+
+    def __new__(cls, flow: str, n: int, total: int, file: str) -> Progress:
+        line = super().__new__(cls, f"  {flow}: {n}/{total} {file}")
+        line.flow, line.n, line.total, line.file = flow, n, total, file
+        return line
 
 
 class _Quarantine(TransformError):
@@ -122,7 +143,11 @@ class Runner:
         # change between the two listings count as settled (stable_after) without waiting a poll
         self.settle = settle
         self.transports: dict[str, Transport] = {}
+        self.connectors: dict[str, Connector] = {}
+        self._mark = time.monotonic()  # when the step in hand started: events carry latencies
         self._mappings: dict[Path, LoadedMapping] = {}
+        # set by the daemon on SIGTERM: the document in hand is finished, then the pass ends
+        self.stopping = threading.Event()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -130,6 +155,15 @@ class Runner:
         if endpoint not in self.transports:
             self.transports[endpoint] = build_transport(self.config.endpoints[endpoint], partner=partner)
         return self.transports[endpoint]
+
+    def _connector(self, flow: Flow) -> Connector:
+        """Where an inbound flow's canonical documents go (kept open until the pass ends)."""
+        if flow.name not in self.connectors:
+            place = flow.target
+            self.connectors[flow.name] = FolderConnector(
+                place.endpoint, self._transport(place.endpoint, None), place.folder
+            )
+        return self.connectors[flow.name]
 
     def _mapping_for(self, partner: Partner, pattern: str) -> LoadedMapping | None:
         found = find_mappings(pattern, [partner.mappings, self.mappings_root / "x12"])
@@ -155,13 +189,34 @@ class Runner:
             s.list(flow.source.folder)
         files = s.list(flow.source.folder)
         for n, f in enumerate(files, start=1):
-            self.progress(f"  {flow.name}: {n}/{len(files)} {f.name}")
+            if self.stopping.is_set():
+                break
+            self.progress(Progress(flow.name, n, len(files), f.name))
             try:
                 data = s.fetch(flow.source.folder, f.name)
             except InputError:  # gone since the listing (another worker took it)
                 summary.add(flow.name, "vanished")
                 continue
+            self._mark = time.monotonic()
             yield f.name, data
+
+    def write_x12(self, partner: Partner, sets: list[Mapping[str, Any]], alloc: Allocation) -> bytes:
+        """One interchange to ``partner`` around ``sets``, with the control numbers of ``alloc``
+        (from the ledger), in the partner's release and delimiters, checked against its overlay."""
+        view = envelope(
+            sets,
+            sender=self.config.us.envelope_party(),
+            receiver=partner.party.envelope_party(),
+            now=self.now(),
+            version=partner.version,
+            test=partner.test,
+        )
+        return encode(
+            view,
+            dialect=partner.delimiters.dialect(partner.version),
+            control=ControlNumbers(alloc.isa13, alloc.gs06, alloc.st02),
+            overlays=self._overlays_for(partner),
+        )
 
     def _make_local_folders(self) -> None:
         """The folders of local endpoints that flows use (the embedded default starts from nothing)."""
@@ -176,8 +231,16 @@ class Runner:
                         (Path(root) / folder).mkdir(parents=True, exist_ok=True)
 
     def _move(self, doc_id: str, to_state: State, **kw: Any) -> Document:
-        """The one ledger transition of the pipeline: as this worker, so a lost claim is noticed."""
-        return self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
+        """The one ledger transition of the pipeline: as this worker, so a lost claim is noticed,
+        with the step's latency (since the previous step of this worker)."""
+        kw.setdefault("latency_ms", int((time.monotonic() - self._mark) * 1000))
+        moved = self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
+        self._mark = time.monotonic()
+        return moved
+
+    def _credential(self, endpoint: str) -> str | None:
+        """The name of the credential an endpoint's transport uses (for the events), if any."""
+        return getattr(self.transports.get(endpoint), "credential_name", None) or None
 
     def _release_dead_claims(self) -> None:
         """Claims held by processes of this host that no longer run (killed, crashed) are released,
@@ -205,7 +268,8 @@ class Runner:
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def run_once(self) -> Summary:
+    def run_once(self, flows: Collection[str] | None = None, *, ack_overdue: bool = True) -> Summary:
+        """One pass over the enabled ``flows`` (default: all), then the overdue-ack check."""
         summary = Summary()
         for folder in (
             self.config.folders.archive,
@@ -216,8 +280,10 @@ class Runner:
         self._make_local_folders()
         self._release_dead_claims()
         for flow in self.config.flows.values():
-            if not flow.enabled:
+            if not flow.enabled or (flows is not None and flow.name not in flows):
                 continue
+            if self.stopping.is_set():
+                break
             self.progress(f"flow {flow.name} ({flow.direction})")
             try:
                 if flow.direction == "in":
@@ -227,7 +293,15 @@ class Runner:
             except ErpBridgeError as exc:  # the flow's folder or peer: the next poll retries
                 summary.add(flow.name, "flow_error")
                 summary.problems.append(f"{flow.name}: {exc}")
-        self._ack_overdue(summary)
+            finally:
+                connector = self.connectors.pop(flow.name, None)
+                if connector is not None:
+                    try:
+                        connector.close()
+                    except ErpBridgeError as exc:  # what it delivered is recorded: only report it
+                        summary.problems.append(f"{flow.name}: closing {connector.name}: {exc}")
+        if ack_overdue and not self.stopping.is_set():
+            self._ack_overdue(summary)
         return summary
 
     # -- inbound --------------------------------------------------------------------------------
@@ -244,6 +318,7 @@ class Runner:
                     file_name=name,
                     isa13=isa13_of(payload),
                     step="receive",
+                    credential=self._credential(flow.source.endpoint),
                     worker=self.worker,
                 )
                 if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
@@ -264,6 +339,9 @@ class Runner:
         for doc in self.ledger.claim(
             WORK_STATES[Direction.IN], 1000, self.worker, direction=Direction.IN, partner=partner.id
         ):
+            if self.stopping.is_set():  # not started: give it back at once instead of at lease end
+                self.ledger.release(doc.id, self.worker)
+                continue
             payload = self.ledger.payload(doc.payload_sha256 or "")
             summary.add(flow.name, "resumed")
             self._advance_inbound(flow, partner, s, doc, payload, summary)
@@ -297,16 +375,21 @@ class Runner:
                     return
             step = "map"
             if doc.state in (State.ACKNOWLEDGED, State.MAPPED):
-                documents = self._map_inbound(flow, partner, payload, summary)
+                documents = self._canonical_inbound(flow, partner, payload, summary)
                 if doc.state == State.ACKNOWLEDGED:
                     doc = self._move(doc.id, State.MAPPED, step=step, detail={"documents": len(documents)})
                 step = "deliver"
-                target = self._transport(flow.target.endpoint, None)
-                with target.session() as t:
-                    for name, body in documents:
-                        t.put(flow.target.folder, name, body)
+                connector = self._connector(flow)
+                delivered = [connector.deliver(body, key=key) for key, body in documents]
                 doc = self._move(
-                    doc.id, State.DELIVERED, step=step, detail={"files": [n for n, _ in documents]}
+                    doc.id,
+                    State.DELIVERED,
+                    step=step,
+                    detail={
+                        "to": connector.name,
+                        "references": [d.reference for d in delivered],
+                        "repeats": sum(not d.created for d in delivered),
+                    },
                 )
                 summary.add(flow.name, "delivered", len(documents))
             step = "archive"
@@ -362,7 +445,13 @@ class Runner:
             data = made.get("x12") or self.ledger.payload(out.payload_sha256 or "")
             name = f"{kind.split('/')[1].replace('/', '_')}_{out.isa13}.edi"
             s.put(place.folder, name, data)
-            self._move(out.id, State.SENT, step="put", detail={"file": name, "folder": place.folder})
+            self._move(
+                out.id,
+                State.SENT,
+                step="put",
+                detail={"file": name, "folder": place.folder},
+                credential=self._credential(place.endpoint),
+            )
             self._move(out.id, State.ARCHIVED, step="no_ack_expected")
             summary.add(flow.name, "ack_sent")
         return self._move(
@@ -376,9 +465,23 @@ class Runner:
         self, flow: Flow, partner: Partner, payload: bytes, summary: Summary
     ) -> list[tuple[str, bytes]]:
         """Canonical JSON files (name, bytes) for the sets of the interchange; 997s are applied."""
+        return [
+            (
+                FolderConnector.file_name(key),
+                (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(),
+            )
+            for key, document in self._canonical_inbound(flow, partner, payload, summary)
+        ]
+
+    def _canonical_inbound(
+        self, flow: Flow, partner: Partner, payload: bytes, summary: Summary
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The canonical documents of the interchange's sets, each with its delivery key
+        (``<kind>-<partner>-<ISA13>-<ST02>``: the same for a repeat of the same interchange);
+        997s/999s are applied to what we sent instead."""
         decoded = decode(payload, overlays=self._overlays_for(partner))
         wanted = {d.x12_set for d in flow.documents}
-        out: list[tuple[str, bytes]] = []
+        out: list[tuple[str, dict[str, Any]]] = []
         problems: list[str] = []
         for inter in decoded.document["interchanges"]:
             for group in inter["groups"]:
@@ -401,10 +504,7 @@ class Runner:
                         problems += [f"set {set_id} {st02}: {f}" for f in result.findings]
                         continue
                     isa13 = str(inter.get("ISA", {}).get("ISA13", "")).strip()
-                    name = f"{result.document['kind']}-{partner.id}-{isa13}-{st02}.json"
-                    out.append(
-                        (name, (json.dumps(result.document, indent=2, ensure_ascii=False) + "\n").encode())
-                    )
+                    out.append((f"{result.document['kind']}-{partner.id}-{isa13}-{st02}", result.document))
         if problems:
             raise _Quarantine("; ".join(problems), partner=partner.id)
         return out
@@ -473,7 +573,7 @@ class Runner:
         for doc in self.ledger.claim(
             [State.WRITTEN], 1000, self.worker, direction=Direction.OUT, partner=partner.id
         ):
-            if doc.kind not in kinds:
+            if doc.kind not in kinds or self.stopping.is_set():
                 self.ledger.release(doc.id, self.worker)
                 continue
             data = self.ledger.payload(doc.payload_sha256 or "")
@@ -544,20 +644,7 @@ class Runner:
         made: dict[str, bytes] = {}
 
         def build(alloc: Any) -> bytes:
-            view = envelope(
-                [tset],
-                sender=self.config.us.envelope_party(),
-                receiver=partner.party.envelope_party(),
-                now=self.now(),
-                version=partner.version,
-                test=partner.test,
-            )
-            made["x12"] = encode(
-                view,
-                dialect=partner.delimiters.dialect(partner.version),
-                control=ControlNumbers(alloc.isa13, alloc.gs06, alloc.st02),
-                overlays=self._overlays_for(partner),
-            )
+            made["x12"] = self.write_x12(partner, [tset], alloc)
             return made["x12"]
 
         started = time.monotonic()
@@ -604,6 +691,7 @@ class Runner:
             State.SENT,
             step="put",
             detail={"file": out_name, "ack_due": due.isoformat(timespec="seconds")},
+            credential=self._credential(flow.target.endpoint),
         )
         summary.add(flow.name, "sent")
         return True
@@ -623,6 +711,12 @@ class Runner:
             summary.add(flow.name, "duplicate")
 
     # -- acknowledgments owed to us -------------------------------------------------------------
+
+    def check_ack_overdue(self) -> Summary:
+        """Only the overdue-acknowledgment check (the daemon's ``ack_overdue`` batch)."""
+        summary = Summary()
+        self._ack_overdue(summary)
+        return summary
 
     def _ack_overdue(self, summary: Summary) -> None:
         now = self.now()
@@ -696,4 +790,4 @@ def _business_key(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["Runner", "Summary", "default_worker", "isa13_of"]
+__all__ = ["Progress", "Runner", "Summary", "default_worker", "isa13_of"]
