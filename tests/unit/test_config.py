@@ -388,7 +388,7 @@ BROKEN: list[tuple[str, str, str, str]] = [
         'documents = { ShipNotise = "x12/856" }\nevery = "1m"\n\n[flows.orders_in]',
         "flows.asn_out.documents.ShipNotise: not a canonical document kind (did you mean ShipNotice?); kinds: "
         "PurchaseOrder, OrderAck, ShipNotice, InventoryAdvice, Invoice, WarehouseShippingOrder, "
-        "WarehouseShippingAdvice",
+        "WarehouseShippingAdvice, GoodsMovement",
     ),
     (
         "outbound flow writing into an inbound flow's folder",

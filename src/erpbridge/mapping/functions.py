@@ -269,6 +269,32 @@ def default(value: Any, fallback: Any) -> Any:
     return fallback if value in (None, "", []) else value
 
 
+def groupby(items: Any, key: Any) -> list[list[Any]]:
+    """The items in groups that share the value of field ``key``, groups in the order first seen.
+
+    ``$groupby(orders.[packs.items, items], "line_number")`` gives one list per order line, whatever
+    pack each part of it is in, so that an IDoc's delivery item (E1EDL24) can total its packs. Items
+    without the key form a group of their own each.
+    """
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        items = [items]
+    groups: dict[str, list[Any]] = {}
+    out: list[list[Any]] = []
+    for item in items:
+        value = item.get(str(key)) if isinstance(item, dict) else None
+        if value is None:
+            out.append([item])
+            continue
+        name = str(value)
+        if name not in groups:
+            groups[name] = []
+            out.append(groups[name])
+        groups[name].append(item)
+    return out
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "x12date": x12date,
     "x12time": x12time,
@@ -285,4 +311,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "hashtotal": hashtotal,
     "required": required,
     "concat": concat,
+    "groupby": groupby,
 }

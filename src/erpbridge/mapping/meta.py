@@ -1,4 +1,5 @@
-"""Where a canonical document came from: :class:`~erpbridge.model.DocumentMeta` from the X12 envelope."""
+"""Where a canonical document came from: :class:`~erpbridge.model.DocumentMeta` from the X12 envelope
+or the IDoc control record."""
 
 from __future__ import annotations
 
@@ -32,4 +33,21 @@ def x12_meta(
     return {k: v for k, v in meta.items() if v not in ("", None)}
 
 
-__all__ = ["x12_meta"]
+def idoc_meta(idoc: Mapping[str, Any], partner: str | None = None) -> dict[str, Any]:
+    """The ``meta`` of a document mapped from an IDoc: sender and receiver partner numbers, DOCNUM
+    (as the set control number), the basic type (as the version) and the test flag (TEST ``X``)."""
+    control = idoc.get("EDI_DC40") or {}
+    sender = str(control.get("SNDPRN", "")).strip()
+    meta = {
+        "partner_id": partner or sender,
+        "sender_id": sender,
+        "receiver_id": str(control.get("RCVPRN", "")).strip(),
+        "set_control_number": str(control.get("DOCNUM", "")).strip(),
+        "standard": "idoc",
+        "version": str(control.get("IDOCTYP", "")).strip(),
+        "test": str(control.get("TEST", "")).strip() == "X",
+    }
+    return {k: v for k, v in meta.items() if v not in ("", None)}
+
+
+__all__ = ["idoc_meta", "x12_meta"]

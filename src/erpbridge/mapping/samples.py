@@ -104,7 +104,11 @@ def _envelopes(view: dict[str, Any], source: str) -> list[tuple[Any, Any, dict[s
 def run_case(mapping: Mapping, case: SampleCase) -> CaseResult:
     result = CaseResult(case)
     try:
-        if mapping.source.startswith("x12/"):
+        if mapping.source.startswith("idoc/") or mapping.target.startswith("idoc/"):
+            from .idoc_samples import run_idoc_case  # IDoc XML cases (docs/idoc.md)
+
+            run_idoc_case(mapping, case, result)
+        elif mapping.source.startswith("x12/"):
             _inbound(mapping, case, result)
         else:
             _outbound(mapping, case, result)

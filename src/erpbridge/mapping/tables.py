@@ -9,7 +9,9 @@ A **code list** translates an X12 code to a canonical code and back. ``codes/par
     SU,vendor,Supplier/Manufacturer
 
 ``$code("party_role", N1.N101)`` gives ``ship_to`` for ``ST``; ``$x12code("party_role", role)`` gives
-the first X12 code of a canonical one (``vendor`` → ``VN``). A code that is not in the list is a
+the first X12 code of a canonical one (``vendor`` → ``VN``). Lists of other standards' codes (SAP's
+IDoc qualifiers) name their first column ``code`` instead of ``x12``; ``$tocode`` is ``$x12code``
+under a name that reads right for them. A code that is not in the list is a
 finding that names the list's file, unless a third argument gives the value to use instead.
 
 A **cross-reference table** maps a partner's values to ours: ``xref/bigbox_skus.csv`` with a header
@@ -36,7 +38,7 @@ from typing import Any
 from ..errors import MappingError
 from .functions import MappingValueError
 
-_USE = re.compile(r"\$(code|x12code|xref)\s*\(\s*([^,)]*)")
+_USE = re.compile(r"\$(code|x12code|tocode|xref)\s*\(\s*([^,)]*)")
 _NAME = re.compile(r"""^(["'])([A-Za-z0-9_.-]+)\1$""")
 _MISSING = object()
 
@@ -136,9 +138,10 @@ class Tables:
                     f"{file}:{line}: ${fn}: no {folder}/{name}.csv beside the mapping or in a folder above it"
                 )
             table = _read_table(name, _shown(path), file, line)
-            if folder == "codes" and table.header[:2] != ["x12", "canonical"]:
+            if folder == "codes" and table.header[:2] not in (["x12", "canonical"], ["code", "canonical"]):
                 raise MappingError(
-                    f"{file}:{line}: {path}: a code list's header starts with x12,canonical (found {','.join(table.header)})"
+                    f"{file}:{line}: {path}: a code list's header starts with x12,canonical or code,canonical "
+                    f"(found {','.join(table.header)})"
                 )
             self.loaded[(folder, name)] = table
 
@@ -176,7 +179,7 @@ class Tables:
         )
 
     def functions(self) -> dict[str, Callable[..., Any]]:
-        return {"code": self.code, "x12code": self.x12code, "xref": self.xref}
+        return {"code": self.code, "x12code": self.x12code, "tocode": self.x12code, "xref": self.xref}
 
 
 __all__ = ["Table", "Tables"]

@@ -16,6 +16,7 @@ InventoryAdvice            846   header, items (InventoryItem: on_hand / committ
 Invoice                    810   header, parties, terms, lines (InvoiceLine), totals
 WarehouseShippingOrder     940   header, parties, lines (WarehouseOrderLine)
 WarehouseShippingAdvice    945   header, parties, lines (WarehouseAdviceLine)
+GoodsMovement              947   header, lines (GoodsMovementLine: kind, quantity, location); SAP WMMBXY
 =========================  ====  ===============================================================
 
 Design choices:
@@ -72,6 +73,7 @@ from .common import (
 )
 from .inventory import InventoryAdvice, InventoryItem
 from .invoice import Invoice, InvoiceLine
+from .movements import GoodsMovement, GoodsMovementLine
 from .orders import (
     AckStatus,
     LineAcknowledgment,
@@ -105,6 +107,8 @@ __all__ = [
     "Document",
     "DocumentMeta",
     "FreightTerms",
+    "GoodsMovement",
+    "GoodsMovementLine",
     "InventoryAdvice",
     "InventoryItem",
     "Invoice",

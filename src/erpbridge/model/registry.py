@@ -8,6 +8,7 @@ from typing import Final, TypeAlias
 
 from .inventory import InventoryAdvice
 from .invoice import Invoice
+from .movements import GoodsMovement
 from .orders import OrderAck, PurchaseOrder
 from .shipping import ShipNotice
 from .warehouse import WarehouseShippingAdvice, WarehouseShippingOrder
@@ -20,6 +21,7 @@ Document: TypeAlias = (
     | Invoice
     | WarehouseShippingOrder
     | WarehouseShippingAdvice
+    | GoodsMovement
 )
 
 DOCUMENT_TYPES: Final[Mapping[str, type[Document]]] = MappingProxyType(
@@ -33,9 +35,11 @@ DOCUMENT_TYPES: Final[Mapping[str, type[Document]]] = MappingProxyType(
             Invoice,
             WarehouseShippingOrder,
             WarehouseShippingAdvice,
+            GoodsMovement,
         )
     }
 )
-"""Every document class by its kind name, in the order of the X12 sets (850, 855, 856, 846, 810, 940, 945)."""
+"""Every document class by its kind name, in the order of the X12 sets (850, 855, 856, 846, 810, 940, 945),
+then GoodsMovement (SAP WMMBXY; X12 944/947)."""
 
 KINDS: Final[tuple[str, ...]] = tuple(DOCUMENT_TYPES)

@@ -162,6 +162,14 @@ def _children(
     for name, value in values.items():
         if name in known or not isinstance(value, dict | list) or value in ([], {}):
             continue
+        if isinstance(value, list) and not any(isinstance(v, Mapping) for v in value):
+            out.add(
+                "error",
+                f"{name} holds several values {value!r}; a field takes one (check the mapping's expression)",
+                path or None,
+                name,
+            )
+            continue
         if not generic and not out.extension:
             out.add(
                 "error",
