@@ -1588,11 +1588,17 @@ class Ledger:
         gs06: str | None = None,
         st02: str | None = None,
         updated_before: datetime | None = None,
+        created_since: datetime | None = None,
+        id_prefix: str | None = None,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[Document]:
         """Documents matching every criterion given, oldest first (e.g. the outbound document a
         997 acknowledges: ``find(partner=..., direction="out", gs06=...)``; or the ones whose
-        acknowledgment is overdue: ``find(states=["sent"], updated_before=cutoff)``)."""
+        acknowledgment is overdue: ``find(states=["sent"], updated_before=cutoff)``).
+
+        ``created_since`` keeps documents recorded at or after that time, ``id_prefix`` those whose
+        ID starts with it (``erpbridge ledger show 3f2a``), and ``newest_first`` reverses the order."""
         wanted = [_state(s).value for s in states] if states is not None else None
 
         def work(s: Session) -> list[Document]:
@@ -1613,10 +1619,32 @@ class Ledger:
                 stmt = stmt.where(DocumentRow.state.in_(wanted))
             if updated_before is not None:
                 stmt = stmt.where(DocumentRow.updated_at < updated_before)
-            stmt = stmt.order_by(DocumentRow.created_at, DocumentRow.id).limit(limit)
+            if created_since is not None:
+                stmt = stmt.where(DocumentRow.created_at >= created_since)
+            if id_prefix is not None:
+                stmt = stmt.where(DocumentRow.id.startswith(id_prefix, autoescape=True))
+            order = (
+                (DocumentRow.created_at.desc(), DocumentRow.id.desc())
+                if newest_first
+                else (DocumentRow.created_at, DocumentRow.id)
+            )
+            stmt = stmt.order_by(*order).limit(limit)
             return [_doc(r) for r in s.scalars(stmt)]
 
         return self._tx("find", work, write=False, partner=partner)
+
+    def last_event_times(self) -> dict[str, datetime]:
+        """The time of the last event on any document, per partner (``erpbridge status``)."""
+
+        def work(s: Session) -> dict[str, datetime]:
+            stmt = (
+                select(DocumentRow.partner, func.max(EventRow.created_at))
+                .join(EventRow, EventRow.document_id == DocumentRow.id)
+                .group_by(DocumentRow.partner)
+            )
+            return {str(partner): when for partner, when in s.execute(stmt) if when is not None}
+
+        return self._tx("last_event_times", work, write=False)
 
     def events(self, doc_id: str | None = None, *, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events in chain order: a document's, or (``doc_id=None``) all, from ``after`` + 1."""

@@ -22,6 +22,8 @@ class Relation(StrEnum):
     ``contains``: an interchange (from) contains a transaction set recorded on its own (to).
     ``derived_from``: a document (from) was produced from another (to), e.g. a 940 from an 850.
     ``replaces``: a corrected resend (from) replaces a rejected or dropped document (to).
+    ``replays``: an operator's replay (from, ``erpbridge replay``) sends a document (to) again: the
+    same sets in a new interchange, or an inbound document's canonical documents delivered again.
     """
 
     ACKNOWLEDGES = "acknowledges"
@@ -29,6 +31,7 @@ class Relation(StrEnum):
     CONTAINS = "contains"
     DERIVED_FROM = "derived_from"
     REPLACES = "replaces"
+    REPLAYS = "replays"
 
 
 class Level(StrEnum):
