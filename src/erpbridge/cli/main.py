@@ -288,7 +288,7 @@ def _shipped(pattern: str, partner: str | None) -> list[Path]:
     "to_kind",
     default="canonical",
     show_default=True,
-    help="canonical (for X12 input), or x12 / x12/<set> (for canonical JSON input).",
+    help="canonical (for X12 or IDoc XML input), or x12 / x12/<set> or idoc / idoc/<type> (for canonical JSON input).",
 )
 @click.option("--sender", help="X12 out: interchange sender, QUAL:ID (e.g. ZZ:NWOUTFITTERS).")
 @click.option("--receiver", help="X12 out: interchange receiver, QUAL:ID (e.g. ZZ:MEGAMART).")
@@ -306,7 +306,7 @@ def _shipped(pattern: str, partner: str | None) -> list[Path]:
     type=click.IntRange(1, 999_999_999),
     default=1,
     show_default=True,
-    help="X12 out: ISA13 and the first GS06/ST02 (the daemon keeps these in its ledger).",
+    help="X12 out: ISA13 and the first GS06/ST02; IDoc out: the first DOCNUM (the daemon keeps these in its ledger).",
 )
 @click.option(
     "--test", "test_flag", is_flag=True, help="X12 out: mark the interchange as test data (ISA15 T)."
@@ -329,13 +329,22 @@ def translate_cmd(
     test_flag: bool,
     out_file: Path | None,
 ) -> None:
-    """Translate an X12 INPUT into canonical JSON (one document per set), or canonical JSON into X12.
+    """Translate an X12 or IDoc XML INPUT into canonical JSON (one document per set or IDoc), or
+    canonical JSON into X12 or IDoc XML.
 
     \b
     erpbridge translate po.edi --out po.json
     erpbridge translate asn.json --to x12/856 --sender ZZ:NWOUTFITTERS --receiver ZZ:MEGAMART
+    erpbridge translate orders.xml --out po.json
+    erpbridge translate po.json --to idoc/ORDERS05 --sender KU:MEGAMART --receiver LS:S4PCLNT100
     """
-    if to_kind == "x12" or to_kind.startswith("x12/"):
+    if to_kind == "idoc" or to_kind.startswith("idoc/"):  # SAP IDoc XML out (docs/idoc.md)
+        from .idoc_translate import translate_to_idoc
+
+        translate_to_idoc(
+            input_file, mapping_file, partner, to_kind, sender, receiver, control, out_file, _mapping_dirs()
+        )
+    elif to_kind == "x12" or to_kind.startswith("x12/"):
         if not sender or not receiver:
             _fail(
                 InputError("--to x12 needs --sender and --receiver (QUAL:ID, e.g. --sender ZZ:NWOUTFITTERS)")
@@ -350,9 +359,19 @@ def translate_cmd(
             return
         _translate_out(input_file, mapping_file, partner, to_kind, outbound, out_file)
     elif to_kind != "canonical":
-        _fail(InputError(f"--to {to_kind}: use canonical (X12 in) or x12 / x12/<set> (canonical JSON in)"))
+        _fail(
+            InputError(
+                f"--to {to_kind}: use canonical (X12 or IDoc XML in), or x12 / x12/<set> or idoc / idoc/<type> "
+                "(canonical JSON in)"
+            )
+        )
     else:
-        _translate_in(input_file, mapping_file, partner, out_file)
+        from .idoc_translate import is_xml, translate_from_idoc
+
+        if is_xml(input_file):  # SAP IDoc XML in (docs/idoc.md)
+            translate_from_idoc(input_file, mapping_file, partner, out_file, _mapping_dirs())
+        else:
+            _translate_in(input_file, mapping_file, partner, out_file)
 
 
 def _write_out(out_file: Path | None, data: bytes, what: str) -> None:
