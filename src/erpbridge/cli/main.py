@@ -37,6 +37,8 @@ from ..formats.x12 import (
 )
 from ..formats.x12.schema import SetSchema, builtin_overlays
 from ..mapping.shipped import find_mappings, kind_stem
+from . import ops
+from .progress import ProgressPrinter
 
 CHUNK = 1 << 20
 
@@ -572,10 +574,8 @@ def run_cmd(config_file: Path, once: bool, quiet: bool) -> None:
         (d for d in (config.base_dir / "mappings", *_mapping_dirs()) if d.is_dir()), Path("mappings")
     )
 
-    def progress(line: str) -> None:
-        if once and not quiet:  # the daemon reports what each job did instead
-            click.echo(line, err=True)
-
+    # a bar on a terminal for long batches, else lines; the daemon reports what each job did instead
+    progress = ProgressPrinter(quiet=quiet or not once)
     runner = Runner(config, ledger, mappings_root=mappings_root, progress=progress, settle=once)
     if once:
         summary = runner.run_once()
@@ -698,6 +698,8 @@ def map_test_cmd(paths: tuple[Path, ...]) -> None:
     click.echo(f"{passed} passed, {failed} failed, {len(without)} mapping(s) without samples")
     sys.exit(2 if broken else 1 if failed else 0)
 
+
+ops.register(main)  # erpbridge ledger, dlq, replay, status (cli/ops.py)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
