@@ -551,9 +551,9 @@ def load_mapping(path: str | Path) -> Mapping:
     schema: dict[str, Any] | None = None
     if target in KINDS:
         schema = json_schema(target)
-    elif not target.startswith("x12/"):
+    elif not target.startswith(("x12/", "idoc/")):
         raise MappingError(
-            f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set>"
+            f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set> nor idoc/<type>"
         )
     fields = _compile_fields(
         top["fields"], str(p), schema, schema, "" if schema is None else target, Tables(p)
