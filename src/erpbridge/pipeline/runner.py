@@ -145,6 +145,7 @@ class Runner:
         self.transports: dict[str, Transport] = {}
         self.connectors: dict[str, Connector] = {}
         self._mark = time.monotonic()  # when the step in hand started: events carry latencies
+        self._target_down: set[str] = set()  # outbound flows whose target failed a put this pass
         self._mappings: dict[Path, LoadedMapping] = {}
         # set by the daemon on SIGTERM: the document in hand is finished, then the pass ends
         self.stopping = threading.Event()
@@ -278,6 +279,7 @@ class Runner:
         ):
             folder.mkdir(parents=True, exist_ok=True)
         self._make_local_folders()
+        self._target_down.clear()
         self._release_dead_claims()
         for flow in self.config.flows.values():
             if not flow.enabled or (flows is not None and flow.name not in flows):
@@ -325,6 +327,9 @@ class Runner:
                     summary.add(flow.name, "duplicate")
                     if flow.source.archive:
                         s.archive(flow.source.folder, name, flow.source.archive)
+                    continue
+                if doc.state == State.RETRY_WAIT:  # failed before: resumed below when its time has come
+                    summary.add(flow.name, "waiting")
                     continue
                 if doc.claimed_by != self.worker:  # another process has it in hand
                     summary.add(flow.name, "busy_elsewhere")
@@ -562,10 +567,11 @@ class Runner:
         with ExitStack() as stack:
             s = stack.enter_context(source.session())
             t = stack.enter_context(target.session())
+            # retries first: a document sent now lets its file be archived when it is listed below
+            self._resume_outbound(flow, partner, t, summary)
             for name, data in self._fetched(flow, s, summary):
                 if self._outbound_file(flow, partner, t, name, data, summary) and flow.source.archive:
                     s.archive(flow.source.folder, name, flow.source.archive)
-            self._resume_outbound(flow, partner, t, summary)
 
     def _resume_outbound(self, flow: Flow, partner: Partner, t: Session, summary: Summary) -> None:
         """Written X12 whose put failed or was cut short: put it (again; put replaces) and mark it sent."""
@@ -573,7 +579,7 @@ class Runner:
         for doc in self.ledger.claim(
             [State.WRITTEN], 1000, self.worker, direction=Direction.OUT, partner=partner.id
         ):
-            if doc.kind not in kinds or self.stopping.is_set():
+            if doc.kind not in kinds or self.stopping.is_set() or flow.name in self._target_down:
                 self.ledger.release(doc.id, self.worker)
                 continue
             data = self.ledger.payload(doc.payload_sha256 or "")
@@ -621,6 +627,8 @@ class Runner:
         summary: Summary,
         elsewhere: list[str],
     ) -> bool:
+        if flow.name in self._target_down:  # a put failed this pass: leave the rest for the retry
+            return False
         kind = raw.get("kind") if isinstance(raw, dict) else None
         spec = next((d for d in flow.documents if d.kind == kind), None)
         body = json.dumps(raw, sort_keys=True).encode()
@@ -666,6 +674,9 @@ class Runner:
                 raise
             self._reject_document(flow, partner, name, body, key, f"cannot write the X12: {exc}", summary)
             return True
+        if doc.state == State.RETRY_WAIT:  # its put failed: the file stays until it is sent
+            summary.add(flow.name, "waiting")
+            return False
         if doc.state != State.WRITTEN:
             summary.add(flow.name, "duplicate")
             return True
@@ -684,6 +695,8 @@ class Runner:
             t.put(flow.target.folder, out_name, data)
         except ErpBridgeError as exc:
             self._fail(flow.name, doc, exc, "put", data, summary)
+            if exc.transient:  # the target is down: no more numbers spent and attempts used this pass
+                self._target_down.add(flow.name)
             return False
         due = self.now() + partner.ack_window
         self._move(
