@@ -122,7 +122,8 @@ def test_translate_reports_what_it_cannot_map(tmp_path: Path) -> None:
     assert r.returncode == 2 and f"{bad}:4:" in r.stderr and "Traceback" not in r.stderr
     r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--to", "edifact")
     assert r.returncode == 2 and "use canonical (X12 or IDoc XML in), or x12" in r.stderr
-    r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--to", "idoc")  # IDoc out wants canonical JSON
+    # IDoc out wants canonical JSON
+    r = run("translate", SAMPLES / "valid" / "850_004010.edi", "--to", "idoc")
     assert r.returncode == 2 and "as JSON" in r.stderr and "Traceback" not in r.stderr
     r = run(
         "translate", SAMPLES / "valid" / "850_004010.edi", "--to", "x12", "--sender", "AA", "--receiver", "BB"
