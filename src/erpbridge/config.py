@@ -28,7 +28,7 @@ transport is built. No message ever shows a secret's value: a plain string where
 refused without repeating it, and a database URL with an inline password is refused without
 showing the URL's password.
 
-Durations are strings such as ``"90s"``, ``"30m"``, ``"4h"``, ``"1d"`` or ``"1h30m"``
+Durations are strings such as ``"90s"``, ``"30m"``, ``"4h"``, ``"1d"``, ``"1h30m"`` or ``"250ms"``
 (:func:`parse_duration`, :func:`format_duration`). Cron expressions are the classic five fields
 (:class:`Cron`).
 """
@@ -100,7 +100,7 @@ ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?\Z")
 _DURATION_HINT: Final = 'is not a duration like "4h", "30m", "90s"'
 
 
@@ -108,26 +108,26 @@ _DURATION_HINT: Final = 'is not a duration like "4h", "30m", "90s"'
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"90s"``, ``"30m"``, ``"4h"``, ``"2d"`` or a combination in that order (``"1h30m"``).
+    """``"90s"``, ``"30m"``, ``"4h"``, ``"2d"``, ``"250ms"`` or a combination in that order
+    (``"1h30m"``, ``"1s500ms"``).
 
     Whole numbers only, no spaces. Raises :class:`ValueError` for anything else.
     """
     match = _DURATION.match(text) if isinstance(text, str) and text else None
     if match is None or not any(match.groups()):
         raise ValueError(f"{_show(text)} {_DURATION_HINT}")
-    d, h, m, s = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+    d, h, m, s, ms = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=d, hours=h, minutes=m, seconds=s, milliseconds=ms)
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest text :func:`parse_duration` reads back as ``value`` (whole seconds, >= 0)."""
-    total = value.total_seconds()
-    if total < 0 or total != int(total):
-        raise ValueError(f"{value!r}: only whole, non-negative seconds can be written as a duration")
-    seconds = int(total)
+    """The shortest text :func:`parse_duration` reads back as ``value`` (whole milliseconds, >= 0)."""
+    if value < timedelta(0) or value.microseconds % 1000:
+        raise ValueError(f"{value!r}: only whole, non-negative milliseconds can be written as a duration")
+    millis = value // timedelta(milliseconds=1)
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        count, millis = divmod(millis, size)
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts) or "0s"

@@ -220,6 +220,11 @@ def test_retry_overrides_and_cron_schedules(tmp_path: Path) -> None:
     assert (policy.max_attempts, policy.initial_delay, policy.max_delay) == (2, 10.0, 90.0)
 
 
+def test_a_poll_interval_in_milliseconds(tmp_path: Path) -> None:
+    flow = load_text(tmp_path, MINIMAL.replace('every = "1m"', 'every = "250ms"')).flows["orders_in"]
+    assert flow.schedule.every == timedelta(milliseconds=250)
+
+
 # -- broken configurations -----------------------------------------------------------------------
 
 # (id, text to replace in MINIMAL, replacement, the expected line after "FILE: ")
@@ -240,6 +245,12 @@ BROKEN: list[tuple[str, str, str, str]] = [
         "zero duration",
         'every = "1m"',
         'every = "0s"',
+        "flows.orders_in.every: must be longer than 0s",
+    ),
+    (
+        "zero milliseconds",
+        'every = "1m"',
+        'every = "0ms"',
         "flows.orders_in.every: must be longer than 0s",
     ),
     (
@@ -619,20 +630,31 @@ def test_local_and_folder_endpoints_build_local_transports(tmp_path: Path) -> No
         ("1h30m", timedelta(minutes=90)),
         ("1d2h3m4s", timedelta(days=1, hours=2, minutes=3, seconds=4)),
         ("0s", timedelta(0)),
+        ("250ms", timedelta(milliseconds=250)),
+        ("1s500ms", timedelta(milliseconds=1500)),
+        ("1m30ms", timedelta(minutes=1, milliseconds=30)),
+        ("2000ms", timedelta(seconds=2)),
     ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "4", "4 h", "4hours", "1.5h", "30m1h", "-5m", "h", "4H", "1h 30m"])
+NOT_DURATIONS = ["", "4", "4 h", "4hours", "1.5h", "30m1h", "-5m", "h", "4H", "1h 30m"]
+NOT_DURATIONS += ["ms", "0.5s", "250 ms", "500ms1s", "5MS"]
+
+
+@pytest.mark.parametrize("text", NOT_DURATIONS)
 def test_parse_duration_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration like"):
         parse_duration(text)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=0, max_value=10**9).map(lambda s: timedelta(seconds=s)))
+@given(
+    st.integers(min_value=0, max_value=10**9).map(lambda s: timedelta(seconds=s))
+    | st.integers(min_value=0, max_value=10**12).map(lambda ms: timedelta(milliseconds=ms))
+)
 def test_formatting_a_duration_and_parsing_it_gives_it_back(value: timedelta) -> None:
     text = format_duration(value)
     assert parse_duration(text) == value
@@ -642,8 +664,12 @@ def test_formatting_a_duration_and_parsing_it_gives_it_back(value: timedelta) ->
 def test_format_duration() -> None:
     assert format_duration(timedelta(minutes=90)) == "1h30m"
     assert format_duration(timedelta(0)) == "0s"
-    with pytest.raises(ValueError):
-        format_duration(timedelta(milliseconds=1500))
+    assert format_duration(timedelta(milliseconds=1500)) == "1s500ms"
+    assert format_duration(timedelta(milliseconds=250)) == "250ms"
+    with pytest.raises(ValueError, match="whole, non-negative milliseconds"):
+        format_duration(timedelta(microseconds=1500))
+    with pytest.raises(ValueError, match="whole, non-negative milliseconds"):
+        format_duration(timedelta(seconds=-1))
 
 
 @pytest.mark.parametrize(
