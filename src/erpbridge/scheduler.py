@@ -26,9 +26,9 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 from typing import Any
 
