@@ -32,6 +32,7 @@ is quarantined with the error's message as the reason, and someone is alerted.
         │   └── IdocWriteError        an IDoc to write is invalid; names IDoc, segment and field
         ├── ModelError                a canonical document (or its JSON) is invalid; names the JSON path
         └── InputError                a file cannot be read (missing, unreadable)
+            └── CsvError              a CSV file is malformed: names file:line:column
 
 Validation problems in otherwise readable X12 are *not* exceptions: they are
 :class:`erpbridge.formats.x12.findings.Finding` values, which acknowledgments are built from.
@@ -99,6 +100,18 @@ class SchemaError(TerminalError):
 
 class InputError(TerminalError):
     """An input file cannot be read."""
+
+
+class CsvError(InputError):
+    """A CSV file cannot be read as rows: undecodable, ragged, no header, bad quoting.
+
+    The message starts with ``file:line:column:`` (1-based; the column counts characters, not
+    bytes); ``file``, ``line`` and ``column`` hold them alone.
+    """
+
+    def __init__(self, what: str, *, file: str, line: int, column: int) -> None:
+        super().__init__(f"{file}:{line}:{column}: {what}")
+        self.file, self.line, self.column = file, line, column
 
 
 class ModelError(TerminalError):
