@@ -170,3 +170,62 @@ def test_recording_with_a_worker_claims_the_document_for_it(ledger: Ledger, cloc
     assert out.claimed_by == dup.claimed_by == "w1" and out.isa13 == dup.isa13
     unclaimed, _ = ledger.record_inbound("acme", "x12", b"ISA*other")
     assert unclaimed.claimed_by is None  # without a worker, nothing is claimed (as before)
+
+
+def test_the_scheduler_lock_passes_to_a_waiting_process_when_the_holder_is_killed(pg_url: str) -> None:
+    """Three daemons on one PostgreSQL ledger ask for the lock at once: exactly one gets it. Its holder
+    killed with SIGKILL, exactly one of the others takes over, and so on (the advisory lock ends
+    with the dead process's session, no lease to wait for)."""
+    barrier, queue = workers.CTX.Barrier(3), workers.CTX.Queue()
+    procs, controls = {}, {}
+    for _ in range(3):
+        mine, theirs = workers.CTX.Pipe()
+        proc = workers.CTX.Process(
+            target=workers.contend_for_lock, args=(pg_url, "batches", theirs, barrier, queue)
+        )
+        proc.start()
+        procs[proc.pid], controls[proc.pid] = proc, mine
+    engine = raw_engine(pg_url)
+
+    def holders_on_the_server() -> int:
+        with engine.begin() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    )
+                ).scalar_one()
+            )
+
+    def next_message() -> tuple[str, int, bool]:
+        kind, pid, held = queue.get(timeout=workers.TIMEOUT)
+        assert kind != "error", f"a contender failed:\n{pid}"
+        return kind, pid, held
+
+    try:
+        messages = [next_message() for _ in range(4)]  # three first tries, and the winner's "held"
+        first = {pid: held for kind, pid, held in messages if kind == "first"}
+        assert len(first) == 3 and sum(first.values()) == 1, messages
+        (holder,) = [pid for pid, held in first.items() if held]
+        assert ("held", holder, True) in messages
+        assert holders_on_the_server() == 1
+        alive = set(procs)
+        for _ in range(2):
+            procs[holder].kill()  # SIGKILL: no release, no goodbye to the server
+            procs[holder].join(workers.TIMEOUT)
+            alive.discard(holder)
+            kind, taker, _ = next_message()
+            assert kind == "held" and taker in alive, (kind, taker, alive)
+            assert holders_on_the_server() == 1  # the new holder only; the others still waiting
+            holder = taker
+        assert queue.empty()  # nobody else claims to hold it
+    finally:
+        for pid, proc in procs.items():
+            if proc.is_alive():
+                controls[pid].send("stop")
+        for proc in procs.values():
+            proc.join(workers.TIMEOUT)
+            if proc.is_alive():
+                proc.kill()
+        engine.dispose()

@@ -139,3 +139,31 @@ def hold_lock(url: str, name: str, release: Any, crash: bool, barrier: Any, queu
         os._exit(0)
     lock.release()
     ledger.close()
+
+
+def contend_for_lock(url: str, name: str, control: Any, barrier: Any, queue: Any) -> None:
+    """Try to take scheduler lock ``name`` at the same moment as the other processes, then keep
+    trying (as a daemon's leader job does, only more often) until it holds it or ``control`` (this
+    process's end of a Pipe) receives anything, which also ends its hold on the lock.
+
+    Reports ``("first", pid, held)`` after the first try and ``("held", pid, True)`` once it holds
+    the lock. The test kills these processes with SIGKILL, so they wait on their own pipe, never
+    on a shared Event or Condition (a process killed inside ``wait()`` would hang the others)."""
+    import os
+
+    try:
+        ledger = Ledger.open(url, migrate=False)
+        lock = ledger.scheduler_lock(name)
+        barrier.wait()
+        held = lock.acquire()
+        queue.put(("first", os.getpid(), held))
+        while not held and not control.poll(0.01):  # the retry interval (a daemon's is a minute)
+            held = lock.acquire()
+        if held:
+            queue.put(("held", os.getpid(), True))
+    except BaseException:
+        queue.put(("error", traceback.format_exc(), False))
+        raise
+    control.poll(TIMEOUT)
+    lock.release()
+    ledger.close()

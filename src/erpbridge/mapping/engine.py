@@ -42,7 +42,7 @@ from .functions import MappingValueError
 from .tables import Tables
 
 _INDEX = re.compile(r"\[\d+\]")
-_TOP = {"mapping", "source", "target", "extends", "description", "fields"}
+_TOP = {"mapping", "source", "target", "extends", "description", "each", "fields"}
 _SPEC = {"each", "fields", "value", "when", "hierarchy", "merge", "items"}
 _HL_NODE = {"level", "each", "when", "fields", "children"}
 
@@ -140,10 +140,23 @@ def _schema_node(schema: dict[str, Any], node: dict[str, Any] | None) -> dict[st
 
 
 class Mapping:
-    """A loaded, checked and compiled mapping."""
+    """A loaded, checked and compiled mapping.
 
-    def __init__(self, name: str, source: str, target: str, fields: dict[str, FieldSpec], file: str) -> None:
+    ``each`` (a top-level key of the file) makes one document per item it gives: :meth:`apply_all`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        target: str,
+        fields: dict[str, FieldSpec],
+        file: str,
+        each: Expression | None = None,
+        each_line: int = 1,
+    ) -> None:
         self.name, self.source, self.target, self.fields, self.file = name, source, target, fields, file
+        self.each, self.each_line = each, each_line
         self._lines: dict[str, tuple[str, int]] = {}  # target path -> (file, line), for model findings
         self._index(fields, "")
 
@@ -157,8 +170,29 @@ class Mapping:
     def apply(self, source: Any, meta: dict[str, Any] | None = None) -> MappingResult:
         """Map one source document. ``meta`` (where it came from) is added to a canonical result
         unless the mapping fills ``meta`` itself."""
+        if self.each is not None:
+            message = "this mapping makes one document per item of its top-level 'each' (apply_all)"
+            return MappingResult(None, [MappingFinding(self.file, self.each_line, "each", message)])
+        return self._apply_one(source, source, "", meta)
+
+    def apply_all(self, source: Any, meta: dict[str, Any] | None = None) -> list[MappingResult]:
+        """Map one source document into the documents it makes: one per item of the top-level
+        ``each`` (each item is the context of ``fields``, the source is ``$root``), or else one."""
+        if self.each is None:
+            return [self._apply_one(source, source, "", meta)]
         findings: list[MappingFinding] = []
-        doc = self._object(self.fields, source, source, "", "", findings)
+        spec = FieldSpec("each", self.each_line, self.file)
+        items = self._items(self.each, source, source, spec, "each", "", findings)
+        if findings:
+            return [MappingResult(None, findings)]
+        return [
+            self._apply_one(item, source, _source_label(item, f"{self.each.text}[{i}]."), meta)
+            for i, item in enumerate(items)
+        ]
+
+    def _apply_one(self, ctx: Any, root: Any, src: str, meta: dict[str, Any] | None) -> MappingResult:
+        findings: list[MappingFinding] = []
+        doc = self._object(self.fields, ctx, root, "", src, findings)
         if findings:
             return MappingResult(None, findings)
         if self.target in KINDS:
@@ -238,7 +272,7 @@ class Mapping:
                 items = self._items(spec.each, ctx, root, spec, target, src, findings)
                 value = []
                 for i, item in enumerate(items):
-                    here = f"{src}{spec.each.text}[{i}]."
+                    here = _source_label(item, f"{src}{spec.each.text}[{i}].")
                     if spec.fields is not None:
                         obj = self._object(spec.fields, item, root, f"{target}[{i}]", here, findings)
                         if spec.merge is not None:
@@ -335,6 +369,13 @@ class Mapping:
                 self._hl(child, item, root, target, f"{here_src}[{i}].", findings, out, number)
             if len(out) > at + 1:
                 head["HL04"] = "1"
+
+
+def _source_label(item: Any, path: str) -> str:
+    """How findings name a source item: by its line when it says where it came from (a CSV row
+    carries ``_line``), else by its path in the source document."""
+    line = item.get("_line") if isinstance(item, dict) else None
+    return f"line {line}." if isinstance(line, int) and not isinstance(line, bool) else path
 
 
 def _compile_fields(
@@ -555,11 +596,11 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(
             f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set> nor idoc/<type>"
         )
-    fields = _compile_fields(
-        top["fields"], str(p), schema, schema, "" if schema is None else target, Tables(p)
-    )
+    tables = Tables(p)
+    fields = _compile_fields(top["fields"], str(p), schema, schema, "" if schema is None else target, tables)
+    each = _expr(top["each"], str(p), "each", tables) if "each" in top else None
     name = str(top["mapping"].value) if "mapping" in top else p.stem
-    return Mapping(name, source, target, fields, str(p))
+    return Mapping(name, source, target, fields, str(p), each, top["each"].line if "each" in top else 1)
 
 
 __all__ = ["FieldSpec", "Mapping", "MappingError", "MappingFinding", "MappingResult", "load_mapping"]

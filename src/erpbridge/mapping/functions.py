@@ -116,13 +116,23 @@ def qualified(segment: Any, qualifier: Any, start: Any = None) -> str | None:
     return None
 
 
+#: the lengths of GS1 keys: GTIN-8, UPC-A (GTIN-12), EAN-13/GLN, GTIN-14, GSIN-17, SSCC-18
+_GS1_LENGTHS = frozenset({8, 12, 13, 14, 17, 18})
+
+
 def gs1(value: Any) -> str | None:
-    """Check a GS1 mod-10 check digit (UPC-A, EAN/GTIN-13, GTIN-14, SSCC-18); return the value."""
+    """Check a GS1 mod-10 check digit (UPC-A, EAN/GTIN-13, GTIN-14, SSCC-18); return the value.
+
+    A length no GS1 key has is a finding too: a UPC that a spreadsheet stored as a number lost its
+    leading zero, and the check digit alone cannot see that.
+    """
     v = _text(value)
     if v is None:
         return None
-    if not v.isdigit() or len(v) < 8:
-        raise MappingValueError(f"{v!r} is not a GS1 number")
+    if not v.isdigit() or len(v) not in _GS1_LENGTHS:
+        raise MappingValueError(
+            f"{v!r} is not a GS1 number (8, 12, 13, 14, 17 or 18 digits; did a spreadsheet drop leading zeros?)"
+        )
     body, check = v[:-1], int(v[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     if (10 - total % 10) % 10 != check:
@@ -295,6 +305,32 @@ def groupby(items: Any, key: Any) -> list[list[Any]]:
     return out
 
 
+def same(items: Any, key: Any) -> str | None:
+    """The one value that every item of a group has in field ``key``; empty values do not count.
+
+    ``$same($, "ship_date")`` in a group of CSV rows made by ``$groupby(rows, "shipment_id")`` gives
+    the shipment's date. Rows that disagree are a finding that names each value and its lines
+    (``_line``), so a value is never taken from one row and the others silently dropped.
+    """
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        items = [items]
+    seen: dict[str, list[str]] = {}
+    for n, item in enumerate(items):
+        value = item.get(str(key)) if isinstance(item, dict) else None
+        if value in (None, ""):
+            continue
+        line = item.get("_line")
+        seen.setdefault(str(value), []).append(f"line {line}" if isinstance(line, int) else f"item {n + 1}")
+    if len(seen) > 1:
+        shown = "; ".join(
+            f"{v!r} ({', '.join(where[:3])}{', ...' if len(where) > 3 else ''})" for v, where in seen.items()
+        )
+        raise MappingValueError(f"the rows of one group disagree on {key}: {shown}")
+    return next(iter(seen), None)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "x12date": x12date,
     "x12time": x12time,
@@ -312,4 +348,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "required": required,
     "concat": concat,
     "groupby": groupby,
+    "same": same,
 }

@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import ErpBridgeError, ModelError
 from ..formats.x12 import decode, encode
 from ..formats.x12.lexer import Lexer, Segment
+from ..formats.csvrows import read_csv
 from ..model import KINDS, from_json, to_json
 from .engine import Mapping
 from .meta import x12_meta
@@ -104,7 +105,9 @@ def _envelopes(view: dict[str, Any], source: str) -> list[tuple[Any, Any, dict[s
 def run_case(mapping: Mapping, case: SampleCase) -> CaseResult:
     result = CaseResult(case)
     try:
-        if mapping.source.startswith("idoc/") or mapping.target.startswith("idoc/"):
+        if case.input.name.lower().endswith(".csv"):
+            _csv(mapping, case, result)
+        elif mapping.source.startswith("idoc/") or mapping.target.startswith("idoc/"):
             from .idoc_samples import run_idoc_case  # IDoc XML cases (docs/idoc.md)
 
             run_idoc_case(mapping, case, result)
@@ -134,6 +137,23 @@ def _inbound(mapping: Mapping, case: SampleCase, result: CaseResult) -> None:
     if not isinstance(expected, list):
         expected = [expected]
     try:
+    _compare_documents(mapping, case, result, produced)
+
+
+def _csv(mapping: Mapping, case: SampleCase, result: CaseResult) -> None:
+    """``CASE.input.csv`` (UTF-8, delimiter sniffed: :mod:`erpbridge.formats.csvrows`) and
+    ``CASE.expected.json``: the documents the mapping makes from ``{"file": ..., "rows": [...]}`` (one
+    per item of a top-level ``each``), compared as the model writes them."""
+    table = read_csv(case.input.read_bytes(), file=str(case.input))
+    produced: list[Any] = []
+    for n, applied in enumerate(mapping.apply_all(table.view(case.input.name))):
+        for finding in applied.findings:
+            result.problems.append(f"{case.input}: document {n + 1}: {finding}")
+        produced.append(applied.document)
+    _compare_documents(mapping, case, result, produced)
+
+
+def _compare_documents(mapping: Mapping, case: SampleCase, result: CaseResult, produced: list[Any]) -> None:
         expected = [_normal(mapping.target, d) for d in expected]
     except ModelError as exc:
         result.problems.append(f"{case.expected}: not a valid {mapping.target}: {exc}")
