@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ErpBridgeError, ModelError
+from ..formats.csvrows import read_csv
 from ..formats.x12 import decode, encode
 from ..formats.x12.lexer import Lexer, Segment
-from ..formats.csvrows import read_csv
 from ..model import KINDS, from_json, to_json
 from .engine import Mapping
 from .meta import x12_meta
@@ -133,10 +133,6 @@ def _inbound(mapping: Mapping, case: SampleCase, result: CaseResult) -> None:
         for finding in applied.findings:
             result.problems.append(f"{case.input}: set {n + 1}: {finding}")
         produced.append(applied.document)
-    expected = json.loads(case.expected.read_text(encoding="utf-8"))
-    if not isinstance(expected, list):
-        expected = [expected]
-    try:
     _compare_documents(mapping, case, result, produced)
 
 
@@ -154,6 +150,10 @@ def _csv(mapping: Mapping, case: SampleCase, result: CaseResult) -> None:
 
 
 def _compare_documents(mapping: Mapping, case: SampleCase, result: CaseResult, produced: list[Any]) -> None:
+    expected = json.loads(case.expected.read_text(encoding="utf-8"))
+    if not isinstance(expected, list):
+        expected = [expected]
+    try:
         expected = [_normal(mapping.target, d) for d in expected]
     except ModelError as exc:
         result.problems.append(f"{case.expected}: not a valid {mapping.target}: {exc}")
