@@ -8,8 +8,8 @@
     check_environment(config)                         # secrets readable, SFTP key files present
 
 ``parse_config`` is pure: it turns the parsed TOML (a dict) into frozen dataclasses and touches
-nothing but ``is_dir`` (to find a partner's default mapping folder). It opens no connection, reads
-no secret and builds no transport. :func:`build_transport` makes the transport objects of
+nothing but ``is_dir`` (to find a partner's default mapping folder) and ``load_mapping`` (to check
+a flow's ``csv_mapping``). It opens no connection, reads no secret and builds no transport. :func:`build_transport` makes the transport objects of
 :mod:`erpbridge.transports` from endpoints, and :func:`check_environment` checks what only the
 running machine can tell (environment variables set, secret and key files readable).
 
@@ -35,6 +35,7 @@ Durations are strings such as ``"90s"``, ``"30m"``, ``"4h"``, ``"1d"``, ``"1h30m
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import functools
 import json
@@ -96,6 +97,9 @@ SECTIONS: Final = ("erpbridge", "ledger", "retry", "partners", "endpoints", "flo
 TRANSPORT_TYPES: Final = ("local", "sftp")
 CONNECTOR_TYPES: Final = ("folder",)
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
+_CSV_KEYS: Final = ("csv_mapping", "csv_encoding", "csv_delimiter")  # outbound flows only
+#: the mappings of the checkout erpbridge runs from: a relative "mappings/..." path falls back to them
+SHIPPED_MAPPINGS: Final = Path(__file__).resolve().parents[2] / "mappings"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
@@ -520,6 +524,9 @@ class Flow:
     retry: Retry  # the effective settings: [retry], then the flow's own
     acks: Place | None = None  # inbound: where our 997/999/TA1 go
     enabled: bool = True
+    csv_mapping: Path | None = None  # outbound: the mapping that makes documents of a .csv file
+    csv_encoding: str = "utf-8"  # outbound: the encoding of .csv files
+    csv_delimiter: str | None = None  # outbound: their delimiter; None: sniffed from the header
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -673,20 +680,28 @@ def _is_dir(path: Path) -> bool:
     return path.is_dir()
 
 
+def _load_mapping(path: Path) -> Any:
+    from .mapping import load_mapping  # the mapping engine (jsonata) only when a flow names one
+
+    return load_mapping(path)
+
+
 def parse_config(
     data: Mapping[str, Any],
     *,
     file: str | os.PathLike[str],
     shown: str | None = None,
     is_dir: Callable[[Path], bool] = _is_dir,
+    load_mapping: Callable[[Path], Any] = _load_mapping,
 ) -> Config:
     """Check parsed TOML and build the :class:`Config`; relative paths are resolved against the
     folder of ``file``. ``shown`` is the file name used in messages (default: ``file`` as given).
-    ``is_dir`` is the only look at the disk (a partner's default mapping folder, if it exists).
-    Raises :class:`ConfigError` listing every problem, one per line.
+    ``is_dir`` (a partner's default mapping folder, if it exists) and ``load_mapping`` (a flow's
+    ``csv_mapping``: it must load, read ``csv`` and make a kind the flow takes) are the only looks at
+    the disk. Raises :class:`ConfigError` listing every problem, one per line.
     """
     path = Path(file).absolute()
-    p = _Parser(path, shown if shown is not None else os.fspath(file), is_dir)
+    p = _Parser(path, shown if shown is not None else os.fspath(file), is_dir, load_mapping)
     return p.parse(data)
 
 
@@ -857,11 +872,18 @@ class _Table:
 
 
 class _Parser:
-    def __init__(self, file: Path, shown: str, is_dir: Callable[[Path], bool]) -> None:
+    def __init__(
+        self,
+        file: Path,
+        shown: str,
+        is_dir: Callable[[Path], bool],
+        load_mapping: Callable[[Path], Any] = _load_mapping,
+    ) -> None:
         self.file = file
         self.shown = shown
         self.base = file.parent
         self.is_dir = is_dir
+        self.load_mapping = load_mapping
         self.problems: list[_Bad] = []
         self.broken: set[tuple[str, str]] = set()  # (section, name) of tables that failed
 
@@ -1419,7 +1441,7 @@ class _Parser:
             "retry",
             "enabled",
         )
-        t.allow((*common, "acks") if direction == "in" else common)
+        t.allow((*common, "acks") if direction == "in" else (*common, *_CSV_KEYS))
         partner_id = self.refer(t, "partner", "partners", raw_partners)
         partner = partners[partner_id]
         if direction == "in":
@@ -1482,6 +1504,7 @@ class _Parser:
             )
             acks = None
             documents = self.outbound_documents(t, partner)
+        csv_mapping, csv_encoding, csv_delimiter = self.csv_options(t, documents)
         if t.has("every") and t.has("cron"):
             raise _Bad(t.key("cron"), "give every or cron, not both")
         if t.has("cron"):
@@ -1502,7 +1525,58 @@ class _Parser:
             retry=own.over(retry),
             acks=acks,
             enabled=t.boolean("enabled", True),
+            csv_mapping=csv_mapping,
+            csv_encoding=csv_encoding,
+            csv_delimiter=csv_delimiter,
         )
+
+    def csv_options(
+        self, t: _Table, documents: tuple[DocumentSpec, ...]
+    ) -> tuple[Path | None, str, str | None]:
+        """An outbound flow's ``csv_mapping`` (checked: it loads, reads ``csv`` and makes a kind of the
+        flow's ``documents``), ``csv_encoding`` and ``csv_delimiter``."""
+        if not t.has("csv_mapping"):
+            for key in ("csv_encoding", "csv_delimiter"):
+                if t.has(key):
+                    raise _Bad(t.key(key), 'applies to .csv files, which need csv_mapping = "..." too')
+            return None, "utf-8", None
+        key = t.key("csv_mapping")
+        path: Path = self.path(
+            t, "csv_mapping", hint='such as "mappings/wms/inventory-csv-to-inventory-advice.yaml"'
+        )
+        text = PurePosixPath(str(t.data["csv_mapping"]))
+        if (
+            not text.is_absolute()
+            and text.parts[:1] == ("mappings",)
+            and not self.is_dir(self.base / "mappings")
+        ):
+            # like the daemon's mapping folder: no mappings/ beside this file means the shipped ones
+            path = SHIPPED_MAPPINGS.joinpath(*text.parts[1:])
+        try:
+            mapping = self.load_mapping(path)
+        except ConfigError as exc:  # MappingError: the message starts with file:line
+            raise _Bad(key, str(exc)) from None
+        if mapping.source != "csv":
+            raise _Bad(key, f"{path} reads {_show(mapping.source)}; a CSV mapping says source: csv")
+        kinds = [d.kind for d in documents]
+        if mapping.target not in kinds:
+            raise _Bad(
+                key,
+                f"{path} makes {mapping.target}, which this flow does not take (documents: {', '.join(map(str, kinds))})",
+            )
+        encoding = t.string("csv_encoding", "utf-8")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise _Bad(
+                t.key("csv_encoding"), f'{_show(encoding)} is not an encoding Python knows, such as "cp1252"'
+            ) from None
+        delimiter = t.string("csv_delimiter", None, empty=True)
+        if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+            raise _Bad(
+                t.key("csv_delimiter"), f'{_show(delimiter)} is not one character such as ";" or "\\t"'
+            )
+        return path, encoding, delimiter
 
     def x12_set(self, key: str, text: Any, partner: Partner) -> str:
         if not isinstance(text, str) or not text.startswith("x12/"):
