@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -245,9 +246,21 @@ def _walk(folder: Path) -> Iterable[Path]:
     return (p for p in folder.rglob("*") if p.is_file())
 
 
-def check_site(site: Site, ledger: Ledger) -> list[str]:
+def _cut_put(path: Path) -> bool:
+    """Whether ``path`` is what a put cut short by SIGKILL leaves (the transports' temporary name
+    ``.NAME.RANDOM.part``, holding the start of what is now, complete, under ``NAME``)."""
+    m = re.fullmatch(r"\.(.+)\.[0-9a-f]{8}\.part", path.name)
+    final = path.with_name(m.group(1)) if m else None
+    return final is not None and final.is_file() and final.read_bytes().startswith(path.read_bytes())
+
+
+def check_site(site: Site, ledger: Ledger, *, cut_puts: list[str] | None = None) -> list[str]:
     """Everything that is wrong with the site after the runs: lost, duplicated or half-done work,
-    reused control numbers, a broken hash chain, temporary files. Empty when all is well."""
+    reused control numbers, a broken hash chain, temporary files. Empty when all is well.
+
+    With ``cut_puts``, a temporary file that a put killed half-way left (its complete file is
+    there under its name, put again by the next run) is listed there instead of being a problem:
+    nothing removes such leftovers yet (docs/transports.md), and nothing ever lists them."""
     problems: list[str] = []
 
     def expect(ok: bool, what: str) -> None:
@@ -398,10 +411,15 @@ def check_site(site: Site, ledger: Ledger) -> list[str]:
     )
 
     # -- nothing left behind ---------------------------------------------------------------------
-    left = sorted(
-        str(p.relative_to(site.root)) for p in _walk(site.var) if is_ignored(p.name, DEFAULT_IGNORE)
-    )
-    expect(not left, f"temporary files left: {left[:5]}")
+    left = []
+    for path in _walk(site.var):
+        if not is_ignored(path.name, DEFAULT_IGNORE):
+            continue
+        if cut_puts is not None and _cut_put(path):
+            cut_puts.append(str(path.relative_to(site.root)))
+        else:
+            left.append(str(path.relative_to(site.root)))
+    expect(not left, f"temporary files left: {sorted(left)[:5]}")
     for folder in (
         site.partner / "inbound",
         site.var / "wms" / "outbound" / "ship-notices",

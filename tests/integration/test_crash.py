@@ -15,6 +15,7 @@ Reproduce a failure with the seed it prints: ``ERPBRIDGE_CRASH_SEED=N pytest tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -53,9 +54,12 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-def _run_until(site: Site, kill_at: int | None, n: int, seed: int) -> tuple[int, int]:
+def _run_until(
+    site: Site, kill_at: int | None, n: int, seed: int, rng: random.Random | None = None
+) -> tuple[int, int]:
     """Run ``erpbridge run --once``; with ``kill_at``, SIGKILL it once the ledger holds that many
-    events. Returns (exit code, events when it ended)."""
+    events (and a random 0-10 ms more, so that kills land in file I/O as well as just after a
+    commit). Returns (exit code, events when it ended)."""
     out, err = site.root / f"run-{n}.out", site.root / f"run-{n}.err"
     proc = site.erpbridge("run", "--once", "--quiet", "--config", str(site.config), stdout=out, stderr=err)
     deadline = time.monotonic() + RUN_DEADLINE
@@ -67,6 +71,8 @@ def _run_until(site: Site, kill_at: int | None, n: int, seed: int) -> tuple[int,
             except subprocess.TimeoutExpired:
                 pass
             if kill_at is not None and events_count(site) >= kill_at:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=(rng or random.Random(seed)).uniform(0, 0.01))  # where it lands
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 return proc.returncode, events_count(site)
@@ -92,7 +98,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(fast_dir: Path) ->
         # the first kill may hit the very start (the ledger being created and migrated)
         start = events_count(site)
         step = rng.choice([1, rng.randrange(2, 40)]) if n == 0 else rng.randrange(20, 800)
-        code, reached = _run_until(site, start + step, n, seed)
+        code, reached = _run_until(site, start + step, n, seed, rng)
         history.append(f"run {n}: events {start} -> {reached}, exit {code}")
         if code == -signal.SIGKILL:
             killed += 1
@@ -109,8 +115,9 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(fast_dir: Path) ->
     code, _ = _run_until(site, None, KILLS + 1, seed)
     again = (site.root / f"run-{KILLS + 1}.out").read_text()
 
+    cut_puts: list[str] = []  # temporary files of puts that a kill cut short (see check_site)
     with Ledger.open(site.ledger_url, migrate=False) as ledger:
-        problems = check_site(site, ledger)
+        problems = check_site(site, ledger, cut_puts=cut_puts)
     if code != 0 or "nothing to do" not in again:
         problems.insert(0, f"a run after the last one did something (exit {code}):\n{again}")
     assert not problems, f"seed {seed} ({'; '.join(history)}):\n" + "\n".join(problems)
@@ -131,7 +138,12 @@ def test_the_checks_see_lost_duplicated_and_left_over_work(tmp_path: Path) -> No
         shutil.copy(asn, outbound / "856_999999999.edi")  # an 856 sent twice, numbers reused
         (outbound / ".997_000000042.edi.0a1b2c3d.part").write_bytes(b"ISA")  # a temp file left
         (site.partner / "inbound" / "late.edi").write_bytes(b"ISA")  # an input not processed
-        problems = "\n".join(check_site(site, ledger))
+        cut = outbound / f".{asn.name}.0123abcd.part"
+        cut.write_bytes(asn.read_bytes()[:100])  # a put cut short, then done again in full
+        cut_puts: list[str] = []
+        problems = "\n".join(check_site(site, ledger, cut_puts=cut_puts))
+        assert cut_puts == [str(cut.relative_to(site.root))]
+        assert str(cut.relative_to(site.root)) in "\n".join(check_site(site, ledger))
     for expected in (
         "PO numbers delivered twice",
         "997 files: 3 for 4 interchanges (1 missing, 0 twice)",
