@@ -10,7 +10,8 @@ Each arrow is a ledger transition, recorded before the next step starts. A 997 f
 matched to what it acknowledges: our outbound document becomes ``acknowledged`` or ``rejected`` (with
 the partner's AK3/AK4 reasons).
 
-Outbound, per canonical JSON file in the WMS/ERP folder::
+Outbound, per canonical JSON file in the WMS/ERP folder (or CSV file, read by formats/csvrows.py and
+made into canonical documents by the flow's ``csv_mapping``)::
 
     fetch → check against the model → map → record (ledger: control numbers allocated in the same
     transaction, the X12 written) → put into the partner's folder (sent; its 997 is now owed) →
@@ -40,7 +41,8 @@ from typing import Any
 
 from ..config import Config, Flow, Partner, build_transport
 from ..connectors import Connector, FolderConnector
-from ..errors import ErpBridgeError, InputError, ModelError, TransformError
+from ..errors import CsvError, ErpBridgeError, InputError, ModelError, TransformError
+from ..formats.csvrows import read_csv
 from ..formats.x12 import (
     ControlNumbers,
     Finding,
@@ -56,7 +58,7 @@ from ..formats.x12.schema import builtin_overlays
 from ..ledger import Allocation, Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
-from ..mapping import load_mapping
+from ..mapping import MappingFinding, load_mapping
 from ..mapping.meta import x12_meta
 from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
@@ -589,14 +591,21 @@ class Runner:
     def _outbound_file(
         self, flow: Flow, partner: Partner, t: Session, name: str, data: bytes, summary: Summary
     ) -> bool:
-        """Send every document of one canonical JSON file; True when the file may be archived."""
+        """Send every document of one canonical JSON file, or of a CSV file (``.csv``) mapped by the
+        flow's ``csv_mapping``; True when the file may be archived."""
         sha = hashlib.sha256(data).hexdigest()
-        try:
-            given = json.loads(data)
-        except ValueError as exc:
-            self._reject_file(flow, partner, name, data, f"not JSON: {exc}", summary)
-            return True
-        docs = given if isinstance(given, list) else [given]
+        if name.lower().endswith(".csv"):
+            made = self._csv_documents(flow, partner, name, data, summary)
+            if made is None:  # quarantined
+                return True
+            docs: list[Any] = made
+        else:
+            try:
+                given = json.loads(data)
+            except ValueError as exc:
+                self._reject_file(flow, partner, name, data, f"not JSON: {exc}", summary)
+                return True
+            docs = given if isinstance(given, list) else [given]
         done = True
         elsewhere: list[str] = []  # documents of this file that another process is sending
         for i, raw in enumerate(docs):
@@ -605,8 +614,42 @@ class Runner:
         # a file whose documents two processes shared is archived by the one that finishes last
         return done and all(self.ledger.get(d).state not in WORK_STATES[Direction.OUT] for d in elsewhere)
 
+    def _csv_documents(
+        self, flow: Flow, partner: Partner, name: str, data: bytes, summary: Summary
+    ) -> list[Any] | None:
+        """The canonical documents of a CSV file: read (formats/csvrows.py), then mapped by the flow's
+        ``csv_mapping``. ``None`` when the file is quarantined instead, with every reason naming the
+        file and line (and column, for a file that cannot be read)."""
+        if flow.csv_mapping is None:
+            reason = f"{name}: a CSV file, but flow {flow.name} has no csv_mapping to read it with"
+            self._reject_file(flow, partner, name, data, reason, summary)
+            return None
+        try:
+            table = read_csv(data, file=name, encoding=flow.csv_encoding, delimiter=flow.csv_delimiter)
+        except CsvError as exc:
+            self._reject_file(flow, partner, name, data, str(exc), summary)
+            return None
+        if flow.csv_mapping not in self._mappings:  # a broken mapping file: a flow error, the file stays
+            self._mappings[flow.csv_mapping] = load_mapping(flow.csv_mapping)
+        results = self._mappings[flow.csv_mapping].apply_all(table.view(name))
+        problems = [_csv_finding(name, f) for r in results for f in r.findings]
+        if problems:
+            more = [f"and {len(problems) - 20} more"] if len(problems) > 20 else []
+            self._reject_file(flow, partner, name, data, "; ".join(problems[:20] + more), summary, "map")
+            return None
+        if not results:  # a header and no rows: nothing to send
+            summary.add(flow.name, "empty")
+        return [r.document for r in results]
+
     def _reject_file(
-        self, flow: Flow, partner: Partner, name: str, data: bytes, reason: str, summary: Summary
+        self,
+        flow: Flow,
+        partner: Partner,
+        name: str,
+        data: bytes,
+        reason: str,
+        summary: Summary,
+        step: str = "read",
     ) -> None:
         doc = self.ledger.record_outbound(
             partner.id, "canonical", payload=data, levels=(), state=State.PICKED_UP,
@@ -614,7 +657,7 @@ class Runner:
             worker=self.worker,
         )  # fmt: skip
         if doc.state == State.PICKED_UP and doc.claimed_by == self.worker:
-            self._fail(flow.name, doc, _Quarantine(reason, file=name), "read", data, summary)
+            self._fail(flow.name, doc, _Quarantine(reason, file=name), step, data, summary)
 
     def _outbound_document(
         self,
@@ -788,6 +831,14 @@ def _rejection(flow: Flow, errors: list[str]) -> str:
         lines.append(f"- and {len(errors) - 100} more")
     lines.append("The partner must correct the file and send it again under a new ISA13.")
     return "\n".join(lines)
+
+
+def _csv_finding(file: str, finding: MappingFinding) -> str:
+    """A mapping finding on a CSV row as ``file:line: field: what (mapping file:line)``."""
+    line = (finding.source or "").removeprefix("line ").rstrip(".")
+    if finding.source and finding.source.startswith("line ") and line.isdigit():
+        return f"{file}:{line}: {finding.target}: {finding.message} ({finding.file}:{finding.line})"
+    return f"{file}: {finding}"
 
 
 def _as_list(value: Any) -> list[Any]:
