@@ -8,6 +8,13 @@ and a plain ``BEGIN`` for reads (a consistent snapshot).
 PostgreSQL (``postgresql+psycopg://``): READ COMMITTED, row locks where they matter, and a
 ``lock_timeout`` so a stuck lock turns into :class:`~erpbridge.errors.LedgerBusyError` instead of a
 hang.
+
+A write transaction run with the execution option :data:`RELAXED_COMMIT` commits without waiting
+for the disk: SQLite ``synchronous=NORMAL`` for that transaction (WAL), PostgreSQL ``SET LOCAL
+synchronous_commit = off``. Either way a process crash loses nothing committed, and the database
+stays consistent after a power cut or an OS crash; what such a cut can undo is the last relaxed
+commits after the last durable one, never a durable commit (both logs are sequential: a durable
+commit flushes everything before it). The ledger uses it for state moves only (docs/ledger.md).
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ Backend = Literal["sqlite", "postgresql"]
 
 #: Execution option naming how a SQLite transaction begins (``IMMEDIATE`` or ``DEFERRED``).
 SQLITE_BEGIN: Final = "erpbridge_sqlite_begin"
+
+#: Execution option: ``True`` for a write transaction whose commit need not wait for the disk.
+RELAXED_COMMIT: Final = "erpbridge_relaxed_commit"
 
 #: SQLSTATEs after which the whole transaction may simply be run again.
 RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -82,14 +92,21 @@ def create(url: URL, *, busy_timeout: float, application_name: str = "erpbridge"
                 cursor.execute("PRAGMA synchronous = FULL")
             finally:
                 cursor.close()
+            _record.info[RELAXED_COMMIT] = False
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+            options = conn.get_execution_options()
+            relaxed = bool(options.get(RELAXED_COMMIT))
+            info = conn.connection.info  # the pooled connection's: what its synchronous is now
+            if info.get(RELAXED_COMMIT) != relaxed:  # set between transactions, only when it changes
+                conn.exec_driver_sql(f"PRAGMA synchronous = {'NORMAL' if relaxed else 'FULL'}")
+                info[RELAXED_COMMIT] = relaxed
+            mode = options.get(SQLITE_BEGIN, "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         connect_args={
@@ -98,6 +115,13 @@ def create(url: URL, *, busy_timeout: float, application_name: str = "erpbridge"
             "options": f"-c lock_timeout={timeout_ms}",
         },
     )
+
+    @event.listens_for(engine, "begin")
+    def _postgresql_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(RELAXED_COMMIT):
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+    return engine
 
 
 def sqlstate(exc: BaseException) -> str | None:
