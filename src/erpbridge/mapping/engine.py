@@ -592,9 +592,9 @@ def load_mapping(path: str | Path) -> Mapping:
     schema: dict[str, Any] | None = None
     if target in KINDS:
         schema = json_schema(target)
-    elif not target.startswith(("x12/", "idoc/")):
+    elif "/" not in target:  # x12/<set>, or a connector's record such as sap/A_SalesOrder (plain JSON)
         raise MappingError(
-            f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set> nor idoc/<type>"
+            f"{p}:{top['target'].line}: target {target!r} is neither a canonical document ({', '.join(sorted(KINDS))}) nor x12/<set> nor a connector's record such as sap/A_SalesOrder"
         )
     tables = Tables(p)
     fields = _compile_fields(top["fields"], str(p), schema, schema, "" if schema is None else target, tables)

@@ -6,7 +6,9 @@ For ``mappings/x12/856-to-ship-notice.yaml`` the cases live in ``856-to-ship-not
   mapping must make from the sets of the interchange, in order;
 - outbound (canonical → X12): ``CASE.input.json`` (a document or a list) and ``CASE.expected.edi``.
   The output sets are put in the expected file's envelope (its ISA, GS and each set's ST02), written by
-  the validating writer and compared segment by segment.
+  the validating writer and compared segment by segment;
+- canonical → a connector's record (``target: sap/A_SalesOrder``): ``CASE.input.json`` (a document or
+  a list) and ``CASE.expected.json``, the list of records, compared as JSON.
 
 A failing case says why in a readable unified diff (JSON lines, or one X12 segment per line).
 """
@@ -113,8 +115,10 @@ def run_case(mapping: Mapping, case: SampleCase) -> CaseResult:
             run_idoc_case(mapping, case, result)
         elif mapping.source.startswith("x12/"):
             _inbound(mapping, case, result)
-        else:
+        elif mapping.target.startswith("x12/"):
             _outbound(mapping, case, result)
+        else:
+            _records(mapping, case, result)
     except (OSError, ValueError) as exc:  # unreadable sample files, bad JSON
         result.problems.append(f"{case.name}: cannot read a sample file: {exc}")
     except ErpBridgeError as exc:
@@ -204,6 +208,29 @@ def _outbound(mapping: Mapping, case: SampleCase, result: CaseResult) -> None:
     if produced != wanted:
         result.diff = list(
             difflib.unified_diff(wanted, produced, str(case.expected), "mapping output", lineterm="")
+        )
+
+
+def _records(mapping: Mapping, case: SampleCase, result: CaseResult) -> None:
+    """Canonical documents to a connector's records (JSON), compared as JSON."""
+    given = json.loads(case.input.read_text(encoding="utf-8"))
+    produced: list[Any] = []
+    for n, doc in enumerate(given if isinstance(given, list) else [given]):
+        applied = mapping.apply(doc)
+        for finding in applied.findings:
+            result.problems.append(f"{case.input}: document {n + 1}: {finding}")
+        produced.append(applied.document)
+    expected = json.loads(case.expected.read_text(encoding="utf-8"))
+    expected = expected if isinstance(expected, list) else [expected]
+    if produced != expected:
+        result.diff = list(
+            difflib.unified_diff(
+                _json_lines(expected),
+                _json_lines(produced),
+                str(case.expected),
+                "mapping output",
+                lineterm="",
+            )
         )
 
 
