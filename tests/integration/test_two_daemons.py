@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import time
 import uuid
 from collections import Counter
@@ -144,4 +145,53 @@ def test_two_processes_on_one_postgresql_ledger_process_every_document_once(
     assert not failures, (
         f"failed steps (a claim lost, a retry): {[(e.step, e.outcome, e.detail) for e in failures[:5]]}"
     )
+    assert not problems, "\n".join(problems)
+
+
+def test_two_daemons_run_each_scheduled_batch_once_per_tick(tmp_path: Path, pg_database: str) -> None:
+    """Two ``erpbridge run`` daemons with the batches due every minute: each tick's batch runs in one
+    process only (the holder of the scheduler lock), and the polls of both process every document
+    once. The test waits for the next minute to begin (up to a minute: cron has no seconds)."""
+    site = build_site(tmp_path / "site", ledger_url=pg_database, inbound=20, ship_notices=10, inventory=10)
+    text = site.config.read_text().replace('every = "1m"', 'every = "1s"')
+    text += '\n[schedules]\ntimezone = "UTC"\nreconciliation = "* * * * *"\nack_overdue = "* * * * *"\n'
+    site.config.write_text(text, encoding="utf-8")
+    batches = ("ack_overdue", "reconciliation")
+    logs = [(site.root / f"daemon-{n}.out", site.root / f"daemon-{n}.err") for n in range(2)]
+    daemons = [site.erpbridge("run", "--config", str(site.config), stdout=o, stderr=e) for o, e in logs]
+    workers = {f"{socket.gethostname()}:{d.pid}" for d in daemons}
+    try:
+        with Ledger.open(site.ledger_url, migrate=False) as ledger:
+            deadline = time.monotonic() + 150  # the next minute, and the start of both daemons
+            while not all(any(r.finished_at for r in ledger.job_runs(job)) for job in batches):
+                exited = [n for n, d in enumerate(daemons) if d.poll() is not None]
+                if exited or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"no finished run of {batches} (daemons exited: {exited}):\n"
+                        + "\n".join(e.read_text() for _, e in logs)
+                    )
+                time.sleep(0.2)  # the poll interval (the condition is in the ledger)
+        for daemon in daemons:
+            daemon.send_signal(signal.SIGTERM)
+        for n, daemon in enumerate(daemons):
+            assert daemon.wait(timeout=DEADLINE) == 0, logs[n][1].read_text()
+    finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGKILL)
+                daemon.wait()
+    leaders = [n for n, (_, err) in enumerate(logs) if "runs the scheduled batches" in err.read_text()]
+    assert len(leaders) == 1, f"processes that said they hold the scheduler lock: {leaders}"
+    leader = f"{socket.gethostname()}:{daemons[leaders[0]].pid}"
+    with Ledger.open(site.ledger_url, migrate=False) as ledger:
+        for job in batches:
+            runs = ledger.job_runs(job, limit=100)
+            per_tick = Counter(r.started_at.replace(second=0, microsecond=0) for r in runs)
+            assert runs and all(n == 1 for n in per_tick.values()), (
+                job,
+                [(r.worker, r.started_at) for r in runs],
+            )
+            assert {r.worker for r in runs} == {leader}, (leader, workers, runs)
+            assert all(r.outcome == "ok" for r in runs), [(r.outcome, r.detail) for r in runs]
+        problems = check_site(site, ledger)
     assert not problems, "\n".join(problems)
