@@ -136,3 +136,23 @@ def test_unreadable_file_is_terminal(transport: LocalTransport) -> None:
 def test_reading_a_folder_as_a_file(transport: LocalTransport) -> None:
     with transport.session() as s, pytest.raises(InputError):
         s.fetch(PARTNER, "inbound")
+
+
+def test_a_file_archived_by_another_process_meanwhile_is_done_not_an_error(
+    transport: LocalTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes archiving the same file: the one that loses the race finds it gone (None)."""
+    inbox, archive = f"{PARTNER}/inbound", f"{PARTNER}/archive"
+    (transport.root / inbox / "po.edi").write_bytes(b"ISA")
+    with transport.session() as s:
+        checked = type(s)._exists
+
+        def other_process_wins(self: Any, path: Path, folder: str, name: str) -> bool:
+            found = checked(self, path, folder, name)
+            (transport.root / archive).mkdir(parents=True, exist_ok=True)
+            os.rename(path, transport.root / archive / "po.edi")  # between the check and the move
+            return found
+
+        monkeypatch.setattr(type(s), "_exists", other_process_wins)
+        assert s.archive(inbox, "po.edi", archive) is None
+    assert sorted(p.name for p in (transport.root / archive).iterdir() if p.name != ".gitkeep") == ["po.edi"]

@@ -152,7 +152,12 @@ class LocalSession:
                 target = target_dir / candidate
                 if os.path.lexists(target):
                     continue
-                self._move(source, target)
+                try:
+                    self._move(source, target)
+                except FileNotFoundError:
+                    if os.path.lexists(source) or not target_dir.is_dir():
+                        raise
+                    return None  # another process archived it since the check above: done
                 self._sync_dir(target_dir)
                 self._sync_dir(source.parent)
                 log.debug("archived %s/%s as %s/%s", folder, name, archive_folder, candidate)
