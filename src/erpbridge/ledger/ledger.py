@@ -1175,8 +1175,10 @@ class Ledger:
         lease: timedelta | None = None,
         direction: Direction | str | None = None,
         partner: str | None = None,
+        kind: str | None = None,
     ) -> list[Document]:
-        """Claim up to ``limit`` documents in ``states`` for ``worker``, oldest first.
+        """Claim up to ``limit`` documents in ``states`` for ``worker``, oldest first (of one
+        ``direction``, ``partner`` and ``kind`` when given).
 
         Claimable: documents in one of ``states`` not waiting for a retry, and documents in
         ``retry_wait`` whose ``resume_state`` is one of ``states`` and whose ``next_attempt_at``
@@ -1216,6 +1218,8 @@ class Ledger:
                 stmt = stmt.where(DocumentRow.direction == way)
             if partner is not None:
                 stmt = stmt.where(DocumentRow.partner == partner)
+            if kind is not None:
+                stmt = stmt.where(DocumentRow.kind == kind)
             stmt = (
                 stmt.order_by(DocumentRow.created_at, DocumentRow.id)
                 .limit(limit)
@@ -1269,15 +1273,23 @@ class Ledger:
 
     # --- job runs ------------------------------------------------------------------------
 
-    def start_job(self, job: str, worker: str, *, detail: Mapping[str, Any] | None = None) -> JobRun:
-        """Record that ``worker`` started a run of the scheduled ``job`` (outcome ``running``)."""
+    def start_job(
+        self,
+        job: str,
+        worker: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
+        started_at: datetime | None = None,
+    ) -> JobRun:
+        """Record that ``worker`` started a run of the scheduled ``job`` (outcome ``running``);
+        ``started_at`` (default now) for a run recorded once it turned out to matter."""
         job, worker = _name(job, "job", 128), _name(worker, "worker", 200)
 
         def work(s: Session) -> JobRun:
             row = JobRunRow(
                 job=job,
                 worker=worker,
-                started_at=self._now(),
+                started_at=started_at or self._now(),
                 finished_at=None,
                 outcome="running",
                 detail=canonical_json(dict(detail or {})),
