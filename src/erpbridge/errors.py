@@ -21,6 +21,7 @@ is quarantined with the error's message as the reason, and someone is alerted.
         ├── ConfigError               a configuration or schema file is wrong (names file and key)
         │   └── MappingError          a mapping file is wrong; the message starts with file:line
         ├── TransformError            a mapping expression or function cannot transform a source value
+        │   └── DocumentRejectedError a flow cannot take a document: wrong kind, no mapping, mapping findings
         ├── SchemaError               an X12 schema or overlay data file is wrong
         ├── X12Error                  X12 input or output is unusable
         │   ├── NotX12Error           the input is not an X12 interchange at all (no readable ISA)
@@ -92,6 +93,11 @@ class MappingError(ConfigError):
 
 class TransformError(TerminalError):
     """A mapping expression or function cannot transform a source value (becomes a finding)."""
+
+
+class DocumentRejectedError(TransformError):
+    """A flow cannot take a document: a kind it does not carry, no mapping for it, or the mapping's
+    findings. The message is the reason a person reads (it goes into the quarantine's .reason.txt)."""
 
 
 class SchemaError(TerminalError):

@@ -217,3 +217,39 @@ def test_each_step_is_an_event_with_its_latency(site: Path) -> None:
         delivered = next(e for e in moves if e.step == "deliver")
         assert delivered.detail["to"] == "erp"
         assert delivered.detail["references"][0].startswith("PurchaseOrder-")
+
+
+def test_a_file_refused_by_a_broken_mapping_goes_through_once_the_mapping_is_fixed(site: Path) -> None:
+    """The quarantined attempt does not hold the file's key: dropped again, it is sent."""
+    partner_maps = site / "var" / "maps"
+    partner_maps.mkdir(parents=True)
+    broken = (
+        (X12 / "ship-notice-to-856.yaml")
+        .read_text()
+        .replace("      BSN02: shipment_id", "      BSN02: $required(no_such_field)")
+    )
+    (partner_maps / "ship-notice-to-856.yaml").write_text(broken, encoding="utf-8")
+    shutil.copytree(ROOT / "mappings" / "codes", site / "var" / "codes")  # its code lists, found above it
+    config_file = site / "config.toml"
+    text = config_file.read_text().replace(
+        'endpoint = "megamart"            # where',
+        'mappings = "var/maps"\nendpoint = "megamart"            # where',
+        1,
+    )
+    config_file.write_text(text, encoding="utf-8")
+    asn = site / "var" / "wms" / "outbound" / "ship-notices" / "asn-1.json"
+    original = asn.read_bytes()
+    config = load_config(config_file)
+    with Ledger.open(config.ledger.url) as ledger:
+        first = Runner(config, ledger, mappings_root=ROOT / "mappings", settle=True).run_once()
+        assert first.counts[("megamart_ship_notices_out", "quarantined")] == 1, first.problems
+        assert not any(
+            f.startswith("856_") for f in files(site / "var" / "partners" / "megamart" / "outbound")
+        )
+        # the analyst fixes the mapping (here: the partner's broken copy goes) and drops the file again
+        (partner_maps / "ship-notice-to-856.yaml").unlink()
+        asn.write_bytes(original)
+        again = Runner(config, ledger, mappings_root=ROOT / "mappings", settle=True).run_once()
+        assert again.counts[("megamart_ship_notices_out", "sent")] == 1, again.table()
+        sent = ledger.find(direction=Direction.OUT, kind="x12/856", limit=10)
+        assert [d.state for d in sent] == [State.SENT]

@@ -38,6 +38,7 @@ def test_claim_takes_the_oldest_unclaimed_and_leases_them(ledger: Ledger, clock:
     # filters
     assert ledger.claim(["received"], 10, "w4", partner="p1") == []
     clock.advance(hours=1)
+    assert ledger.claim(["received"], 10, "w4", partner="p1", kind="replay") == []
     assert [d.id for d in ledger.claim(["received"], 10, "w4", partner="p1", direction="in")] == [ids[1]]
     assert ledger.claim([], 10, "w4") == []
 

@@ -41,7 +41,7 @@ from typing import Any
 
 from ..config import Config, Flow, Partner, build_transport
 from ..connectors import Connector, FolderConnector
-from ..errors import CsvError, ErpBridgeError, InputError, ModelError, TransformError
+from ..errors import CsvError, DocumentRejectedError, ErpBridgeError, InputError, ModelError
 from ..formats.csvrows import read_csv
 from ..formats.x12 import (
     ControlNumbers,
@@ -117,10 +117,6 @@ class Progress(str):
         line = super().__new__(cls, f"  {flow}: {n}/{total} {file}")
         line.flow, line.n, line.total, line.file = flow, n, total, file
         return line
-
-
-class _Quarantine(TransformError):
-    """A document that cannot go on: the reason a person reads."""
 
 
 class Runner:
@@ -344,8 +340,13 @@ class Runner:
     def _resume_inbound(self, flow: Flow, partner: Partner, s: Session, summary: Summary) -> None:
         """Documents a crash or a transient failure left half done, whose retry time has come."""
         for doc in self.ledger.claim(
-            WORK_STATES[Direction.IN], 1000, self.worker, direction=Direction.IN, partner=partner.id
-        ):
+            WORK_STATES[Direction.IN],
+            1000,
+            self.worker,
+            direction=Direction.IN,
+            partner=partner.id,
+            kind="x12",
+        ):  # (a replay is an inbound document too: its own command finishes it)
             if self.stopping.is_set():  # not started: give it back at once instead of at lease end
                 self.ledger.release(doc.id, self.worker)
                 continue
@@ -513,7 +514,7 @@ class Runner:
                     isa13 = str(inter.get("ISA", {}).get("ISA13", "")).strip()
                     out.append((f"{result.document['kind']}-{partner.id}-{isa13}-{st02}", result.document))
         if problems:
-            raise _Quarantine("; ".join(problems), partner=partner.id)
+            raise DocumentRejectedError("; ".join(problems), partner=partner.id)
         return out
 
     def _apply_ack(self, flow: Flow, partner: Partner, tset: Mapping[str, Any], summary: Summary) -> None:
@@ -657,7 +658,7 @@ class Runner:
             worker=self.worker,
         )  # fmt: skip
         if doc.state == State.PICKED_UP and doc.claimed_by == self.worker:
-            self._fail(flow.name, doc, _Quarantine(reason, file=name), step, data, summary)
+            self._fail(flow.name, doc, DocumentRejectedError(reason, file=name), step, data, summary)
 
     def _outbound_document(
         self,
@@ -683,12 +684,12 @@ class Runner:
         mapping = self._mapping_for(partner, f"{kind_stem(kind)}-to-{spec.x12_set}.yaml")
         try:
             if mapping is None:
-                raise _Quarantine(f"no mapping from {kind} to x12/{spec.x12_set}")
+                raise DocumentRejectedError(f"no mapping from {kind} to x12/{spec.x12_set}")
             checked = to_json(from_json(kind, raw))
             mapped = mapping.apply(checked)
             if mapped.document is None:
-                raise _Quarantine("; ".join(str(f) for f in mapped.findings))
-        except (ModelError, _Quarantine) as exc:
+                raise DocumentRejectedError("; ".join(str(f) for f in mapped.findings))
+        except (ModelError, DocumentRejectedError) as exc:
             self._reject_document(flow, partner, name, body, key, str(exc), summary)
             return True
         tset = mapped.document
@@ -757,11 +758,16 @@ class Runner:
     ) -> None:
         doc = self.ledger.record_outbound(
             partner.id, "canonical", payload=body, levels=(), state=State.PICKED_UP,
-            idempotency_key=key, file_name=name, worker=self.worker,
+            idempotency_key=f"{key}:rejected", file_name=name, worker=self.worker,
         )  # fmt: skip
         if doc.state == State.PICKED_UP and doc.claimed_by == self.worker:
             self._fail(
-                flow.name, doc, _Quarantine(reason, partner=partner.id, file=name), "map", body, summary
+                flow.name,
+                doc,
+                DocumentRejectedError(reason, partner=partner.id, file=name),
+                "map",
+                body,
+                summary,
             )
         else:
             summary.add(flow.name, "duplicate")
