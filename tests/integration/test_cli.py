@@ -216,3 +216,15 @@ def test_ack_file_names_cannot_escape_the_output_folder(tmp_path: Path) -> None:
     written = list(out.iterdir())
     assert len(written) == 1 and written[0].name.startswith("po.xx.")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
+
+
+def test_run_without_config_uses_the_one_in_the_folder_or_says_to_pass_it(tmp_path: Path) -> None:
+    refused = run("run", "--once", cwd=tmp_path)
+    assert refused.returncode == 2 and "pass --config FILE" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    (tmp_path / "config.example.toml").write_text(
+        (Path(__file__).parents[2] / "config.example.toml").read_text(), encoding="utf-8"
+    )
+    first = run("run", "--once", "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "nothing to do" in first.stdout and (tmp_path / "var" / "ledger.sqlite3").is_file()

@@ -547,13 +547,13 @@ def _open_ledger(config: Any) -> Any:
 @click.option(
     "--config",
     "config_file",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The configuration (see config.example.toml and docs/configuration.md).",
+    help="The configuration (default: ./config.example.toml; see docs/configuration.md).",
 )
 @click.option("--once", is_flag=True, help="Process everything pending, print a summary and exit.")
 @click.option("--quiet", is_flag=True, help="With --once: no progress lines, only the summary.")
-def run_cmd(config_file: Path, once: bool, quiet: bool) -> None:
+def run_cmd(config_file: Path | None, once: bool, quiet: bool) -> None:
     """Run the flows: poll partners and folders, acknowledge, translate, deliver, send.
 
     With --once: one pass over every flow, a summary table, exit 0, or 1 when anything was
@@ -564,7 +564,7 @@ def run_cmd(config_file: Path, once: bool, quiet: bool) -> None:
     from ..pipeline import Runner
 
     try:
-        config = load_config(config_file)
+        config = load_config(config_file) if config_file is not None else ops.load_default_config()
         check_environment(config)
         ledger = _open_ledger(config)
     except ErpBridgeError as exc:

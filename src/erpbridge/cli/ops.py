@@ -78,12 +78,18 @@ def _json_option(fn: Callable[P, R]) -> Callable[P, R]:
 def _load(config_file: Path | None) -> Config:
     from ..config import load_config
 
-    if config_file is None:
-        config_file = Path(DEFAULT_CONFIG)
-        if not config_file.is_file():
-            raise ConfigError(
-                f"no --config given and there is no {DEFAULT_CONFIG} in {Path.cwd()}: pass --config FILE"
-            )
+    return load_config(config_file) if config_file is not None else load_default_config()
+
+
+def load_default_config() -> Config:
+    """``./config.example.toml``, for commands run without ``--config``."""
+    from ..config import load_config
+
+    config_file = Path(DEFAULT_CONFIG)
+    if not config_file.is_file():
+        raise ConfigError(
+            f"no --config given and there is no {DEFAULT_CONFIG} in {Path.cwd()}: pass --config FILE"
+        )
     return load_config(config_file)
 
 
