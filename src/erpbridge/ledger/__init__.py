@@ -8,6 +8,7 @@ Public surface::
     RetryPolicy, backoff_delay   the retry schedule (pure)
     State, Direction, TRANSITIONS, is_legal      the state table (states.py)
     Document, Event, Link, DeadLetter, JobRun, OutboxEntry, OutboxState, Export, Allocation, Relation, Level
+    EventCounts, EventKey, StepLatency   what the metrics read (event_counts, step_latencies)
     event_hash, GENESIS          the hash chain (pure)
 
 See docs/ledger.md.
@@ -20,6 +21,8 @@ from .records import (
     DeadLetter,
     Document,
     Event,
+    EventCounts,
+    EventKey,
     Export,
     JobRun,
     Level,
@@ -27,6 +30,7 @@ from .records import (
     OutboxEntry,
     OutboxState,
     Relation,
+    StepLatency,
 )
 from .retry import RetryPolicy, backoff_delay
 from .states import TRANSITIONS, Direction, State, is_legal
@@ -39,6 +43,8 @@ __all__ = [
     "Direction",
     "Document",
     "Event",
+    "EventCounts",
+    "EventKey",
     "Export",
     "JobRun",
     "Ledger",
@@ -50,6 +56,7 @@ __all__ = [
     "RetryPolicy",
     "SchedulerLock",
     "State",
+    "StepLatency",
     "backoff_delay",
     "event_hash",
     "is_legal",

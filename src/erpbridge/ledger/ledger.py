@@ -59,6 +59,8 @@ from .records import (
     DeadLetter,
     Document,
     Event,
+    EventCounts,
+    EventKey,
     Export,
     JobRun,
     Level,
@@ -66,6 +68,7 @@ from .records import (
     OutboxEntry,
     OutboxState,
     Relation,
+    StepLatency,
 )
 from .retry import RetryPolicy, backoff_delay, context_of, describe, is_transient, retry_after_of
 from .states import (
@@ -1701,6 +1704,122 @@ class Ledger:
             return {(Direction(d), State(st)): int(n) for d, st, n in s.execute(stmt)}
 
         return self._tx("counts", work, write=False)
+
+    def partner_counts(
+        self, states: Iterable[State | str] | None = None
+    ) -> dict[tuple[str, Direction, State], int]:
+        """How many documents each partner has in each (direction, state); only in ``states`` if
+        given (the metrics ask for the states that are not final, so the query stays on the state
+        index instead of counting every archived document). Dead-letter depth is the
+        ``quarantined`` plus ``dead_lettered`` counts: each has exactly one open dead letter."""
+        wanted = [_state(s).value for s in states] if states is not None else None
+
+        def work(s: Session) -> dict[tuple[str, Direction, State], int]:
+            stmt = select(DocumentRow.partner, DocumentRow.direction, DocumentRow.state, func.count())
+            if wanted is not None:
+                stmt = stmt.where(DocumentRow.state.in_(wanted))
+            stmt = stmt.group_by(DocumentRow.partner, DocumentRow.direction, DocumentRow.state)
+            return {(str(p), Direction(d), State(st)): int(n) for p, d, st, n in s.execute(stmt)}
+
+        return self._tx("partner_counts", work, write=False)
+
+    def last_event_id(self) -> int:
+        """The id of the last event in the log (0 when it is empty): one row read, the cheapest
+        question the ledger answers (the metrics endpoint's readiness probe asks it)."""
+
+        def work(s: Session) -> int:
+            last = s.execute(select(_HEAD.c.last_id).where(_HEAD.c.id == 1)).scalar_one_or_none()
+            if last is None:
+                raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
+            return int(last)
+
+        return self._tx("last_event_id", work, write=False)
+
+    def event_counts(self, *, after: int = 0) -> EventCounts:
+        """How many events of documents the log holds after event ``after``, by partner, direction,
+        kind, step, outcome and states, up to the last event at the time of the call (returned as
+        ``last_event_id``: pass it as ``after`` next time to count only what came since).
+
+        Every event up to the chain head is committed when the head is read (the head moves in
+        the event's transaction, under its lock), so counting from one head to the next never
+        misses an event nor counts one twice. A ``last_event_id`` below ``after`` means the log is
+        not the one counted before (another database): start again from 0."""
+
+        def work(s: Session) -> EventCounts:
+            last = s.execute(select(_HEAD.c.last_id).where(_HEAD.c.id == 1)).scalar_one_or_none()
+            head = int(last or 0)
+            if head <= after:
+                return EventCounts(last_event_id=head, counts={})
+            columns = (
+                DocumentRow.partner,
+                DocumentRow.direction,
+                DocumentRow.kind,
+                EventRow.step,
+                EventRow.outcome,
+                EventRow.from_state,
+                EventRow.to_state,
+            )
+            stmt = (
+                select(*columns, func.count())
+                .join(DocumentRow, DocumentRow.id == EventRow.document_id)
+                .where(EventRow.id > after, EventRow.id <= head)
+                .group_by(*columns)
+            )
+            counts = {
+                EventKey(
+                    partner=str(partner),
+                    direction=Direction(direction),
+                    kind=str(kind),
+                    step=str(step),
+                    outcome=str(outcome),
+                    from_state=State(from_state) if from_state else None,
+                    to_state=State(to_state) if to_state else None,
+                ): int(n)
+                for partner, direction, kind, step, outcome, from_state, to_state, n in s.execute(stmt)
+            }
+            return EventCounts(last_event_id=head, counts=counts)
+
+        return self._tx("event_counts", work, write=False)
+
+    def step_latencies(
+        self, steps: Iterable[str], *, after: int = 0, upto: int | None = None, limit: int = 10_000
+    ) -> list[StepLatency]:
+        """The events of ``steps`` that carry a latency, on documents, after event ``after`` and up
+        to ``upto`` (default: no bound), in chain order, at most ``limit``: page with the last
+        ``event_id`` as the next ``after``. The id range makes a page a primary-key range scan."""
+        wanted = sorted({_name(step, "step", 64) for step in steps})
+        if not isinstance(limit, int) or limit < 1:
+            raise LedgerError(f"limit must be a positive integer, got {limit!r}")
+
+        def work(s: Session) -> list[StepLatency]:
+            if not wanted:
+                return []
+            stmt = (
+                select(EventRow, DocumentRow.partner, DocumentRow.direction, DocumentRow.kind)
+                .join(DocumentRow, DocumentRow.id == EventRow.document_id)
+                .where(EventRow.id > after, EventRow.step.in_(wanted), EventRow.latency_ms.is_not(None))
+                .order_by(EventRow.id)
+                .limit(limit)
+            )
+            if upto is not None:
+                stmt = stmt.where(EventRow.id <= upto)
+            return [
+                StepLatency(
+                    event_id=row.id,
+                    document_id=str(row.document_id),
+                    partner=str(partner),
+                    direction=Direction(direction),
+                    kind=str(kind),
+                    step=row.step,
+                    outcome=row.outcome,
+                    latency_ms=int(row.latency_ms or 0),
+                    created_at=row.created_at,
+                    detail=json.loads(row.detail),
+                )
+                for row, partner, direction, kind in s.execute(stmt)
+            ]
+
+        return self._tx("step_latencies", work, write=False)
 
     def export(self, doc_id: str) -> Export:
         """Everything about one document: itself, its payload bytes, every payload its events refer

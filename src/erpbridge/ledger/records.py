@@ -174,6 +174,45 @@ class Event:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class EventKey:
+    """What kind of event an :class:`EventCounts` entry counts: the document's partner, direction
+    and kind, and the event's step, outcome and states (``None`` where the event has none)."""
+
+    partner: str
+    direction: Direction
+    kind: str
+    step: str
+    outcome: str
+    from_state: State | None
+    to_state: State | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventCounts:
+    """How many events of each :class:`EventKey` the log holds after one event id, up to
+    ``last_event_id`` (the log's last event when they were counted: count again from there)."""
+
+    last_event_id: int
+    counts: Mapping[EventKey, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepLatency:
+    """The latency of one event of a document (``Ledger.step_latencies``), with what it concerns."""
+
+    event_id: int
+    document_id: str
+    partner: str
+    direction: Direction
+    kind: str
+    step: str
+    outcome: str
+    latency_ms: int
+    created_at: datetime
+    detail: Mapping[str, Any]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Link:
     """``from_document <relation> to_document``, e.g. a 997 *acknowledges* an 850.
