@@ -23,7 +23,9 @@ def test_next_block_and_formats() -> None:
     assert format_number(Level.GS, 7) == "7"
     assert format_number(Level.ST, 7) == "0007"
     assert format_number(Level.ST, 123456) == "123456"
-    assert set(MAXIMUM.values()) == {999_999_999}
+    assert format_number(Level.DOCNUM, 4711) == "0000000000004711"
+    assert {MAXIMUM[level] for level in (Level.ISA, Level.GS, Level.ST)} == {999_999_999}
+    assert MAXIMUM[Level.DOCNUM] == 9_999_999_999_999_999
 
 
 def test_numbers_start_at_one_and_count_per_partner(ledger: Ledger) -> None:
@@ -127,3 +129,47 @@ def test_control_numbers_never_repeat_across_processes(db_url: str, ledger: Ledg
     assert st == list(range(1, 2 * total, 2))  # blocks of two sets
     assert ledger.control_numbers("acme") == {Level.ISA: total, Level.GS: total, Level.ST: 2 * total}
     assert ledger.verify() == total
+
+
+def test_docnums_are_16_digits_from_one_counter_for_the_whole_ledger(ledger: Ledger) -> None:
+    first = ledger.record_outbound("acme", "idoc/ORDERS05", levels=["docnum"], idempotency_key="k1")
+    assert first.docnum == "0000000000000001"
+    assert (first.isa13, first.gs06, first.st02) == (None, None, None)
+    assert first.allocation.docnum == 1
+    assert ledger.events(first.id)[0].detail == {"docnum": "0000000000000001"}
+    # another partner's IDoc goes to the same SAP system: the next number, not 1 again
+    other = ledger.record_outbound("globex", "idoc/DELVRY07", levels=[Level.DOCNUM])
+    assert other.docnum == "0000000000000002"
+    assert ledger.record_outbound("acme", "idoc/ORDERS05", levels=["docnum"], idempotency_key="k1") == first
+    assert ledger.control_numbers("*") == {Level.DOCNUM: 2}
+    assert ledger.control_numbers("acme") == {}  # X12 counters untouched
+    both = ledger.record_outbound("acme", "x12/856", levels=["isa", "gs", "st", "docnum"])
+    assert (both.isa13, both.docnum) == ("000000001", "0000000000000003")
+    assert ledger.find(docnum="0000000000000002") == [other]
+    received, _ = ledger.record_inbound("acme", "idoc", b"<DELVRY07/>", docnum="0000000064132944")
+    assert received.docnum == "0000000064132944"
+    assert ledger.find(direction="in", docnum="0000000064132944") == [received]
+
+
+def test_the_docnum_counter_moves_forward_and_never_wraps(ledger: Ledger) -> None:
+    ledger.set_control_number("acme", "docnum", 4_500_000)  # any partner: the one ledger-wide counter
+    assert ledger.record_outbound("globex", "idoc/ORDERS05", levels=["docnum"]).docnum == "0000000004500001"
+    with pytest.raises(LedgerError, match="cannot go back"):
+        ledger.set_control_number("*", Level.DOCNUM, 10)
+    with pytest.raises(LedgerError):
+        ledger.set_control_number("*", Level.DOCNUM, 10_000_000_000_000_000)
+    ledger.set_control_number("*", Level.DOCNUM, 9_999_999_999_999_998)
+    assert ledger.record_outbound("acme", "idoc/ORDERS05", levels=["docnum"]).docnum == "9999999999999999"
+    with pytest.raises(LedgerError, match="at its maximum"):
+        ledger.record_outbound("acme", "idoc/ORDERS05", levels=["docnum"])
+    assert ledger.control_numbers("*") == {Level.DOCNUM: 9_999_999_999_999_999}  # nothing consumed
+
+
+def test_docnums_never_repeat_across_processes_and_partners(db_url: str, ledger: Ledger) -> None:
+    per_process = 150
+    args = [(db_url, partner, per_process) for partner in ("acme", "globex", "acme")]
+    results = workers.run(workers.allocate_docnums, args)
+    docnums = sorted(int(d) for result in results for d in result)
+    assert docnums == list(range(1, 3 * per_process + 1))
+    assert all(len(d) == 16 for result in results for d in result)
+    assert ledger.control_numbers("*") == {Level.DOCNUM: 3 * per_process}

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from erpbridge.errors import ConfigError, LedgerBusyError, LedgerError
-from erpbridge.ledger import Ledger
+from erpbridge.ledger import Ledger, Level
 from erpbridge.ledger._schema import Base
 from tests.ledger import workers
 from tests.ledger.helpers import raw_engine, raw_sql
@@ -53,14 +53,14 @@ def _tables(url: str) -> set[str]:
 def test_open_migrates_a_fresh_database_and_twice_is_a_no_op(fresh_url: str) -> None:
     with Ledger.open(fresh_url) as ledger:
         assert _tables(fresh_url) == EXPECTED_TABLES
-        assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0002",)]
+        assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0003",)]
         assert raw_sql(fresh_url, "SELECT id, last_id FROM chain_head") == [(1, 0)]
         doc, _ = ledger.record_inbound("acme", "x12/850", b"ISA*kept")
     with Ledger.open(fresh_url) as again:
-        assert again.migrate() == "0002"
+        assert again.migrate() == "0003"
         assert again.get(doc.id) == doc
         assert again.verify() == 1
-    assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0003",)]
 
 
 def test_the_migration_creates_exactly_the_models(fresh_url: str) -> None:
@@ -88,7 +88,7 @@ def test_sqlite_settings(db_url: str, ledger: Ledger, backend: str) -> None:
 
 def test_processes_opening_a_fresh_database_together_migrate_it_once(fresh_url: str) -> None:
     results = workers.run(workers.open_ledger, [(fresh_url,)] * 3)
-    assert results == ["0002"] * 3
+    assert results == ["0003"] * 3
     with Ledger.open(fresh_url) as ledger:
         assert len(ledger.find()) == 3 and ledger.verify() == 3
 
@@ -127,3 +127,52 @@ def test_the_migrations_ship_inside_the_package() -> None:
     assert {"env.py", "script.py.mako", "versions", "__init__.py"} <= names
     revisions = {p.name for p in (package / "versions").iterdir() if p.name.endswith(".py")}
     assert {"rev_0001_initial.py", "rev_0002_job_runs.py"} <= revisions
+
+
+def test_revision_0003_keeps_the_counters_and_admits_only_known_levels(fresh_url: str) -> None:
+    """A ledger made by erpbridge before DOCNUMs (revision 0002) is upgraded in place: its counters
+    and documents stay, the level column takes 'docnum' and its CHECK still refuses anything else."""
+    from alembic import command
+    from alembic.config import Config
+
+    from erpbridge.ledger.ledger import _MIGRATIONS
+
+    engine = raw_engine(fresh_url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+        raw_sql(
+            fresh_url,
+            "INSERT INTO control_numbers (partner, level, last_value, wraps, updated_at) "
+            "VALUES ('acme', 'isa', 41, 0, CURRENT_TIMESTAMP)",
+        )
+        with pytest.raises(sa.exc.IntegrityError):
+            raw_sql(
+                fresh_url,
+                "INSERT INTO control_numbers (partner, level, last_value, wraps, updated_at) "
+                "VALUES ('*', 'doc', 1, 0, CURRENT_TIMESTAMP)",
+            )
+    finally:
+        engine.dispose()
+    with Ledger.open(fresh_url) as ledger:
+        assert ledger.control_numbers("acme") == {Level.ISA: 41}
+        doc = ledger.record_outbound("acme", "idoc/ORDERS05", levels=["isa", "docnum"])
+        assert (doc.isa13, doc.docnum) == ("000000042", "0000000000000001")
+    with pytest.raises(sa.exc.IntegrityError):
+        raw_sql(
+            fresh_url,
+            "INSERT INTO control_numbers (partner, level, last_value, wraps, updated_at) "
+            "VALUES ('acme', 'bogus', 1, 0, CURRENT_TIMESTAMP)",
+        )
+    engine = raw_engine(fresh_url)
+    try:  # and back: the DOCNUM counter and column go, the rest stays
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0002")
+            assert "docnum" not in {c["name"] for c in sa.inspect(conn).get_columns("documents")}
+        assert raw_sql(fresh_url, "SELECT level, last_value FROM control_numbers") == [("isa", 42)]
+    finally:
+        engine.dispose()

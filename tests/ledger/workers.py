@@ -71,6 +71,20 @@ def allocate(url: str, partner: str, count: int, barrier: Any, queue: Any) -> No
     _report(queue, work)
 
 
+def allocate_docnums(url: str, partner: str, count: int, barrier: Any, queue: Any) -> None:
+    """Record ``count`` outbound IDocs for ``partner``; report their DOCNUMs."""
+
+    def work() -> list[str | None]:
+        with Ledger.open(url, migrate=False) as ledger:
+            barrier.wait()
+            return [
+                ledger.record_outbound(partner, "idoc/ORDERS05", levels=["docnum"]).docnum
+                for _ in range(count)
+            ]
+
+    _report(queue, work)
+
+
 def record_duplicates(url: str, tag: str, po_numbers: list[str], barrier: Any, queue: Any) -> None:
     """Record each PO twice over: once with content of our own, once with content both workers send."""
 

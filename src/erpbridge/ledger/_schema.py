@@ -88,6 +88,7 @@ class DocumentRow(Base):
         Index("ix_documents_state_created_at", "state", "created_at"),
         Index("ix_documents_partner_isa13", "partner", "isa13"),
         Index("ix_documents_partner_gs06", "partner", "gs06"),
+        Index("ix_documents_docnum", "docnum"),
         # inbound idempotency: the same content, ISA13 or business key again is the same document
         Index(
             "uq_documents_in_content",
@@ -145,6 +146,7 @@ class DocumentRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_until: Mapped[datetime | None]
+    docnum: Mapped[str | None] = mapped_column(String(16))  # an IDoc's DOCNUM (revision 0003)
 
 
 class EventRow(Base):
@@ -194,16 +196,17 @@ class LinkRow(Base):
 
 
 class ControlNumberRow(Base):
-    """The last control number issued, per partner and level (``isa``, ``gs``, ``st``)."""
+    """The last control number issued, per partner and level (``isa``, ``gs``, ``st``; ``docnum`` is
+    ledger-wide, under the partner ``*``: see :mod:`erpbridge.ledger.numbers`)."""
 
     __tablename__ = "control_numbers"
     __table_args__ = (
-        CheckConstraint("level IN ('isa', 'gs', 'st')", name="level"),
+        CheckConstraint("level IN ('isa', 'gs', 'st', 'docnum')", name="level"),
         CheckConstraint("last_value >= 0", name="last_value"),
     )
 
     partner: Mapped[str] = mapped_column(String(64), primary_key=True)
-    level: Mapped[str] = mapped_column(String(3), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger)
     wraps: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]

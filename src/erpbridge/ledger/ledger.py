@@ -53,7 +53,7 @@ from ._schema import (
     SchedulerLockRow,
 )
 from .chain import GENESIS, canonical_json, hash_fields
-from .numbers import MAXIMUM, REUSE_CHECKED, format_number, next_block
+from .numbers import LEDGER_WIDE, MAXIMUM, REUSE_CHECKED, counter_owner, format_number, next_block
 from .records import (
     Allocation,
     DeadLetter,
@@ -196,6 +196,7 @@ def _doc(row: DocumentRow) -> Document:
         last_error=row.last_error,
         claimed_by=row.claimed_by,
         claimed_until=row.claimed_until,
+        docnum=row.docnum,
     )
 
 
@@ -643,6 +644,7 @@ class Ledger:
         isa13: str | None = None,
         gs06: str | None = None,
         st02: str | None = None,
+        docnum: str | None = None,
         meta: DocumentMeta | None = None,
         links: Iterable[tuple[Relation | str, str]] = (),
         step: str = "receive",
@@ -659,7 +661,8 @@ class Ledger:
         is returned with ``created=False`` and a ``duplicate`` event on it says which key
         matched and which payload came (unique indexes make this hold across concurrent
         workers and processes too). Give ``isa13`` only for the document that stands for the
-        interchange. ``meta`` fills ``isa13``/``gs06``/``st02`` not given explicitly.
+        interchange. ``meta`` fills ``isa13``/``gs06``/``st02`` not given explicitly. ``docnum`` is
+        the DOCNUM of a received SAP IDoc (the first, for a file of several): kept, not a key.
         ``links`` are ``(relation, other_document_id)``: this document *relation* the other.
 
         With ``worker``, the document is claimed for that worker (see :meth:`claim`) when it is
@@ -683,6 +686,7 @@ class Ledger:
         isa13 = _text(isa13, "isa13", 16, required=False)
         gs06 = _text(gs06, "gs06", 16, required=False)
         st02 = _text(st02, "st02", 16, required=False)
+        docnum = _text(docnum, "docnum", 16, required=False)
         file_name = _text(file_name, "file_name", 1024, required=False)
         links = list(links)
 
@@ -717,6 +721,7 @@ class Ledger:
                 isa13=isa13,
                 gs06=gs06,
                 st02=st02,
+                docnum=docnum,
                 set_count=1,
                 payload_sha256=sha,
                 file_name=file_name,
@@ -792,8 +797,9 @@ class Ledger:
     ) -> Document:
         """Record a document to send and allocate its control numbers, in one transaction.
 
-        For each of ``levels`` the partner's counter advances (ISA13 and GS06 by one, ST02 by
-        ``sets``) under a row lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN
+        For each of ``levels`` the partner's counter advances (ISA13, GS06 and DOCNUM by one, ST02
+        by ``sets``; DOCNUM's counter is one for the whole ledger) under a row lock (PostgreSQL
+        ``SELECT ... FOR UPDATE``; SQLite ``BEGIN
         IMMEDIATE``), and the numbers are stored on the document before anything commits: a
         number is issued at most once, even across crashes and concurrent processes, and a
         rolled-back recording consumes none. See :mod:`erpbridge.ledger.numbers` for the wrap.
@@ -856,6 +862,9 @@ class Ledger:
                 isa13=format_number(Level.ISA, allocation.isa13) if allocation.isa13 is not None else None,
                 gs06=format_number(Level.GS, allocation.gs06) if allocation.gs06 is not None else None,
                 st02=format_number(Level.ST, allocation.st02) if allocation.st02 is not None else None,
+                docnum=(
+                    format_number(Level.DOCNUM, allocation.docnum) if allocation.docnum is not None else None
+                ),
                 set_count=sets if allocation.st02 is not None else 1,
                 payload_sha256=sha,
                 file_name=file_name,
@@ -867,7 +876,7 @@ class Ledger:
             s.add(row)
             s.flush()
             self._add_links(s, row.id, links, now)
-            numbers = {"isa13": row.isa13, "gs06": row.gs06, "st02": row.st02}
+            numbers = {"isa13": row.isa13, "gs06": row.gs06, "st02": row.st02, "docnum": row.docnum}
             info: dict[str, Any] = {k: v for k, v in numbers.items() if v is not None}
             if allocation.wrapped:
                 info["wrapped"] = [level.value for level in allocation.wrapped]
@@ -890,11 +899,11 @@ class Ledger:
     def _allocate(self, s: Session, partner: str, levels: set[Level], sets: int, now: datetime) -> Allocation:
         numbers: dict[Level, int] = {}
         wrapped: list[Level] = []
-        for level in (Level.ISA, Level.GS, Level.ST):  # always this order: no lock cycles
+        for level in (Level.ISA, Level.GS, Level.ST, Level.DOCNUM):  # always this order: no lock cycles
             if level not in levels:
                 continue
             count = sets if level is Level.ST else 1
-            first, wrap = self._advance(s, partner, level, count, now)
+            first, wrap = self._advance(s, counter_owner(partner, level), level, count, now)
             if wrap:
                 wrapped.append(level)
             numbers[level] = first
@@ -904,6 +913,7 @@ class Ledger:
             st02=numbers.get(Level.ST),
             sets=sets if Level.ST in numbers else 1,
             wrapped=tuple(wrapped),
+            docnum=numbers.get(Level.DOCNUM),
         )
 
     def _advance(self, s: Session, partner: str, level: Level, count: int, now: datetime) -> tuple[int, bool]:
@@ -928,6 +938,11 @@ class Ledger:
             return first, False
         row = self._counter(s, partner, level, now)
         first, wrap = next_block(row.last_value, count, maximum)
+        if wrap and level in LEDGER_WIDE:
+            raise LedgerError(
+                f"the {level} counter is at its maximum {maximum}: no number is ever issued twice",
+                level=level.value,
+            )
         if level in REUSE_CHECKED and (wrap or row.wraps > 0):
             self._check_reuse(s, partner, level, first, now)
         row.last_value = first + count - 1
@@ -979,7 +994,8 @@ class Ledger:
                 )
 
     def control_numbers(self, partner: str) -> dict[Level, int]:
-        """The last number issued to ``partner`` per level (levels never used are absent)."""
+        """The last number issued to ``partner`` per level (levels never used are absent). The
+        ledger-wide DOCNUM counter is under the partner ``"*"``."""
         partner = _name(partner, "partner", 64)
 
         def work(s: Session) -> dict[Level, int]:
@@ -992,10 +1008,11 @@ class Ledger:
         """Set the last number issued (e.g. to continue a legacy translator's numbering).
 
         Counters only move forward: a value below the current one raises LedgerError, because
-        the numbers in between may already be with the partner.
+        the numbers in between may already be with the partner. DOCNUM's counter is ledger-wide:
+        any ``partner`` sets it (the one under ``"*"``).
         """
-        partner = _name(partner, "partner", 64)
         lvl = _level(level)
+        partner = counter_owner(_name(partner, "partner", 64), lvl)
         if not isinstance(last_value, int) or not 0 <= last_value <= MAXIMUM[lvl]:
             raise LedgerError(
                 f"{lvl} control numbers run 0 .. {MAXIMUM[lvl]}, not {last_value!r}", partner=partner
@@ -1613,6 +1630,7 @@ class Ledger:
         isa13: str | None = None,
         gs06: str | None = None,
         st02: str | None = None,
+        docnum: str | None = None,
         updated_before: datetime | None = None,
         created_since: datetime | None = None,
         id_prefix: str | None = None,
@@ -1637,6 +1655,7 @@ class Ledger:
                 DocumentRow.isa13: isa13,
                 DocumentRow.gs06: gs06,
                 DocumentRow.st02: st02,
+                DocumentRow.docnum: docnum,
             }
             for column, value in filters.items():
                 if value is not None:

@@ -35,11 +35,13 @@ class Relation(StrEnum):
 
 
 class Level(StrEnum):
-    """A control number level: ISA13 (interchange), GS06 (group), ST02 (transaction set)."""
+    """A control number level: ISA13 (interchange), GS06 (group), ST02 (transaction set), and an SAP
+    IDoc's DOCNUM (16 digits, one counter for the whole ledger: see :mod:`erpbridge.ledger.numbers`)."""
 
     ISA = "isa"
     GS = "gs"
     ST = "st"
+    DOCNUM = "docnum"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +58,7 @@ class Allocation:
         st02: the first transaction set control number
         sets: how many transaction set numbers were allocated from ``st02``
         wrapped: the levels whose counter wrapped to 1 for this allocation
+        docnum: the IDoc number (``Level.DOCNUM``), for the IDoc writer's ``docnums=[docnum]``
     """
 
     isa13: int | None = None
@@ -63,6 +66,7 @@ class Allocation:
     st02: int | None = None
     sets: int = 1
     wrapped: tuple[Level, ...] = ()
+    docnum: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +95,8 @@ class Document:
         last_error: the last failure, ``ClassName: message (context)``
         claimed_by: the worker holding the claim, if any
         claimed_until: when that claim expires
+        docnum: an SAP IDoc's DOCNUM (16 digits): allocated by the ledger for an IDoc erpbridge
+            sends, SAP's own for one it received
     """
 
     id: str
@@ -114,6 +120,7 @@ class Document:
     last_error: str | None
     claimed_by: str | None
     claimed_until: datetime | None
+    docnum: str | None = None
 
     @property
     def allocation(self) -> Allocation:
@@ -123,7 +130,11 @@ class Document:
             return int(value) if value is not None and value.isdigit() else None
 
         return Allocation(
-            isa13=num(self.isa13), gs06=num(self.gs06), st02=num(self.st02), sets=self.set_count
+            isa13=num(self.isa13),
+            gs06=num(self.gs06),
+            st02=num(self.st02),
+            sets=self.set_count,
+            docnum=num(self.docnum),
         )
 
     def meta(self) -> DocumentMeta:
