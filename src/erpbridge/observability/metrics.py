@@ -95,6 +95,7 @@ _OUTCOMES: Final = frozenset(
 )
 _OUTBOUND_OUTCOMES: Final = frozenset({State.SENT, State.ACKNOWLEDGED})
 _PAGE: Final = 10_000
+_RECENT: Final = 50_000  # the P95 gauge looks at most at this many latest writes per series
 
 
 def outcome_of(key: EventKey) -> str | None:
@@ -125,7 +126,7 @@ class _Histogram:
     buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
     count: int = 0
     total: float = 0.0
-    recent: deque[tuple[datetime, float]] = field(default_factory=deque)
+    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=_RECENT))
 
     def observe(self, seconds: float, when: datetime, since: datetime) -> None:
         i = bisect.bisect_left(LATENCY_BUCKETS, seconds)  # le: a value equal to a bound is in it
