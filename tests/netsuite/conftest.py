@@ -145,3 +145,31 @@ def purchase_order(po: str = "4500012400", *, lines: Any = None) -> dict[str, An
         ],
         "meta": {"partner_id": "MEGAMART", "standard": "x12", "version": "004010"},
     }
+
+
+def soap_settings(emulator: NetSuiteEmulator, **kwargs: Any) -> Any:
+    from erpbridge.connectors.netsuite_soap import NetSuiteSoapSettings
+
+    values: dict[str, Any] = {
+        "account": ACCOUNT,
+        "auth": tba(),
+        "wsdl": str(WSDL),
+        "sales_order_mapping": SOAP_MAPPING,
+        "url": emulator.soap_url,
+        "name": "ns-soap",
+        "backoff": 0.01,
+        "max_backoff": 0.05,
+        "page_size": 5,
+        "connect_timeout": 5,
+        "read_timeout": 10,
+    }
+    values.update(kwargs)
+    return NetSuiteSoapSettings(**values)
+
+
+@pytest.fixture
+def soap(emulator: NetSuiteEmulator) -> Iterator[Any]:
+    from erpbridge.connectors.netsuite_soap import NetSuiteSoapConnector
+
+    with NetSuiteSoapConnector(soap_settings(emulator)) as connector:
+        yield connector
