@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -94,6 +95,20 @@ class ClientCredentialsAuth:
         return (
             f"client ID {self.client_id.name}, certificate {self.certificate_id}, key {self.private_key.name}"
         )
+
+
+class _NoSigningInLogs(logging.Filter):
+    """oauthlib logs the parameters, base string and signature of every request it signs at DEBUG
+    (the consumer key and the token among them): those records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("oauthlib", "oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _NoSigningInLogs) for f in _logger.filters):
+        _logger.addFilter(_NoSigningInLogs())
 
 
 # -- TBA: OAuth 1.0a for REST ---------------------------------------------------------------------
