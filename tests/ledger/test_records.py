@@ -216,6 +216,7 @@ def test_the_public_surface() -> None:
             "Allocation", "DeadLetter", "Direction", "Document", "Event", "Export", "GENESIS", "JobRun", "Ledger", "Level",
             "Link", "OutboxEntry", "OutboxState", "Relation", "RetryPolicy", "SchedulerLock", "State",
             "TRANSITIONS", "backoff_delay", "event_hash", "is_legal",
+            "EventCounts", "EventKey", "StepLatency",
         ]
     )  # fmt: skip
     for name in package.__all__:
