@@ -17,6 +17,13 @@
 //
 // Test controls (not SAP): POST /__control/invalidate-csrf forgets every CSRF token, as SAP does when a
 // session ends; GET /__control/stats counts token fetches and rejections.
+//
+// Beside the OData services, /sap/bc/idoc_xml stands in for SAP's IDoc XML HTTP inbound service (an ICF
+// handler; there is no SAP tooling for it on npm, so this part is erpbridge's own, see SOURCES.md): it takes a
+// POST of IDoc XML behind the same authentication, per sap-client, and keeps what it got. Controls:
+// GET /__control/idocs?client=NNN lists the IDocs a client received (DOCNUMs and bodies);
+// POST /__control/idoc-failures with a JSON list [{"status": 503, "retryAfter": "2", "body": "..."}]
+// makes the next POSTs fail with those answers, one each.
 
 const crypto = require('crypto');
 const http = require('http');
@@ -26,6 +33,8 @@ const FEMockserver = require('@sap-ux/fe-mockserver-core').default;
 const SERVICES = ['API_SALES_ORDER_SRV', 'API_OUTBOUND_DELIVERY_SRV;v=0002', 'API_MATERIAL_STOCK_SRV'];
 const MODIFYING = new Set(['POST', 'PUT', 'PATCH', 'MERGE', 'DELETE']);
 const TOKEN_PATH = '/sap/bc/sec/oauth2/token';
+const IDOC_PATH = '/sap/bc/idoc_xml';
+const IDOC_TYPES = new Set(['text/xml', 'application/xml', 'application/x-sap.idoc']);
 
 const credentials = {
     user: process.env.SAP_MOCK_USER || 'ERPBRIDGE_COMM',
@@ -35,7 +44,9 @@ const credentials = {
 };
 const sessions = new Map(); // session id -> {csrf: token | null}
 const bearerTokens = new Set();
-const stats = { csrfFetches: 0, csrfRejections: 0, tokensIssued: 0 };
+const stats = { csrfFetches: 0, csrfRejections: 0, tokensIssued: 0, idocPosts: 0 };
+const idocs = new Map(); // sap-client -> [{docnums, body}]
+const idocFailures = []; // answers for the next IDoc POSTs (a test control)
 
 function equal(a, b) {
     const x = Buffer.from(String(a));
@@ -103,6 +114,36 @@ function sessionOf(req, res) {
     return sessions.get(id);
 }
 
+async function idocXml(req, res) {
+    if (req.method !== 'POST') {
+        return send(res, 405, { allow: 'POST', 'content-type': 'text/plain' }, 'POST the IDoc XML');
+    }
+    const type = String(req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+    const body = await readBody(req);
+    stats.idocPosts += 1;
+    if (!IDOC_TYPES.has(type)) {
+        return send(res, 415, { 'content-type': 'text/plain' }, `content type ${type || '(none)'} is not XML`);
+    }
+    const failure = idocFailures.shift();
+    if (failure) {
+        const headers = { 'content-type': 'text/html' };
+        if (failure.retryAfter) {
+            headers['retry-after'] = String(failure.retryAfter);
+        }
+        return send(res, failure.status, headers, failure.body || '<html><body>Service unavailable</body></html>');
+    }
+    if (!/<IDOC\b[^>]*BEGIN="1"/.test(body) || !/<EDI_DC40\b/.test(body)) {
+        return send(res, 400, { 'content-type': 'text/html' }, '<html><body>The XML is not an IDoc: no IDOC with an EDI_DC40 control record</body></html>');
+    }
+    const client = new URL(req.url, 'http://x').searchParams.get('sap-client') || '000';
+    const docnums = [...body.matchAll(/<DOCNUM>(\d+)<\/DOCNUM>/g)].map((m) => m[1]);
+    if (!idocs.has(client)) {
+        idocs.set(client, []);
+    }
+    idocs.get(client).push({ docnums, body });
+    return send(res, 200, { 'content-type': 'text/plain' }, '');
+}
+
 function control(req, res) {
     if (req.url === '/__control/invalidate-csrf' && req.method === 'POST') {
         for (const session of sessions.values()) {
@@ -112,6 +153,16 @@ function control(req, res) {
     }
     if (req.url === '/__control/stats') {
         return send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(stats));
+    }
+    if (req.url.startsWith('/__control/idocs')) {
+        const client = new URL(req.url, 'http://x').searchParams.get('client') || '000';
+        return send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(idocs.get(client) || []));
+    }
+    if (req.url === '/__control/idoc-failures' && req.method === 'POST') {
+        return readBody(req).then((text) => {
+            idocFailures.push(...JSON.parse(text));
+            send(res, 204, {}, '');
+        });
     }
     return send(res, 404, {}, '');
 }
@@ -146,6 +197,9 @@ async function main() {
         if (!authenticated(req)) {
             return send(res, 401, { 'www-authenticate': 'Basic realm="SAP NetWeaver Application Server [ERB/100]"', 'content-type': 'text/html' },
                 '<html><body>Logon failed</body></html>');
+        }
+        if (req.url.split('?')[0] === IDOC_PATH) {
+            return idocXml(req, res);
         }
         const session = sessionOf(req, res);
         const asked = String(req.headers['x-csrf-token'] || '');
