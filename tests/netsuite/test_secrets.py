@@ -29,8 +29,8 @@ from .emulator import NetSuiteEmulator
 
 def test_a_full_run_logs_no_secret(emulator: NetSuiteEmulator, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in ("urllib3", "zeep", "requests", "erpbridge"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    for name in ("urllib3", "zeep", "requests", "oauthlib", "erpbridge"):
+        caplog.set_level(logging.DEBUG, logger=name)  # restored when the test ends
     errors: list[ErpBridgeError] = []
     emulator.inject(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded.", retry_after="0")
     with NetSuiteRestConnector(rest_settings(emulator)) as rest:
