@@ -56,7 +56,9 @@ from .model.registry import KINDS
 from .transports.base import DEFAULT_IGNORE, Credential
 
 if TYPE_CHECKING:
+    from .connectors import Connector
     from .formats.x12 import Dialect, EnvelopeParty
+    from .ledger import Ledger
     from .ledger.retry import RetryPolicy
     from .transports import Transport
 
@@ -67,17 +69,22 @@ __all__ = [
     "DocumentSpec",
     "Endpoint",
     "FolderEndpoint",
+    "IdocControl",
     "LedgerSettings",
     "LocalEndpoint",
     "Partner",
     "Party",
     "Place",
     "Retry",
+    "SapAuth",
+    "SapIdocEndpoint",
+    "SapODataEndpoint",
     "Schedule",
     "Schedules",
     "SecretRef",
     "SftpEndpoint",
     "WorkFolders",
+    "build_connector",
     "build_transport",
     "build_transports",
     "check_environment",
@@ -93,11 +100,22 @@ Direction: TypeAlias = Literal["in", "out"]
 
 #: the sections a configuration file may have
 SECTIONS: Final = ("erpbridge", "ledger", "retry", "partners", "endpoints", "flows", "schedules")
-#: endpoint types that move X12 to and from partners, and those that hold canonical documents
+#: endpoint types that move X12 to and from partners, and those that take canonical documents
+#: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs)
 TRANSPORT_TYPES: Final = ("local", "sftp")
-CONNECTOR_TYPES: Final = ("folder",)
+CONNECTOR_TYPES: Final = ("folder", "sap_idoc", "sap_odata")
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
 _CSV_KEYS: Final = ("csv_mapping", "csv_encoding", "csv_delimiter")  # outbound flows only
+#: the fields of the IDoc control record (EDI_DC40) an sap_idoc endpoint writes, and their lengths
+IDOC_CONTROL_FIELDS: Final = {
+    "SNDPOR": 10,
+    "SNDPRT": 2,
+    "SNDPRN": 10,
+    "RCVPOR": 10,
+    "RCVPRT": 2,
+    "RCVPRN": 10,
+    "MANDT": 3,
+}
 #: the mappings of the checkout erpbridge runs from: a relative "mappings/..." path falls back to them
 SHIPPED_MAPPINGS: Final = Path(__file__).resolve().parents[2] / "mappings"
 
@@ -477,7 +495,85 @@ class SftpEndpoint:
     type: Literal["sftp"] = "sftp"
 
 
-Endpoint: TypeAlias = LocalEndpoint | SftpEndpoint | FolderEndpoint
+@dataclass(frozen=True, kw_only=True)
+class SapAuth:
+    """How erpbridge logs on to SAP: basic (``user`` and ``password``) or OAuth 2.0 client
+    credentials (``token_url``, ``client_id``, ``client_secret``, ``scope``). Secrets are references."""
+
+    user: str | None = None
+    password: SecretRef | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretRef | None = None
+    scope: str | None = None
+
+    def secrets(self) -> Iterator[tuple[str, SecretRef]]:
+        for key in ("password", "client_secret"):
+            ref = getattr(self, key)
+            if ref is not None:
+                yield key, ref
+
+
+@dataclass(frozen=True, kw_only=True)
+class SapODataEndpoint:
+    """An S/4HANA system over its OData APIs (``erpbridge.connectors.sap_odata``): it takes
+    PurchaseOrders and makes sales orders of them. docs/sap.md."""
+
+    name: str
+    url: str  # http(s)://host[:port], no path
+    auth: SapAuth
+    mapping: Path  # PurchaseOrder -> sap/A_SalesOrder
+    client: str | None = None  # sap-client, three digits
+    connect_timeout: timedelta = timedelta(seconds=10)
+    timeout: timedelta = timedelta(seconds=60)
+    page_size: int = 500
+    verify: bool | Path = True  # or a CA bundle
+    sales_order_service: str | None = None  # None: the connector's default path
+    delivery_service: str | None = None
+    stock_service: str | None = None
+    type: Literal["sap_odata"] = "sap_odata"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdocControl:
+    """The control record (EDI_DC40) fields an sap_idoc endpoint writes where the IDoc mapping
+    leaves them empty: sender and receiver port, partner type and partner number, and the client."""
+
+    SNDPOR: str | None = None
+    SNDPRT: str | None = None
+    SNDPRN: str | None = None
+    RCVPOR: str | None = None
+    RCVPRT: str | None = None
+    RCVPRN: str | None = None
+    MANDT: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        """The fields given, by their SAP names."""
+        return {k: v for k in IDOC_CONTROL_FIELDS if (v := getattr(self, k)) is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SapIdocEndpoint:
+    """An SAP system's IDoc port (``erpbridge.connectors.sap_idoc``): a file port (``port = "file"``:
+    the folder ``folder`` of the local or SFTP endpoint ``transport``) or SAP's IDoc XML HTTP
+    inbound service (``port = "xml_http"``: ``url``, ``client``, basic ``auth``). docs/sap.md."""
+
+    name: str
+    port: Literal["file", "xml_http"]
+    control: IdocControl
+    mappings: Mapping[str, Path] = field(default_factory=dict)  # canonical kind -> its IDoc mapping
+    transport: str | None = None  # file: the endpoint that holds the port's folders
+    folder: str = ""  # file: where erpbridge writes IDocs for SAP
+    url: str | None = None  # xml_http: https://host:port/sap/bc/idoc_xml
+    client: str | None = None  # xml_http: sap-client
+    auth: SapAuth | None = None  # xml_http: basic
+    connect_timeout: timedelta = timedelta(seconds=10)
+    timeout: timedelta = timedelta(seconds=60)
+    verify: bool | Path = True
+    type: Literal["sap_idoc"] = "sap_idoc"
+
+
+Endpoint: TypeAlias = LocalEndpoint | SftpEndpoint | FolderEndpoint | SapODataEndpoint | SapIdocEndpoint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -491,10 +587,23 @@ class Place:
 
 @dataclass(frozen=True, kw_only=True)
 class DocumentSpec:
-    """One kind of document a flow carries: an X12 set, and for outbound flows the canonical kind."""
+    """One kind of document a flow carries: an X12 set, and for outbound flows the canonical kind;
+    or, for an inbound flow that reads SAP IDoc XML, the IDoc (``idoc``: ``SHPORD.DELVRY07`` for a
+    message type of a basic type, or ``DELVRY07`` for every message type of it)."""
 
-    x12_set: str  # "850"
+    x12_set: str = ""  # "850" ("" for an IDoc)
     kind: str | None = None  # "ShipNotice" (outbound), None (inbound: the mapping decides)
+    idoc: str | None = None  # "SHPORD.DELVRY07" (inbound IDoc flows)
+
+    @property
+    def idoc_type(self) -> str | None:
+        """The basic type of an IDoc spec (``DELVRY07``)."""
+        return self.idoc.rpartition(".")[2] if self.idoc else None
+
+    @property
+    def message_type(self) -> str | None:
+        """The message type of an IDoc spec (``SHPORD``), or None when any message type is taken."""
+        return self.idoc.partition(".")[0] if self.idoc and "." in self.idoc else None
 
     @property
     def to(self) -> str:
@@ -527,6 +636,12 @@ class Flow:
     csv_mapping: Path | None = None  # outbound: the mapping that makes documents of a .csv file
     csv_encoding: str = "utf-8"  # outbound: the encoding of .csv files
     csv_delimiter: str | None = None  # outbound: their delimiter; None: sniffed from the header
+    also_deliver: tuple[Place, ...] = ()  # outbound: connectors each document is delivered to too
+
+    @property
+    def reads_idoc(self) -> bool:
+        """Whether the flow reads SAP IDoc XML (an inbound flow whose documents are ``idoc/...``)."""
+        return any(d.idoc for d in self.documents)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -571,6 +686,9 @@ class Config:
                     ref = getattr(ep, key)
                     if ref is not None:
                         yield _join(f"endpoints.{_key(ep.name)}", key), ref
+            elif isinstance(ep, SapODataEndpoint | SapIdocEndpoint) and ep.auth is not None:
+                for key, ref in ep.auth.secrets():
+                    yield f"endpoints.{_key(ep.name)}.auth.{key}", ref
 
 
 # -- building transports ---------------------------------------------------------------------
@@ -580,10 +698,17 @@ def build_transport(endpoint: Endpoint, *, partner: str | None = None) -> Transp
     """The transport for an endpoint: :class:`LocalTransport` for local and folder endpoints,
     :class:`SftpTransport` for SFTP (nothing connects until a session opens).
 
-    ``partner`` goes into the context of every error the transport raises.
+    ``partner`` goes into the context of every error the transport raises. SAP endpoints are not
+    transports (:func:`build_connector`): a ConfigError.
     """
     from .transports import LocalTransport
 
+    if isinstance(endpoint, SapODataEndpoint | SapIdocEndpoint):
+        raise ConfigError(
+            f"[endpoints.{_key(endpoint.name)}] is an {endpoint.type} endpoint, not a transport "
+            "(build_connector makes its connector)",
+            endpoint=endpoint.name,
+        )
     if isinstance(endpoint, SftpEndpoint):
         from .transports.sftp import SftpSettings, SftpTransport
 
@@ -623,7 +748,103 @@ def build_transports(config: Config) -> dict[str, Transport]:
     return {
         name: build_transport(ep, partner=owners[name][0] if len(owners.get(name, ())) == 1 else None)
         for name, ep in config.endpoints.items()
+        if not isinstance(ep, SapODataEndpoint | SapIdocEndpoint)
     }
+
+
+def build_connector(
+    endpoint: Endpoint,
+    *,
+    folder: str = "",
+    transport: Transport | None = None,
+    ledger: Ledger | None = None,
+    partner: str | None = None,
+    worker: str | None = None,
+) -> Connector:
+    """The connector that takes canonical documents at ``endpoint`` (nothing connects yet):
+
+    - ``folder``: :class:`~erpbridge.connectors.FolderConnector` writing JSON into ``folder``
+      (through ``transport``, or the endpoint's own local transport);
+    - ``sap_odata``: :class:`~erpbridge.connectors.sap_odata.SapODataConnector`;
+    - ``sap_idoc``: :class:`~erpbridge.connectors.sap_idoc.SapIdocConnector`, which takes its DOCNUMs
+      from ``ledger`` and records each IDoc there for ``partner`` (claimed as ``worker``); a file
+      port writes through ``transport``, the transport of the endpoint that holds its folders.
+    """
+    if isinstance(endpoint, SapODataEndpoint):
+        from .connectors.sap_odata import (
+            BasicAuth,
+            OAuthClientCredentials,
+            SapODataConnector,
+            SapODataSettings,
+        )
+
+        auth: BasicAuth | OAuthClientCredentials
+        a = endpoint.auth
+        if a.token_url is not None:
+            assert a.client_id is not None and a.client_secret is not None
+            auth = OAuthClientCredentials(
+                token_url=a.token_url,
+                client_id=a.client_id,
+                client_secret=a.client_secret.credential(),
+                scope=a.scope,
+            )
+        else:
+            assert a.user is not None and a.password is not None
+            auth = BasicAuth(user=a.user, password=a.password.credential())
+        services = {
+            key: value
+            for key in ("sales_order_service", "delivery_service", "stock_service")
+            if (value := getattr(endpoint, key)) is not None
+        }
+        return SapODataConnector(
+            SapODataSettings(
+                url=endpoint.url,
+                auth=auth,
+                sales_order_mapping=endpoint.mapping,
+                name=endpoint.name,
+                client=endpoint.client,
+                connect_timeout=endpoint.connect_timeout.total_seconds(),
+                read_timeout=endpoint.timeout.total_seconds(),
+                page_size=endpoint.page_size,
+                verify=str(endpoint.verify) if isinstance(endpoint.verify, Path) else endpoint.verify,
+                **services,
+            )
+        )
+    if isinstance(endpoint, SapIdocEndpoint):
+        from .connectors.sap_idoc import SapIdocConnector, SapIdocSettings
+
+        if ledger is None or partner is None:
+            raise ConfigError(
+                f"an sap_idoc connector needs the ledger (its DOCNUMs) and a partner: [endpoints.{_key(endpoint.name)}]",
+                endpoint=endpoint.name,
+            )
+        if endpoint.port == "file" and transport is None:
+            raise ConfigError(
+                f"the file port [endpoints.{_key(endpoint.name)}] needs the transport of [endpoints.{_key(endpoint.transport or '?')}]",
+                endpoint=endpoint.name,
+            )
+        settings = SapIdocSettings(
+            name=endpoint.name,
+            port=endpoint.port,
+            control=endpoint.control.fields(),
+            mappings=dict(endpoint.mappings),
+            folder=endpoint.folder,
+            url=endpoint.url,
+            client=endpoint.client,
+            user=endpoint.auth.user if endpoint.auth else None,
+            password=endpoint.auth.password.credential()
+            if endpoint.auth and endpoint.auth.password
+            else None,
+            connect_timeout=endpoint.connect_timeout.total_seconds(),
+            read_timeout=endpoint.timeout.total_seconds(),
+            verify=str(endpoint.verify) if isinstance(endpoint.verify, Path) else endpoint.verify,
+        )
+        return SapIdocConnector(settings, ledger=ledger, partner=partner, worker=worker, transport=transport)
+    from .connectors import FolderConnector
+
+    if isinstance(endpoint, FolderEndpoint | LocalEndpoint | SftpEndpoint):
+        return FolderConnector(endpoint.name, transport or build_transport(endpoint, partner=partner), folder)
+    raise ConfigError(f"no connector for endpoint type {endpoint.type}")  # pragma: no cover
 
 
 def check_environment(config: Config) -> None:
@@ -639,6 +860,12 @@ def check_environment(config: Config) -> None:
         except ConfigError as exc:
             problems.append(f"{shown}: {key}: {exc.message}")
     for ep in config.endpoints.values():
+        if (
+            isinstance(ep, SapODataEndpoint | SapIdocEndpoint)
+            and isinstance(ep.verify, Path)
+            and not ep.verify.is_file()
+        ):
+            problems.append(f"{shown}: endpoints.{_key(ep.name)}.verify: {ep.verify} is not a file")
         if isinstance(ep, SftpEndpoint):
             where = f"endpoints.{_key(ep.name)}"
             if not ep.known_hosts.is_file():
@@ -759,6 +986,12 @@ def _type_name(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return "a date/time"
+
+
+def _either(choices: Collection[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    items = list(choices)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _suggest(word: str, choices: Collection[str]) -> str:
@@ -983,6 +1216,7 @@ class _Parser:
                 self.broken.add(("endpoints", name))
             else:
                 endpoints[name] = ep
+        self.check_sap_ports(endpoints, raw_endpoints)
 
         partners: dict[str, Partner] = {}
         try:
@@ -1005,10 +1239,12 @@ class _Parser:
             self.problems.append(bad)
             raw_flows = {}
         for name, value in raw_flows.items():
-            flow = self.section(self.parse_flow, name, value, raw_partners, partners, raw_endpoints, retry)
+            flow = self.section(
+                self.parse_flow, name, value, raw_partners, partners, raw_endpoints, retry, endpoints
+            )
             if flow is not None:
                 flows[name] = flow
-        self.section(self.check_flows_distinct, flows)
+        self.section(self.check_flows_distinct, flows, endpoints)
 
         if self.problems or us is None or folders is None or ledger is None or schedules is None:
             lines = [
@@ -1164,8 +1400,12 @@ class _Parser:
             raise _Bad(
                 t.key("type"),
                 f"{_show(kind)} is not a known endpoint type{_suggest(str(kind), ENDPOINT_TYPES)}; known: "
-                f"{', '.join(ENDPOINT_TYPES)} (SAP and NetSuite connectors come later)",
+                f"{', '.join(ENDPOINT_TYPES)} (NetSuite connectors come later)",
             )
+        if kind == "sap_odata":
+            return self.sap_odata_endpoint(name, t)
+        if kind == "sap_idoc":
+            return self.sap_idoc_endpoint(name, t)
         common = ("type", "stable_after", "ignore")
         if kind == "sftp":
             t.allow(
@@ -1235,6 +1475,239 @@ class _Parser:
             ignore=t.strings("ignore", DEFAULT_IGNORE),
             fsync=t.boolean("fsync", True),
         )
+
+    def mapping_file(self, t: _Table, name: str, *, hint: str = "") -> tuple[Path, Any]:
+        """A mapping named by ``t[name]``, resolved and loaded: relative to this file, or under the
+        shipped mappings/ when there is no mappings/ folder beside it (as for csv_mapping)."""
+        path: Path = self.path(t, name, hint=hint)
+        text = PurePosixPath(str(t.data[name]))
+        if (
+            not text.is_absolute()
+            and text.parts[:1] == ("mappings",)
+            and not self.is_dir(self.base / "mappings")
+        ):
+            path = SHIPPED_MAPPINGS.joinpath(*text.parts[1:])
+        try:
+            return path, self.load_mapping(path)
+        except ConfigError as exc:  # MappingError: the message starts with file:line
+            raise _Bad(t.key(name), str(exc)) from None
+
+    def sap_url(self, t: _Table, name: str, *, path: bool, hint: str) -> str:
+        """An http(s) URL; the host only (``path=False``: OData, where erpbridge adds the service
+        paths) or with a path (the IDoc XML HTTP service)."""
+        url: str = t.string(name, hint=hint)
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port when asked
+        except ValueError:
+            raise _Bad(t.key(name), f"{_show(url)}: the port is not a number 0-65535") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _Bad(t.key(name), f"{_show(url)} is not an http(s):// URL ({hint})")
+        if parts.username or parts.password:
+            raise _Bad(t.key(name), "credentials do not go into the URL: use the [auth] table")
+        if parts.query or parts.fragment:
+            raise _Bad(t.key(name), f"{_show(url)}: no query or fragment (sap-client is the client key)")
+        if not path and parts.path.strip("/"):
+            raise _Bad(
+                t.key(name),
+                f"{_show(url)}: the host only ({parts.scheme}://{parts.netloc}); erpbridge adds the service paths",
+            )
+        if path and not parts.path.strip("/"):
+            raise _Bad(t.key(name), f"{_show(url)}: give the service's path too ({hint})")
+        return url
+
+    def sap_client(self, t: _Table) -> str | None:
+        client = t.string("client", None)
+        if client is not None and not re.fullmatch(r"\d{3}", client):
+            raise _Bad(t.key("client"), f'{_show(client)} is not an SAP client (three digits, such as "100")')
+        return client if client is None else str(client)
+
+    def sap_verify(self, t: _Table) -> bool | Path:
+        value = t.get("verify", True)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip():
+            ca: Path = self.path(t, "verify")
+            return ca
+        raise _Bad(t.key("verify"), f"expected true, false or a CA bundle file, got {_show(value)}")
+
+    def sap_auth(self, t: _Table, *, oauth: bool) -> SapAuth:
+        keys = (
+            ("user", "password", "token_url", "client_id", "client_secret", "scope")
+            if oauth
+            else ("user", "password")
+        )
+        example = '[endpoints.NAME.auth] user = "ERPBRIDGE_COMM" and password = { env = "S4_PASSWORD" }'
+        a = t.table("auth", keys, None)
+        if a is None:
+            raise _Bad(t.key("auth"), f"missing: {example}")
+        if a.has("token_url") or a.has("client_id") or a.has("client_secret"):
+            for key in ("user", "password"):
+                if a.has(key):
+                    raise _Bad(
+                        a.key(key),
+                        "give user and password (basic) or token_url, client_id and client_secret (OAuth), not both",
+                    )
+            token_url = a.string(
+                "token_url", hint="the OAuth token endpoint, such as https://host/sap/bc/sec/oauth2/token"
+            )
+            if urlsplit(token_url).scheme not in ("http", "https") or not urlsplit(token_url).hostname:
+                raise _Bad(a.key("token_url"), f"{_show(token_url)} is not an http(s):// URL")
+            client_secret = self.secret(a, "client_secret")
+            if client_secret is None:
+                raise _Bad(
+                    a.key("client_secret"), 'missing: client_secret = { env = "..." } or { file = "..." }'
+                )
+            return SapAuth(
+                token_url=token_url,
+                client_id=a.string("client_id"),
+                client_secret=client_secret,
+                scope=a.string("scope", None),
+            )
+        user = a.string("user", hint="the SAP user erpbridge logs on as (a communication or system user)")
+        password = self.secret(a, "password")
+        if password is None:
+            raise _Bad(a.key("password"), 'missing: password = { env = "..." } or { file = "..." }')
+        return SapAuth(user=user, password=password)
+
+    def sap_odata_endpoint(self, name: str, t: _Table) -> SapODataEndpoint:
+        t.allow(
+            (
+                "type", "url", "client", "mapping", "connect_timeout", "timeout", "page_size", "verify",
+                "auth", "sales_order_service", "delivery_service", "stock_service",
+            )
+        )  # fmt: skip
+        url = self.sap_url(
+            t, "url", path=False, hint="the API host, such as https://my123456-api.s4hana.ondemand.com"
+        )
+        client = self.sap_client(t)
+        mapping_path, mapping = self.mapping_file(
+            t,
+            "mapping",
+            hint='the sales order mapping, such as "mappings/sap/purchase-order-to-sales-order.yaml"',
+        )
+        if mapping.source != "PurchaseOrder" or not str(mapping.target).startswith("sap/A_SalesOrder"):
+            raise _Bad(
+                t.key("mapping"),
+                f"{mapping_path} maps {mapping.source} to {mapping.target}; an sap_odata endpoint needs "
+                "PurchaseOrder to sap/A_SalesOrder",
+            )
+        services: dict[str, Any] = {}
+        for key in ("sales_order_service", "delivery_service", "stock_service"):
+            value = t.string(key, None)
+            if value is not None:
+                if not value.startswith("/"):
+                    raise _Bad(t.key(key), f'{_show(value)} is a path on the host, starting with "/"')
+                services[key] = value
+        defaults = SapODataEndpoint(name=name, url="-", auth=SapAuth(), mapping=Path())
+        return SapODataEndpoint(
+            name=name,
+            url=url,
+            auth=self.sap_auth(t, oauth=True),
+            mapping=mapping_path,
+            client=client,
+            connect_timeout=t.duration("connect_timeout", defaults.connect_timeout),
+            timeout=t.duration("timeout", defaults.timeout),
+            page_size=t.integer("page_size", defaults.page_size, low=1, high=5000),
+            verify=self.sap_verify(t),
+            **services,
+        )
+
+    def sap_idoc_endpoint(self, name: str, t: _Table) -> SapIdocEndpoint:
+        port = t.choice(
+            "port",
+            ("file", "xml_http"),
+            hint='"file" (a folder SAP reads, local or over SFTP) or "xml_http" (SAP\'s IDoc XML HTTP service)',
+        )
+        common = ("type", "port", "control", "mappings")
+        if port == "file":
+            t.allow((*common, "transport", "folder"))
+        else:
+            t.allow((*common, "url", "client", "auth", "connect_timeout", "timeout", "verify"))
+        c = t.table("control", tuple(IDOC_CONTROL_FIELDS), None) or _Table({}, t.key("control"))
+        values: dict[str, str] = {}
+        for key, width in IDOC_CONTROL_FIELDS.items():
+            value = c.string(key, None)
+            if value is None:
+                continue
+            if len(value) > width or value != value.strip() or not all(" " < ch <= "~" for ch in value):
+                raise _Bad(
+                    c.key(key), f"{_show(value)} must be 1-{width} printable characters without spaces"
+                )
+            values[key] = value
+        if "MANDT" in values and not values["MANDT"].isdigit():
+            raise _Bad(
+                c.key("MANDT"), f'{_show(values["MANDT"])} is not an SAP client (three digits, such as "100")'
+            )
+        for key in ("SNDPRT", "RCVPRT"):
+            if key in values and values[key] != values[key].upper():
+                raise _Bad(
+                    c.key(key), f'{_show(values[key])}: partner types are upper case, such as "LS" or "KU"'
+                )
+        mappings: dict[str, Path] = {}
+        m = t.table("mappings", tuple(KINDS), None)
+        for kind in m.data if m is not None else ():
+            assert m is not None
+            path, mapping = self.mapping_file(
+                m, kind, hint='such as "mappings/idoc/purchase-order-to-orders05.yaml"'
+            )
+            if mapping.source != kind or not str(mapping.target).startswith("idoc/"):
+                raise _Bad(
+                    m.key(kind),
+                    f"{path} maps {mapping.source} to {mapping.target}; this key needs a mapping from {kind} to an IDoc (target idoc/...)",
+                )
+            mappings[kind] = path
+        defaults = SapIdocEndpoint(name=name, port="file", control=IdocControl())
+        if port == "file":
+            transport = t.string("transport", hint="the local or sftp endpoint that holds the port's folders")
+            folder = self.folder(t, "folder", "", absolute_ok=True)
+            return SapIdocEndpoint(
+                name=name,
+                port="file",
+                control=IdocControl(**values),
+                mappings=MappingProxyType(mappings),
+                transport=str(transport),
+                folder=folder,
+            )
+        return SapIdocEndpoint(
+            name=name,
+            port="xml_http",
+            control=IdocControl(**values),
+            mappings=MappingProxyType(mappings),
+            url=self.sap_url(
+                t,
+                "url",
+                path=True,
+                hint="SAP's IDoc XML service, such as https://s4.example:44300/sap/bc/idoc_xml",
+            ),
+            client=self.sap_client(t),
+            auth=self.sap_auth(t, oauth=False),
+            connect_timeout=t.duration("connect_timeout", defaults.connect_timeout),
+            timeout=t.duration("timeout", defaults.timeout),
+            verify=self.sap_verify(t),
+        )
+
+    def check_sap_ports(self, endpoints: dict[str, Endpoint], raw_endpoints: Mapping[str, Any]) -> None:
+        """A file port's ``transport`` names a local or sftp endpoint of this file."""
+        for name, ep in list(endpoints.items()):
+            if not isinstance(ep, SapIdocEndpoint) or ep.port != "file":
+                continue
+            key = f"endpoints.{_key(name)}.transport"
+            other = ep.transport or ""
+            kind = raw_endpoints[other].get("type") if isinstance(raw_endpoints.get(other), dict) else None
+            problem = None
+            if other not in raw_endpoints:
+                known = [n for n, e in endpoints.items() if e.type in TRANSPORT_TYPES]
+                problem = f"no [endpoints.{_key(other)}] in this file{_suggest(other, known)}"
+            elif ("endpoints", other) in self.broken:
+                problem = ""  # reported already
+            elif kind not in TRANSPORT_TYPES:
+                problem = f"[endpoints.{_key(other)}] is a {kind} endpoint; a file port's folders are on a {' or '.join(TRANSPORT_TYPES)} endpoint"
+            if problem is not None:
+                if problem:
+                    self.problems.append(_Bad(key, problem))
+                del endpoints[name]
+                self.broken.add(("endpoints", name))
 
     def key_file(self, t: _Table) -> Path | None:
         if not t.has("private_key"):
@@ -1384,12 +1857,31 @@ class _Parser:
                 p.key("endpoint"),
                 f"missing, and [partners.{_key(owner)}] names no endpoint to default to",
             )
-        kind = raw_endpoints[endpoint].get("type") if isinstance(raw_endpoints.get(endpoint), dict) else None
+        raw = raw_endpoints.get(endpoint)
+        kind = raw.get("type") if isinstance(raw, dict) else None
         if kind not in allowed_types:
             raise _Bad(
                 p.key("endpoint"),
-                f"[endpoints.{_key(endpoint)}] is a {kind} endpoint; {what} must be a {' or '.join(allowed_types)} endpoint",
+                f"[endpoints.{_key(endpoint)}] is a {kind} endpoint; {what} must be a {_either(allowed_types)} endpoint",
             )
+        assert isinstance(raw, dict)
+        if kind == "sap_odata" or (kind == "sap_idoc" and not archive):
+            # a connector that knows where documents go (an IDoc file port: its own folder)
+            if p.has("folder"):
+                where = "its folder" if kind == "sap_idoc" else "its url"
+                raise _Bad(
+                    p.key("folder"),
+                    f"[endpoints.{_key(endpoint)}] is an {kind} endpoint: {where} says where documents go; remove this key",
+                )
+            return Place(endpoint=endpoint, folder="")
+        if kind == "sap_idoc":  # a source: the folder SAP's file port writes to
+            if raw.get("port") != "file":
+                raise _Bad(
+                    p.key("endpoint"),
+                    f"[endpoints.{_key(endpoint)}] is an {raw.get('port')} port; erpbridge reads IDocs from a file port",
+                )
+            below = raw_endpoints.get(str(raw.get("transport")))
+            kind = below.get("type") if isinstance(below, dict) else None
         is_sftp = kind == "sftp"
         folder = self.folder(p, "folder", default_folder, absolute_ok=is_sftp)
         archive_folder = None
@@ -1422,7 +1914,9 @@ class _Parser:
         partners: Mapping[str, Partner],
         raw_endpoints: Mapping[str, Any],
         retry: Retry,
+        endpoints: Mapping[str, Endpoint] | None = None,
     ) -> Flow:
+        endpoints = endpoints or {}
         path = f"flows.{_key(name)}"
         t = _Table(data, path)
         direction = t.choice(
@@ -1441,10 +1935,22 @@ class _Parser:
             "retry",
             "enabled",
         )
-        t.allow((*common, "acks") if direction == "in" else (*common, *_CSV_KEYS))
+        t.allow((*common, "acks") if direction == "in" else (*common, *_CSV_KEYS, "also_deliver"))
         partner_id = self.refer(t, "partner", "partners", raw_partners)
         partner = partners[partner_id]
+        also: tuple[Place, ...] = ()
         if direction == "in":
+            documents = self.inbound_documents(t, partner)
+            idoc = any(d.idoc for d in documents)
+            if idoc and not t.has("source"):
+                raise _Bad(
+                    t.key("source"),
+                    'missing: an IDoc flow reads the folder SAP\'s file port writes to, such as source = { endpoint = "s4_port", folder = "out" }',
+                )
+            if idoc and t.has("acks"):
+                raise _Bad(
+                    t.key("acks"), "an IDoc flow sends no acknowledgments (SAP gets no 997); remove this key"
+                )
             source = self.place(
                 t,
                 "source",
@@ -1452,9 +1958,11 @@ class _Parser:
                 default_folder="inbound",
                 owner=partner_id,
                 raw_endpoints=raw_endpoints,
-                allowed_types=TRANSPORT_TYPES,
+                allowed_types=(*TRANSPORT_TYPES, "sap_idoc") if idoc else TRANSPORT_TYPES,
                 archive=True,
-                what="an inbound flow's source (partner X12)",
+                what="an inbound IDoc flow's source (SAP's IDoc XML)"
+                if idoc
+                else "an inbound flow's source (partner X12)",
             )
             target = self.place(
                 t,
@@ -1467,18 +1975,21 @@ class _Parser:
                 archive=False,
                 what="an inbound flow's target (canonical documents)",
             )
-            acks = self.place(
-                t,
-                "acks",
-                default_endpoint=source.endpoint,
-                default_folder="outbound",
-                owner=partner_id,
-                raw_endpoints=raw_endpoints,
-                allowed_types=TRANSPORT_TYPES,
-                archive=False,
-                what="where acknowledgments go (partner X12)",
+            acks = (
+                None
+                if idoc
+                else self.place(
+                    t,
+                    "acks",
+                    default_endpoint=source.endpoint,
+                    default_folder="outbound",
+                    owner=partner_id,
+                    raw_endpoints=raw_endpoints,
+                    allowed_types=TRANSPORT_TYPES,
+                    archive=False,
+                    what="where acknowledgments go (partner X12)",
+                )
             )
-            documents = self.inbound_documents(t, partner)
         else:
             source = self.place(
                 t,
@@ -1487,7 +1998,7 @@ class _Parser:
                 default_folder="",
                 owner=partner_id,
                 raw_endpoints=raw_endpoints,
-                allowed_types=CONNECTOR_TYPES,
+                allowed_types=("folder",),
                 archive=True,
                 what="an outbound flow's source (canonical documents)",
             )
@@ -1504,6 +2015,7 @@ class _Parser:
             )
             acks = None
             documents = self.outbound_documents(t, partner)
+            also = self.also_deliver(t, documents, partner_id, raw_endpoints, endpoints)
         csv_mapping, csv_encoding, csv_delimiter = self.csv_options(t, documents)
         if t.has("every") and t.has("cron"):
             raise _Bad(t.key("cron"), "give every or cron, not both")
@@ -1528,7 +2040,63 @@ class _Parser:
             csv_mapping=csv_mapping,
             csv_encoding=csv_encoding,
             csv_delimiter=csv_delimiter,
+            also_deliver=also,
         )
+
+    def also_deliver(
+        self,
+        t: _Table,
+        documents: tuple[DocumentSpec, ...],
+        owner: str,
+        raw_endpoints: Mapping[str, Any],
+        endpoints: Mapping[str, Endpoint],
+    ) -> tuple[Place, ...]:
+        """An outbound flow's ``also_deliver``: connectors (folder, sap_odata, sap_idoc) that every
+        document of the flow goes to as well, each of which must take the flow's kinds."""
+        if not t.has("also_deliver"):
+            return ()
+        value = t.get("also_deliver")
+        key = t.key("also_deliver")
+        if not isinstance(value, list) or not value:
+            raise _Bad(
+                key, f'expected a list of places such as [{{ endpoint = "s4_idoc" }}], got {_show(value)}'
+            )
+        holder = _Table({str(n): v for n, v in enumerate(value)}, key)
+        places: list[Place] = []
+        kinds = [str(d.kind) for d in documents]
+        for n in range(len(value)):
+            where = f"{key}[{n}]"
+            place = self.place(
+                holder,
+                str(n),
+                default_endpoint=None,
+                default_folder="",
+                owner=owner,
+                raw_endpoints=raw_endpoints,
+                allowed_types=CONNECTOR_TYPES,
+                archive=False,
+                what="a place a flow also delivers to",
+            )
+            ep = endpoints.get(place.endpoint)
+            if ep is None:
+                raise _Skip  # the endpoint is broken: reported already
+            if isinstance(ep, SapODataEndpoint) and kinds != ["PurchaseOrder"]:
+                raise _Bad(
+                    where,
+                    f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders only; this flow carries {', '.join(kinds)}",
+                )
+            if isinstance(ep, SapIdocEndpoint):
+                missing = [k for k in kinds if k not in ep.mappings]
+                if missing:
+                    raise _Bad(
+                        where,
+                        f"[endpoints.{_key(ep.name)}] has no IDoc mapping for {', '.join(missing)}: add "
+                        f'[endpoints.{_key(ep.name)}.mappings] {missing[0]} = "mappings/idoc/..."',
+                    )
+            if place in places:
+                raise _Bad(where, f"[endpoints.{_key(place.endpoint)}] is listed twice")
+            places.append(place)
+        return tuple(places)
 
     def csv_options(
         self, t: _Table, documents: tuple[DocumentSpec, ...]
@@ -1541,21 +2109,10 @@ class _Parser:
                     raise _Bad(t.key(key), 'applies to .csv files, which need csv_mapping = "..." too')
             return None, "utf-8", None
         key = t.key("csv_mapping")
-        path: Path = self.path(
+        # like the daemon's mapping folder: no mappings/ beside this file means the shipped ones
+        path, mapping = self.mapping_file(
             t, "csv_mapping", hint='such as "mappings/wms/inventory-csv-to-inventory-advice.yaml"'
         )
-        text = PurePosixPath(str(t.data["csv_mapping"]))
-        if (
-            not text.is_absolute()
-            and text.parts[:1] == ("mappings",)
-            and not self.is_dir(self.base / "mappings")
-        ):
-            # like the daemon's mapping folder: no mappings/ beside this file means the shipped ones
-            path = SHIPPED_MAPPINGS.joinpath(*text.parts[1:])
-        try:
-            mapping = self.load_mapping(path)
-        except ConfigError as exc:  # MappingError: the message starts with file:line
-            raise _Bad(key, str(exc)) from None
         if mapping.source != "csv":
             raise _Bad(key, f"{path} reads {_show(mapping.source)}; a CSV mapping says source: csv")
         kinds = [d.kind for d in documents]
@@ -1590,11 +2147,40 @@ class _Parser:
             )
         return set_id
 
+    def idoc_spec(self, key: str, text: str) -> DocumentSpec:
+        from .formats.idoc import KNOWN_TYPES
+
+        given = text[len("idoc/") :]
+        message, dot, basic = given.rpartition(".")
+        known = ", ".join(sorted(KNOWN_TYPES))
+        if basic not in KNOWN_TYPES:
+            raise _Bad(
+                key,
+                f'{_show(text)}: erpbridge has no IDoc schema for basic type {_show(basic)} (known: {known}); write idoc/<MESTYP>.<IDOCTYP> or idoc/<IDOCTYP>, such as "idoc/SHPORD.DELVRY07"',
+            )
+        if dot and not re.fullmatch(r"[A-Z][A-Z0-9_]{0,29}", message):
+            raise _Bad(key, f"{_show(text)}: {_show(message)} is not an SAP message type such as SHPORD")
+        return DocumentSpec(idoc=given)
+
     def inbound_documents(self, t: _Table, partner: Partner) -> tuple[DocumentSpec, ...]:
         value = t.get("documents", hint='the X12 sets this flow accepts, such as documents = ["x12/850"]')
         key = t.key("documents")
         if not isinstance(value, list) or not value:
             raise _Bad(key, f'expected a list of X12 sets such as ["x12/850", "x12/997"], got {_show(value)}')
+        if any(isinstance(v, str) and v.startswith("idoc/") for v in value):
+            specs = []
+            for n, v in enumerate(value):
+                if not isinstance(v, str) or not v.startswith("idoc/"):
+                    raise _Bad(
+                        f"{key}[{n}]",
+                        f"{_show(v)}: a flow reads X12 or SAP IDocs, not both (this one lists idoc/...)",
+                    )
+                specs.append(self.idoc_spec(f"{key}[{n}]", v))
+            idocs = [str(s.idoc) for s in specs]
+            twice = sorted({i for i in idocs if idocs.count(i) > 1})
+            if twice:
+                raise _Bad(key, f"idoc/{twice[0]} is listed twice")
+            return tuple(specs)
         specs = [DocumentSpec(x12_set=self.x12_set(f"{key}[{n}]", v, partner)) for n, v in enumerate(value)]
         sets = [s.x12_set for s in specs]
         duplicates = sorted({s for s in sets if sets.count(s) > 1})
@@ -1623,10 +2209,17 @@ class _Parser:
             specs.append(DocumentSpec(kind=kind, x12_set=self.x12_set(_join(key, kind), target, partner)))
         return tuple(specs)
 
-    def check_flows_distinct(self, flows: Mapping[str, Flow]) -> None:
+    def check_flows_distinct(self, flows: Mapping[str, Flow], endpoints: Mapping[str, Endpoint]) -> None:
+        def physical(place: Place, *, target: bool) -> tuple[str, str]:
+            """Where a place's files are: an IDoc file port's on the endpoint that holds them."""
+            ep = endpoints.get(place.endpoint)
+            if isinstance(ep, SapIdocEndpoint) and ep.port == "file" and ep.transport:
+                return ep.transport, ep.folder if target else place.folder
+            return place.endpoint, place.folder
+
         readers: dict[tuple[str, str], str] = {}
         for name, flow in flows.items():
-            where = (flow.source.endpoint, flow.source.folder)
+            where = physical(flow.source, target=False)
             if where in readers:
                 raise _Bad(
                     f"flows.{_key(name)}.source",
@@ -1635,14 +2228,17 @@ class _Parser:
                 )
             readers[where] = name
         for name, flow in flows.items():
-            for role, place in (("target", flow.target), ("acks", flow.acks)):
-                if place is None:
+            roles = [("target", flow.target), ("acks", flow.acks)]
+            roles += [(f"also_deliver[{n}]", p) for n, p in enumerate(flow.also_deliver)]
+            for role, place in roles:
+                if place is None or isinstance(endpoints.get(place.endpoint), SapODataEndpoint):
                     continue
-                reader = readers.get((place.endpoint, place.folder))
+                endpoint, folder = physical(place, target=True)
+                reader = readers.get((endpoint, folder))
                 if reader is not None:
                     raise _Bad(
                         f"flows.{_key(name)}.{role}",
-                        f"folder {_show(place.folder)} of [endpoints.{_key(place.endpoint)}] is the source of "
+                        f"folder {_show(folder)} of [endpoints.{_key(endpoint)}] is the source of "
                         f"[flows.{_key(reader)}]: erpbridge would read back what it writes",
                     )
 
