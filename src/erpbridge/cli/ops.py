@@ -156,6 +156,8 @@ def _print_json(value: Any) -> None:
 
 
 def _controls(doc: Document) -> str:
+    if doc.docnum and not (doc.isa13 or doc.gs06 or doc.st02):
+        return f"DOCNUM {doc.docnum}"  # an SAP IDoc
     return "/".join(n or "-" for n in (doc.isa13, doc.gs06, doc.st02))
 
 
@@ -330,7 +332,9 @@ def ledger_show_cmd(doc_ref: str, config_file: Path | None, as_json: bool) -> No
     if doc.state in FAILURE_STATES and doc.resume_state is not None:
         state += f" (failed at {doc.resume_state.value})"
     numbers = [
-        f"{name} {n}" for name, n in (("ISA13", doc.isa13), ("GS06", doc.gs06), ("ST02", doc.st02)) if n
+        f"{name} {n}"
+        for name, n in (("ISA13", doc.isa13), ("GS06", doc.gs06), ("ST02", doc.st02), ("DOCNUM", doc.docnum))
+        if n
     ]
     fields_shown = [
         ("direction", doc.direction.value),

@@ -222,6 +222,7 @@ def _replay_inbound(runner: Runner, original: Document, reason: str | None, key:
         ) from exc
     finally:
         connector.close()
+    runner._link_delivered(doc, delivered)  # an IDoc the connector recorded: derived from the replay
     references = [d.reference for d in delivered]
     doc = runner._move(
         doc.id,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -39,10 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, Flow, Partner, build_transport
-from ..connectors import Connector, FolderConnector
+from ..config import Config, Flow, Partner, Place, SapIdocEndpoint, build_connector, build_transport
+from ..connectors import Connector, Delivered, FolderConnector
 from ..errors import CsvError, DocumentRejectedError, ErpBridgeError, InputError, ModelError
 from ..formats.csvrows import read_csv
+from ..formats.idoc import decode as decode_idoc
 from ..formats.x12 import (
     ControlNumbers,
     Finding,
@@ -59,7 +61,7 @@ from ..ledger import Allocation, Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import MappingFinding, load_mapping
-from ..mapping.meta import x12_meta
+from ..mapping.meta import idoc_meta, x12_meta
 from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
 from ..transports import Session, Transport
@@ -151,21 +153,44 @@ class Runner:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _transport(self, endpoint: str, partner: str | None) -> Transport:
+        ep = self.config.endpoints[endpoint]
+        if isinstance(ep, SapIdocEndpoint) and ep.transport:  # a file port: its folders' endpoint
+            return self._transport(ep.transport, partner)
         if endpoint not in self.transports:
-            self.transports[endpoint] = build_transport(self.config.endpoints[endpoint], partner=partner)
+            self.transports[endpoint] = build_transport(ep, partner=partner)
         return self.transports[endpoint]
 
-    def _connector(self, flow: Flow) -> Connector:
-        """Where an inbound flow's canonical documents go (kept open until the pass ends)."""
-        if flow.name not in self.connectors:
-            place = flow.target
-            self.connectors[flow.name] = FolderConnector(
-                place.endpoint, self._transport(place.endpoint, None), place.folder
+    def _connector(self, flow: Flow, place: Place | None = None, slot: str | None = None) -> Connector:
+        """Where a flow's canonical documents go: its target (an inbound flow), or ``place`` (one of
+        an outbound flow's ``also_deliver``), by the endpoint's type (a folder, SAP over OData or
+        IDocs; config.build_connector). Kept open until the flow's pass ends."""
+        slot = slot or flow.name
+        if slot not in self.connectors:
+            place = place or flow.target
+            ep = self.config.endpoints[place.endpoint]
+            # folders and IDoc file ports write through a transport; OData and XML HTTP speak HTTP
+            has_files = ep.type == "folder" or (isinstance(ep, SapIdocEndpoint) and ep.port == "file")
+            transport = self._transport(place.endpoint, None) if has_files else None
+            self.connectors[slot] = build_connector(
+                ep,
+                folder=place.folder,
+                transport=transport,
+                ledger=self.ledger,
+                partner=flow.partner,
+                worker=self.worker,
             )
-        return self.connectors[flow.name]
+        return self.connectors[slot]
 
-    def _mapping_for(self, partner: Partner, pattern: str) -> LoadedMapping | None:
-        found = find_mappings(pattern, [partner.mappings, self.mappings_root / "x12"])
+    def _link_delivered(self, doc: Document, delivered: Iterable[Delivered]) -> None:
+        """What a connector recorded in the ledger for a delivery (an IDoc with its DOCNUM) is linked
+        ``derived_from`` the document it was made from."""
+        for d in delivered:
+            made = d.detail.get("document_id")
+            if isinstance(made, str) and made != doc.id:
+                self.ledger.link(made, doc.id, Relation.DERIVED_FROM)
+
+    def _mapping_for(self, partner: Partner, pattern: str, standard: str = "x12") -> LoadedMapping | None:
+        found = find_mappings(pattern, [partner.mappings, self.mappings_root / standard])
         if not found:
             return None
         if found[0] not in self._mappings:
@@ -220,12 +245,17 @@ class Runner:
     def _make_local_folders(self) -> None:
         """The folders of local endpoints that flows use (the embedded default starts from nothing)."""
         for flow in self.config.flows.values():
-            places = [flow.source, flow.target] + ([flow.acks] if flow.acks else [])
+            places = [flow.source, flow.target, *flow.also_deliver] + ([flow.acks] if flow.acks else [])
             for place in places:
-                root = getattr(self.config.endpoints[place.endpoint], "root", None)
+                ep = self.config.endpoints[place.endpoint]
+                folders = [place.folder, place.archive]
+                if isinstance(ep, SapIdocEndpoint) and ep.transport:  # a file port's folders
+                    folders = [place.archive, place.folder if place.archive else ep.folder]
+                    ep = self.config.endpoints[ep.transport]
+                root = getattr(ep, "root", None)
                 if root is None:  # SFTP: the partner's server has its own folders
                     continue
-                for folder in (place.folder, place.archive):
+                for folder in folders:
                     if folder:
                         (Path(root) / folder).mkdir(parents=True, exist_ok=True)
 
@@ -294,8 +324,8 @@ class Runner:
                 summary.add(flow.name, "flow_error")
                 summary.problems.append(f"{flow.name}: {exc}")
             finally:
-                connector = self.connectors.pop(flow.name, None)
-                if connector is not None:
+                slots = [k for k in self.connectors if k == flow.name or k.startswith(f"{flow.name}:also:")]
+                for connector in [self.connectors.pop(k) for k in slots]:
                     try:
                         connector.close()
                     except ErpBridgeError as exc:  # what it delivered is recorded: only report it
@@ -310,13 +340,15 @@ class Runner:
         partner = self.config.partners[flow.partner]
         source = self._transport(flow.source.endpoint, partner.id)
         with source.session() as s:
+            idoc = flow.reads_idoc
             for name, payload in self._fetched(flow, s, summary):
                 doc, created = self.ledger.record_inbound(
                     partner.id,
-                    "x12",
+                    "idoc" if idoc else "x12",
                     payload,
                     file_name=name,
-                    isa13=isa13_of(payload),
+                    isa13=None if idoc else isa13_of(payload),
+                    docnum=docnum_of(payload) if idoc else None,
                     step="receive",
                     credential=self._credential(flow.source.endpoint),
                     worker=self.worker,
@@ -345,7 +377,7 @@ class Runner:
             self.worker,
             direction=Direction.IN,
             partner=partner.id,
-            kind="x12",
+            kind="idoc" if flow.reads_idoc else "x12",
         ):  # (a replay is an inbound document too: its own command finishes it)
             if self.stopping.is_set():  # not started: give it back at once instead of at lease end
                 self.ledger.release(doc.id, self.worker)
@@ -359,6 +391,8 @@ class Runner:
     ) -> None:
         step = "validate"
         try:
+            if doc.state == State.RECEIVED and flow.reads_idoc:
+                doc = self._move(doc.id, State.VALIDATED, step=step, detail=_validate_idoc(payload, doc))
             if doc.state == State.RECEIVED:
                 decoded = decode(payload, overlays=self._overlays_for(partner))
                 errors = [f for f in decoded.findings if f.severity == "error"]
@@ -367,7 +401,7 @@ class Runner:
                     doc.id, State.VALIDATED, step=step, detail={"sets": sets, "errors": len(errors)}
                 )
             step = "acknowledge"
-            if doc.state == State.VALIDATED:
+            if doc.state == State.VALIDATED and not flow.reads_idoc:  # (SAP gets no 997)
                 doc = self._acknowledge(flow, partner, s, doc, payload, summary)
                 if doc.state == State.REJECTED:
                     if flow.source.archive:
@@ -382,13 +416,19 @@ class Runner:
                     self._quarantine_copy(flow.name, doc.file_name, payload, _rejection(flow, why))
                     return
             step = "map"
-            if doc.state in (State.ACKNOWLEDGED, State.MAPPED):
-                documents = self._canonical_inbound(flow, partner, payload, summary)
-                if doc.state == State.ACKNOWLEDGED:
+            if doc.state in (State.ACKNOWLEDGED, State.MAPPED) or (
+                doc.state == State.VALIDATED and flow.reads_idoc
+            ):
+                if flow.reads_idoc:
+                    documents = self._canonical_idoc(flow, partner, payload, doc)
+                else:
+                    documents = self._canonical_inbound(flow, partner, payload, summary)
+                if doc.state in (State.ACKNOWLEDGED, State.VALIDATED):
                     doc = self._move(doc.id, State.MAPPED, step=step, detail={"documents": len(documents)})
                 step = "deliver"
                 connector = self._connector(flow)
                 delivered = [connector.deliver(body, key=key) for key, body in documents]
+                self._link_delivered(doc, delivered)
                 doc = self._move(
                     doc.id,
                     State.DELIVERED,
@@ -515,6 +555,40 @@ class Runner:
                     out.append((f"{result.document['kind']}-{partner.id}-{isa13}-{st02}", result.document))
         if problems:
             raise DocumentRejectedError("; ".join(problems), partner=partner.id)
+        return out
+
+    def _canonical_idoc(
+        self, flow: Flow, partner: Partner, payload: bytes, doc: Document
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The canonical documents of an IDoc file (SAP's), each with its delivery key
+        (``<kind>-<partner>-<DOCNUM>``), each IDoc mapped by ``<mestyp>.<idoctyp>-to-*.yaml``, else
+        ``<idoctyp>-to-*.yaml`` (the partner's mappings first, then mappings/idoc/)."""
+        decoded = decode_idoc(payload, source=doc.file_name or "")
+        out: list[tuple[str, dict[str, Any]]] = []
+        problems: list[str] = []
+        for n, idoc in enumerate(decoded.document["idocs"], start=1):
+            control = idoc.get("EDI_DC40") or {}
+            mestyp, idoctyp = str(control.get("MESTYP", "")), str(control.get("IDOCTYP", ""))
+            docnum = str(control.get("DOCNUM", "")).strip()
+            where = f"IDoc {n} ({mestyp}.{idoctyp}, DOCNUM {docnum or '-'})"
+            if not any(d.idoc_type == idoctyp and d.message_type in (None, mestyp) for d in flow.documents):
+                takes = ", ".join(f"idoc/{d.idoc}" for d in flow.documents)
+                problems.append(f"{where}: this flow takes {takes}")
+                continue
+            mapping = self._mapping_for(
+                partner, f"{mestyp.lower()}.{idoctyp.lower()}-to-*.yaml", "idoc"
+            ) or self._mapping_for(partner, f"{idoctyp.lower()}-to-*.yaml", "idoc")
+            if mapping is None:
+                problems.append(f"{where}: no mapping for {mestyp}.{idoctyp}")
+                continue
+            result = mapping.apply(idoc, idoc_meta(idoc, partner.id))
+            if result.document is None:
+                problems += [f"{where}: {f}" for f in result.findings]
+                continue
+            number = docnum or f"{(doc.payload_sha256 or '')[:12]}-{n}"
+            out.append((f"{result.document['kind']}-{partner.id}-{number}", result.document))
+        if problems:
+            raise DocumentRejectedError("; ".join(problems), partner=partner.id, file=doc.file_name)
         return out
 
     def _apply_ack(self, flow: Flow, partner: Partner, tset: Mapping[str, Any], summary: Summary) -> None:
@@ -692,6 +766,25 @@ class Runner:
         except (ModelError, DocumentRejectedError) as exc:
             self._reject_document(flow, partner, name, body, key, str(exc), summary)
             return True
+        also: list[Delivered] = []
+        if flow.also_deliver:  # the flow's connectors first (idempotent on the key): then the X12
+            try:  # ... which must be writable before anything goes anywhere
+                self.write_x12(partner, [mapped.document], Allocation(isa13=1, gs06=1, st02=1))
+            except ErpBridgeError as exc:
+                self._reject_document(flow, partner, name, body, key, f"cannot write the X12: {exc}", summary)
+                return True
+        try:
+            for n, place in enumerate(flow.also_deliver):
+                connector = self._connector(flow, place, f"{flow.name}:also:{n}")
+                also.append(connector.deliver(checked, key=f"{key}:{place.endpoint}"))
+        except ErpBridgeError as exc:
+            if not exc.transient:
+                self._reject_document(flow, partner, name, body, key, f"deliver: {exc}", summary)
+                return True
+            self._target_down.add(flow.name)  # the file stays; the next pass delivers it again
+            summary.add(flow.name, "waiting")
+            summary.problems.append(f"{flow.name}: {name}: will retry deliver: {exc}")
+            return False
         tset = mapped.document
         made: dict[str, bytes] = {}
 
@@ -718,6 +811,19 @@ class Runner:
                 raise
             self._reject_document(flow, partner, name, body, key, f"cannot write the X12: {exc}", summary)
             return True
+        if also:
+            self._link_delivered(doc, also)
+            if any(d.created for d in also):
+                summary.add(flow.name, "delivered", sum(d.created for d in also))
+                self.ledger.note(
+                    doc.id,
+                    step="also_deliver",
+                    outcome="ok",
+                    detail={
+                        "to": [p.endpoint for p in flow.also_deliver],
+                        "references": [d.reference for d in also],
+                    },
+                )
         if doc.state == State.RETRY_WAIT:  # its put failed: the file stays until it is sent
             summary.add(flow.name, "waiting")
             return False
@@ -823,6 +929,33 @@ def _dead_local_worker(worker: str, host: str) -> bool:
     return False
 
 
+_DOCNUM = re.compile(rb"<DOCNUM>\s*(\d{1,16})\s*</DOCNUM>")
+
+
+def docnum_of(payload: bytes) -> str | None:
+    """The first IDoc's DOCNUM (16 digits), read without parsing the XML; ``None`` when there is none."""
+    found = _DOCNUM.search(payload[:65536])
+    return found.group(1).decode().zfill(16) if found else None
+
+
+def _validate_idoc(payload: bytes, doc: Document) -> dict[str, Any]:
+    """Read an IDoc file (XML with DTDs and entities refused); its errors quarantine it whole, with
+    the reason naming each IDoc, segment and field. The detail for the ``validate`` event."""
+    decoded = decode_idoc(payload, source=doc.file_name or "")  # IdocSyntaxError, IdocSecurityError
+    errors = [str(f) for f in decoded.errors]
+    if errors:
+        more = [f"and {len(errors) - 20} more"] if len(errors) > 20 else []
+        raise DocumentRejectedError("; ".join(errors[:20] + more), partner=doc.partner, file=doc.file_name)
+    idocs = decoded.document["idocs"]
+    types = sorted(
+        {
+            f"{(i.get('EDI_DC40') or {}).get('MESTYP')}.{(i.get('EDI_DC40') or {}).get('IDOCTYP')}"
+            for i in idocs
+        }
+    )
+    return {"idocs": len(idocs), "types": types, "warnings": len(decoded.findings)}
+
+
 def _error_findings(events: Iterable[Any]) -> list[str]:
     """The errors among a file's validation findings, each as a person reads it (where, and what)."""
     return [str(e) for e in events if isinstance(e, Finding) and e.severity == "error"]
@@ -860,4 +993,4 @@ def _business_key(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["Progress", "Runner", "Summary", "default_worker", "isa13_of"]
+__all__ = ["Progress", "Runner", "Summary", "default_worker", "docnum_of", "isa13_of"]
