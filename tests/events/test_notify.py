@@ -412,3 +412,10 @@ def test_ack_overdue_and_dead_letter_notifications_carry_their_own_command(ledge
     assert dead.command == f"erpbridge dlq retry {out.id}"
     with pytest.raises(ConfigError):
         Notification.for_document(Kind.EVENT, sent)
+    rejected_in, _ = ledger.record_inbound("ACME", "x12", b"ISA*bad~", file_name="in/bad.edi")
+    ledger.transition(rejected_in.id, State.VALIDATED, step="validate")
+    rejected_in = ledger.transition(rejected_in.id, State.REJECTED, step="ack")
+    ours = Notification.for_document(Kind.REJECTED, rejected_in)
+    assert ours.title == "rejected from ACME: inbound x12 in/bad.edi" and "corrected one" in ours.advice
+    theirs = Notification.for_document(Kind.REJECTED, sent)
+    assert theirs.title.startswith("rejected by MEGAMART: outbound x12/856") and "replay" in theirs.advice

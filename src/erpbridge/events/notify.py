@@ -61,7 +61,7 @@ from erpbridge.errors import (
     TerminalError,
     TransportError,
 )
-from erpbridge.ledger import Document, RetryPolicy, backoff_delay
+from erpbridge.ledger import Direction, Document, RetryPolicy, backoff_delay
 from erpbridge.transports.base import Credential
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Kind(StrEnum):
 _LABEL: Final[Mapping[Kind, tuple[str, str]]] = {
     Kind.QUARANTINED: ("quarantined document", "quarantined documents"),
     Kind.DEAD_LETTERED: ("dead letter", "dead letters"),
-    Kind.REJECTED: ("document rejected by the partner", "documents rejected by the partner"),
+    Kind.REJECTED: ("rejected document", "rejected documents"),
     Kind.ACK_OVERDUE: ("overdue acknowledgment", "overdue acknowledgments"),
     Kind.RECONCILIATION_DELTA: ("reconciliation delta over its threshold", "reconciliation deltas"),
     Kind.EVENT: ("exception event", "exception events"),
@@ -196,7 +196,7 @@ class Notification:
                 f"command above. Its whole timeline:\n    {show}"
             )
             why = reason or doc.last_error or "retries exhausted"
-        elif kind is Kind.REJECTED:
+        elif kind is Kind.REJECTED and doc.direction is Direction.OUT:
             title = f"rejected by {doc.partner}: {what} {where}"
             command = show
             advice = (
@@ -204,6 +204,14 @@ class Notification:
                 f"corrected document. To send the same one again:\n    {replay}"
             )
             why = reason or doc.last_error or "the partner's 997/999 rejected it"
+        elif kind is Kind.REJECTED:
+            title = f"rejected from {doc.partner}: {what} {where}"
+            command = show
+            advice = (
+                "erpbridge's 997/999 told the partner it rejects this interchange (the command above "
+                "shows the findings). The partner has to send a corrected one."
+            )
+            why = reason or doc.last_error or "our 997/999 rejected it"
         elif kind is Kind.ACK_OVERDUE:
             title = f"no acknowledgment from {doc.partner}: {what} ISA13 {doc.isa13 or '?'}"
             command = show

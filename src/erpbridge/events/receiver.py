@@ -648,6 +648,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
     def _reply(self, reply: Reply, source: str = "-") -> None:
+        self.server.receiver._answered(source, reply.outcome)  # counted before the sender hears back
         data = json.dumps(dict(reply.body)).encode("utf-8")
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
@@ -658,7 +659,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
-        self.server.receiver._answered(source, reply.outcome)
 
     def do_POST(self) -> None:
         receiver = self.server.receiver
