@@ -119,3 +119,26 @@ def test_notifying_handler_turns_received_events_into_notifications(ledger: Ledg
     assert note.title == "exception event from shop: fulfillment_holds/added w-1"
     assert note.command == f"erpbridge ledger show {reply['document']}"
     assert ledger.get(reply["document"]).state is State.ARCHIVED
+
+
+def test_the_job_notifies_received_events_of_the_sources_it_is_given(ledger: Ledger) -> None:
+    sources = [
+        EventSource(name, "generic", [SigningSecret(Credential(f"env:{name}", "k"))])
+        for name in ("shop", "quiet")
+    ]
+    with EventReceiver(ledger, sources, lambda event: None) as receiver:
+        for source, event_id in (("shop", "e-1"), ("quiet", "e-2"), ("shop", "e-3")):
+            body = f'{{"id": "{event_id}"}}'.encode()
+            headers = {"X-Signature": sign("k", body), "X-Event-Id": event_id, "X-Event-Topic": "order/hold"}
+            assert post(receiver.url(source), body, headers)[0] == 200
+    ledger.record_inbound("shop", "x12", b"ISA*not-an-event~", file_name="in/a.edi")  # not from the receiver
+    recorder = Recorder()
+    center = Notifications([recorder], window=timedelta(0))
+    run = notify_from_ledger(ledger, center, worker="test:1", event_sources={"shop"})
+    assert [(n.kind, n.partner, n.details["event ID"], n.document_kind) for n in recorder.sent] == [
+        (Kind.EVENT, "shop", "e-1", "event/order/hold"),
+        (Kind.EVENT, "shop", "e-3", "event/order/hold"),
+    ]
+    assert all(n.ledger_event for n in recorder.sent) and run.run is not None
+    assert notify_from_ledger(ledger, center, worker="test:1", event_sources={"shop"}).notified == []
+    assert len(recorder.sent) == 2

@@ -11,7 +11,14 @@ Public surface::
 See docs/events.md.
 """
 
-from .jobs import NOTIFY_JOB, NotifyRun, last_cursor, notify_from_ledger, notifying_handler
+from .jobs import (
+    NOTIFY_JOB,
+    NotifyRun,
+    event_notification,
+    last_cursor,
+    notify_from_ledger,
+    notifying_handler,
+)
 from .notify import (
     EmailNotifier,
     Failure,
@@ -52,6 +59,7 @@ __all__ = [
     "SigningSecret",
     "Verdict",
     "WebhookNotifier",
+    "event_notification",
     "last_cursor",
     "notify_from_ledger",
     "notifying_handler",

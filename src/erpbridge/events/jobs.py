@@ -3,7 +3,8 @@
 :func:`notify_from_ledger` is the job the daemon schedules (every minute, in the process that holds
 the batches' lock): it reads the ledger's event log from where its last run stopped, notifies every
 document that entered ``quarantined``, ``dead_lettered``, ``rejected`` or ``ack_overdue`` since and
-is still there (one a person already retried or dropped is left alone), sends the de-duplication
+is still there (one a person already retried or dropped is left alone), and, for the sources named
+in ``event_sources``, every exception event the receiver recorded; it sends the de-duplication
 window's summaries and the retries that are due, and records a job run ``notify`` whose detail
 keeps the cursor (the last event ID read) and the windows and retries
 (:meth:`Notifications.state`), so that a restart or another leader carries on where it stopped.
@@ -14,7 +15,7 @@ keeps the cursor (the last event ID read) and the windows and retries
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -23,7 +24,7 @@ from erpbridge.errors import ErpBridgeError
 from erpbridge.ledger import JobRun, Ledger, State
 
 from .notify import Failure, Kind, Notification, Notifications
-from .receiver import Handler, ReceivedEvent
+from .receiver import KIND_PREFIX, Handler, ReceivedEvent
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,10 @@ def notify_from_ledger(
     job: str = NOTIFY_JOB,
     page: int = 1000,
     max_events: int = 50_000,
+    event_sources: Collection[str] = (),
 ) -> NotifyRun:
-    """One run of the notification job: notify what entered a watched state since the last run.
+    """One run of the notification job: notify what entered a watched state since the last run,
+    and the exception events the receiver recorded from ``event_sources`` (kind ``event``).
 
     Reads at most ``max_events`` events (the next run goes on from there). The first run ever
     starts at the beginning of the log; only documents still in a watched state are notified, and
@@ -105,7 +108,23 @@ def notify_from_ledger(
                 result.cursor = event.id
                 result.events += 1
                 state_to = event.to_state
-                if state_to not in WATCHED or event.document_id is None:
+                if event.document_id is None:
+                    continue
+                if state_to is State.RECEIVED and event_sources and _from_receiver(event.detail):
+                    doc = ledger.get(event.document_id)
+                    if doc.partner in event_sources and doc.kind.startswith(KIND_PREFIX):
+                        notification = event_notification(
+                            doc.partner,
+                            doc.kind[len(KIND_PREFIX) :],
+                            doc.business_key or "",
+                            doc.id,
+                            event.created_at,
+                            ledger_event=event.id,
+                        )
+                        result.notified.append(notification)
+                        result.failures += notifications.notify(notification)
+                    continue
+                if state_to not in WATCHED:
                     continue
                 if (event.document_id, state_to) in seen:
                     continue
@@ -153,31 +172,59 @@ def notify_from_ledger(
     return result
 
 
-def notifying_handler(notifications: Notifications) -> Handler:
-    """A receiver handler that notifies a person of every event received (kind ``event``).
+def _from_receiver(detail: Mapping[str, Any]) -> bool:
+    """Whether a ``receive`` event's detail is the one :class:`EventReceiver` records."""
+    return "event_id" in detail and "scheme" in detail
 
-    Delivery failures are retried by :class:`Notifications`; they never fail the event."""
+
+def event_notification(
+    source: str,
+    topic: str,
+    event_id: str,
+    document_id: str,
+    received_at: datetime,
+    *,
+    ledger_event: int | None = None,
+) -> Notification:
+    """The notification (kind ``event``) for an exception event the receiver recorded."""
+    return Notification(
+        kind=Kind.EVENT,
+        partner=source,
+        title=f"exception event from {source}: {topic} {event_id}",
+        reason=f"{source} sent a {topic} event (ID {event_id})",
+        command=f"erpbridge ledger show {document_id}",
+        advice=f"The event's body is in the ledger; to write it out:\n    erpbridge ledger export {document_id}",
+        document_id=document_id,
+        document_kind=KIND_PREFIX + topic,
+        details={"event ID": event_id},
+        occurred_at=received_at,
+        ledger_event=ledger_event,
+    )
+
+
+def notifying_handler(notifications: Notifications) -> Handler:
+    """A receiver handler that notifies a person of every event at once, in the receiving process.
+
+    Delivery failures are retried by :class:`Notifications`; they never fail the event. In a
+    daemon with several processes, prefer ``notify_from_ledger(..., event_sources=...)``: the
+    leader's job then notifies events with the same window and retries as everything else."""
 
     def handle(event: ReceivedEvent) -> None:
         notifications.notify(
-            Notification(
-                kind=Kind.EVENT,
-                partner=event.source,
-                title=f"exception event from {event.source}: {event.topic} {event.event_id}",
-                reason=f"{event.source} sent a {event.topic} event (ID {event.event_id})",
-                command=f"erpbridge ledger show {event.document_id}",
-                advice=(
-                    "The event's body is in the ledger; to write it out:\n"
-                    f"    erpbridge ledger export {event.document_id}"
-                ),
-                document_id=event.document_id,
-                document_kind=f"event/{event.topic}",
-                details={"event ID": event.event_id},
-                occurred_at=event.received_at,
+            event_notification(
+                event.source, event.topic, event.event_id, event.document_id, event.received_at
             )
         )
 
     return handle
 
 
-__all__ = ["NOTIFY_JOB", "WATCHED", "NotifyRun", "last_cursor", "notify_from_ledger", "notifying_handler"]
+__all__ = [
+    "NOTIFY_JOB",
+    "WATCHED",
+    "NotifyRun",
+    "event_notification",
+    "last_cursor",
+    "notify_from_ledger",
+    "notifying_handler",
+]
