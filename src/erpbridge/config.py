@@ -99,7 +99,16 @@ AckKind: TypeAlias = Literal["997", "999", "auto"]
 Direction: TypeAlias = Literal["in", "out"]
 
 #: the sections a configuration file may have
-SECTIONS: Final = ("erpbridge", "ledger", "retry", "partners", "endpoints", "flows", "schedules")
+SECTIONS: Final = (
+    "erpbridge",
+    "ledger",
+    "retry",
+    "partners",
+    "endpoints",
+    "flows",
+    "schedules",
+    "observability",
+)
 #: endpoint types that move X12 to and from partners, and those that take canonical documents
 #: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs)
 TRANSPORT_TYPES: Final = ("local", "sftp")
@@ -654,6 +663,15 @@ class Schedules:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Observability:
+    """How the daemon shows itself: a metrics endpoint, the log format and level."""
+
+    metrics: tuple[str, int] | None = None  # (host, port) of /metrics, /healthz, /readyz; None: off
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A whole, checked configuration. Paths are absolute; secrets are references only."""
 
@@ -668,6 +686,7 @@ class Config:
     endpoints: Mapping[str, Endpoint]
     flows: Mapping[str, Flow]
     schedules: Schedules
+    observability: Observability = field(default_factory=Observability)
 
     def partner_by_isa(self, qualifier: str, isa_id: str) -> Partner | None:
         """The partner with this ISA qualifier and ID (as an inbound ISA05/ISA06 names it)."""
@@ -1203,6 +1222,7 @@ class _Parser:
         ledger = self.section(self.parse_ledger, root.data.get("ledger", {}))
         retry = self.section(self.parse_retry, root.data.get("retry", {}), "retry") or Retry()
         schedules = self.section(self.parse_schedules, root.data.get("schedules", {}))
+        observability = self.section(self.parse_observability, root.data.get("observability", {}))
 
         endpoints: dict[str, Endpoint] = {}
         try:
@@ -1246,7 +1266,14 @@ class _Parser:
                 flows[name] = flow
         self.section(self.check_flows_distinct, flows, endpoints)
 
-        if self.problems or us is None or folders is None or ledger is None or schedules is None:
+        if (
+            self.problems
+            or us is None
+            or folders is None
+            or ledger is None
+            or schedules is None
+            or observability is None
+        ):
             lines = [
                 f"{self.shown}: {p.key}: {p.message}" if p.key else f"{self.shown}: {p.message}"
                 for p in self.problems
@@ -1264,6 +1291,7 @@ class _Parser:
             endpoints=MappingProxyType(endpoints),
             flows=MappingProxyType(flows),
             schedules=schedules,
+            observability=observability,
         )
 
     def party(self, t: _Table, hint_id: str) -> Party:
@@ -1390,6 +1418,25 @@ class _Parser:
             timezone=timezone,
             reconciliation=t.cron("reconciliation", defaults.reconciliation),
             ack_overdue=t.cron("ack_overdue", defaults.ack_overdue),
+        )
+
+    def parse_observability(self, data: Any) -> Observability:
+        t = _Table(data, "observability", ("metrics", "log_format", "log_level"))
+        address = t.string("metrics", None, hint='an address to listen on, such as "127.0.0.1:9464"')
+        metrics: tuple[str, int] | None = None
+        if address is not None:
+            host, sep, port = str(address).strip().rpartition(":")
+            if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
+                raise _Bad(
+                    t.key("metrics"),
+                    f'{_show(address)} is not an address to listen on: use HOST:PORT, such as "127.0.0.1:9464"',
+                )
+            host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+            metrics = (host or "0.0.0.0", int(port))
+        return Observability(
+            metrics=metrics,
+            log_format=t.choice("log_format", ("text", "json"), "text"),
+            log_level=t.choice("log_level", ("debug", "info", "warning", "error"), "info"),
         )
 
     def parse_endpoint(self, name: str, data: Any) -> Endpoint:

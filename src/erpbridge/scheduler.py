@@ -238,6 +238,11 @@ class Daemon:
         self._scheduler = scheduler
         scheduler.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether the jobs are scheduled and no stop was asked (the readiness probe)."""
+        return self._scheduler is not None and bool(self._scheduler.running) and not self._stop.is_set()
+
     def stop(self) -> None:
         """Ask the daemon to stop: the document in hand is finished first. Safe from a signal handler."""
         self.runner.stopping.set()

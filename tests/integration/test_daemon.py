@@ -169,3 +169,55 @@ def test_sigterm_finishes_the_document_in_hand_then_stops(tmp_path: Path) -> Non
     with Ledger.open(site.ledger_url) as ledger:
         assert check_site(site, ledger) == []
         assert ledger.job_runs(f"poll:{IN_FLOW}")  # the daemon's polls were recorded
+
+
+def test_the_daemon_serves_metrics_and_health_and_logs_json(tmp_path: Path) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    site = build_site(tmp_path / "site", inbound=5, ship_notices=0, inventory=0)
+    _fast(site.root)
+    with socket.socket() as probe:  # a free port for the endpoint
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    text = site.config.read_text() + f'\n[observability]\nmetrics = "127.0.0.1:{port}"\nlog_format = "json"\n'
+    site.config.write_text(text, encoding="utf-8")
+    out, err = tmp_path / "daemon.out", tmp_path / "daemon.err"
+    daemon = site.erpbridge("run", "--config", str(site.config), stdout=out, stderr=err)
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except OSError:
+            return 0, ""
+
+    try:
+        with Ledger.open(site.ledger_url) as ledger:
+            _wait_for(
+                "the five POs to be archived",
+                lambda: (
+                    daemon.poll() is not None
+                    or len(ledger.find(direction=Direction.IN, kind="x12", states=[State.ARCHIVED], limit=10))
+                    == 5
+                ),
+            )
+        assert daemon.poll() is None, err.read_text()
+        _wait_for("the readiness probe", lambda: get("/readyz")[0] == 200)
+        assert get("/healthz")[0] == 200
+        status, metrics = get("/metrics")
+        assert status == 200 and 'partner="megamart"' in metrics and "erpbridge_" in metrics
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=DEADLINE) == 0, err.read_text()
+    finally:
+        if daemon.poll() is None:
+            os.kill(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+    lines = [line for line in err.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    messages = [r["message"] for r in records]
+    assert any(m.startswith("metrics on http://127.0.0.1:") for m in messages), messages
+    assert any(r.get("job") == f"poll:{IN_FLOW}" for r in records), records
+    assert messages[-1] == "stopped"
+    assert get("/healthz")[0] == 0  # the endpoint went away with the daemon

@@ -15,6 +15,7 @@ from erpbridge.config import (
     Cron,
     FolderEndpoint,
     LocalEndpoint,
+    Observability,
     SecretRef,
     SftpEndpoint,
     build_transport,
@@ -757,3 +758,36 @@ def test_every_form_of_inline_database_password_is_refused(tmp_path: Path, url: 
     _, message = error_of(tmp_path, text)
     assert "ledger.url: " in message and "holds a password" in message
     assert SECRET not in message
+
+
+def test_observability_defaults_and_settings(tmp_path: Path) -> None:
+    assert load_text(tmp_path, MINIMAL).observability == Observability()
+    assert Observability().metrics is None and Observability().log_format == "text"
+    config = load_text(
+        tmp_path,
+        MINIMAL + '\n[observability]\nmetrics = "127.0.0.1:9464"\nlog_format = "json"\nlog_level = "debug"\n',
+    )
+    assert config.observability == Observability(
+        metrics=("127.0.0.1", 9464), log_format="json", log_level="debug"
+    )
+    assert load_text(
+        tmp_path, MINIMAL + '\n[observability]\nmetrics = "[::1]:9100"\n'
+    ).observability.metrics == (
+        "::1",
+        9100,
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('metrics = "localhost"', 'observability.metrics: "localhost" is not an address to listen on'),
+        ('metrics = "127.0.0.1:0"', "is not an address to listen on"),
+        ('log_format = "xml"', 'observability.log_format: "xml" is not one of "text", "json"'),
+        ('log_level = "verbose"', "observability.log_level"),
+        ("metric = 1", "observability.metric"),
+    ],
+)
+def test_observability_errors_name_the_key(tmp_path: Path, table: str, message: str) -> None:
+    path, error = error_of(tmp_path, MINIMAL + f"\n[observability]\n{table}\n")
+    assert message in error and str(path) in error

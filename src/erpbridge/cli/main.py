@@ -560,12 +560,23 @@ def run_cmd(config_file: Path | None, once: bool, quiet: bool) -> None:
     quarantined or dead-lettered (the reasons are printed). Without it: the daemon, which polls each
     flow on its schedule until SIGTERM or Ctrl-C (it finishes the document in hand, then stops).
     """
+    import logging
+
     from ..config import check_environment, load_config
+    from ..observability.logs import configure_logging, secrets_of
     from ..pipeline import Runner
 
     try:
         config = load_config(config_file) if config_file is not None else ops.load_default_config()
         check_environment(config)
+        # every log record goes through the redaction filter, whatever library writes it
+        configure_logging(
+            json=config.observability.log_format == "json",
+            level=config.observability.log_level.upper(),
+            secrets=secrets_of(config),
+        )
+        for chatty in ("paramiko", "apscheduler", "alembic"):  # a line per connection, job, migration step
+            logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
         ledger = _open_ledger(config)
     except ErpBridgeError as exc:
         _fail(exc)
@@ -600,18 +611,43 @@ def _print_summary(summary: Any) -> None:
 
 
 def _daemon(runner: Any, config: Any, ledger: Any) -> None:
+    import logging
+
+    from ..observability.metrics import MetricsServer
     from ..scheduler import Daemon
 
+    log = logging.getLogger("erpbridge.daemon")
+    as_json = config.observability.log_format == "json"
+
     def report(job: str, summary: Any) -> None:
+        if as_json:  # one record per job, its counts as fields
+            counts = [{"flow": f, "outcome": o, "count": n} for f, o, n in summary.table()]
+            log.info("%s", job, extra={"job": job, "counts": counts, "problems": summary.problems})
+            return
         click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {job}", err=True)
         _print_summary(summary)
 
     def say(line: str) -> None:
-        click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {line}", err=True)
+        if as_json:
+            log.info("%s", line)
+        else:
+            click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {line}", err=True)
 
+    daemon = Daemon(config, ledger, runner, report=report, say=say)
+    server = None
     try:
-        code = Daemon(config, ledger, runner, report=report, say=say).run()
+        if config.observability.metrics is not None:
+            host, port = config.observability.metrics
+            server = MetricsServer(host, port, ledger, scheduler_running=lambda: daemon.running)
+            server.start()
+            say(f"metrics on {server.url}/metrics (health: /healthz, readiness: /readyz)")
+        code = daemon.run()
+    except ErpBridgeError as exc:
+        _fail(exc)
+        return
     finally:
+        if server is not None:
+            server.stop()
         ledger.close()
     sys.exit(code)
 
