@@ -72,6 +72,8 @@ __all__ = [
     "IdocControl",
     "LedgerSettings",
     "LocalEndpoint",
+    "NetSuiteAuth",
+    "NetSuiteEndpoint",
     "Partner",
     "Party",
     "Place",
@@ -110,9 +112,11 @@ SECTIONS: Final = (
     "observability",
 )
 #: endpoint types that move X12 to and from partners, and those that take canonical documents
-#: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs)
+#: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs, NetSuite over REST or SOAP)
 TRANSPORT_TYPES: Final = ("local", "sftp")
-CONNECTOR_TYPES: Final = ("folder", "sap_idoc", "sap_odata")
+CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc", "sap_odata")
+#: the connectors that know where documents go themselves (an API: no folder)
+API_TYPES: Final = ("netsuite_rest", "netsuite_soap", "sap_odata")
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
 _CSV_KEYS: Final = ("csv_mapping", "csv_encoding", "csv_delimiter")  # outbound flows only
 #: the fields of the IDoc control record (EDI_DC40) an sap_idoc endpoint writes, and their lengths
@@ -582,7 +586,68 @@ class SapIdocEndpoint:
     type: Literal["sap_idoc"] = "sap_idoc"
 
 
-Endpoint: TypeAlias = LocalEndpoint | SftpEndpoint | FolderEndpoint | SapODataEndpoint | SapIdocEndpoint
+@dataclass(frozen=True, kw_only=True)
+class NetSuiteAuth:
+    """How erpbridge logs on to NetSuite: token-based authentication (``consumer_key``,
+    ``consumer_secret``, ``token_id``, ``token_secret``, all secret references) or, for REST only,
+    OAuth 2.0 client credentials (``client_id`` and ``private_key`` secret references, the
+    ``certificate_id``, ``algorithm`` and ``scopes``). docs/netsuite.md."""
+
+    consumer_key: SecretRef | None = None
+    consumer_secret: SecretRef | None = None
+    token_id: SecretRef | None = None
+    token_secret: SecretRef | None = None
+    client_id: SecretRef | None = None
+    certificate_id: str | None = None
+    private_key: SecretRef | None = None
+    algorithm: str = "PS256"
+    scopes: tuple[str, ...] = ("rest_webservices",)
+
+    @property
+    def m2m(self) -> bool:
+        """Whether this is OAuth 2.0 client credentials (else token-based authentication)."""
+        return self.client_id is not None
+
+    def secrets(self) -> Iterator[tuple[str, SecretRef]]:
+        for key in (
+            "consumer_key",
+            "consumer_secret",
+            "token_id",
+            "token_secret",
+            "client_id",
+            "private_key",
+        ):
+            ref = getattr(self, key)
+            if ref is not None:
+                yield key, ref
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetSuiteEndpoint:
+    """A NetSuite account over SuiteTalk REST (``type = "netsuite_rest"``,
+    ``erpbridge.connectors.netsuite_rest``) or SOAP (``"netsuite_soap"``, with ``wsdl``): it takes
+    PurchaseOrders (sales orders) and ShipNotices (item fulfillments of those orders). docs/netsuite.md."""
+
+    name: str
+    type: Literal["netsuite_rest", "netsuite_soap"]
+    account: str  # 1234567, or 1234567_SB1 for a sandbox
+    auth: NetSuiteAuth
+    mapping: Path  # PurchaseOrder -> netsuite/salesOrder (REST) or netsuite/soap/SalesOrder (SOAP)
+    wsdl: str | None = None  # SOAP: a file (absolute) or an http(s) URL of netsuite.wsdl
+    url: str | None = None  # None: the account's own host (REST) or NetSuitePort (SOAP)
+    concurrency: int = 4
+    max_attempts: int = 4
+    backoff: timedelta = timedelta(seconds=1)
+    max_backoff: timedelta = timedelta(seconds=30)
+    page_size: int | None = None  # None: 1000 (REST), 100 (SOAP)
+    connect_timeout: timedelta = timedelta(seconds=10)
+    timeout: timedelta | None = None  # None: 120 s (REST), 180 s (SOAP)
+    verify: bool | Path = True
+
+
+Endpoint: TypeAlias = (
+    LocalEndpoint | SftpEndpoint | FolderEndpoint | SapODataEndpoint | SapIdocEndpoint | NetSuiteEndpoint
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -705,7 +770,9 @@ class Config:
                     ref = getattr(ep, key)
                     if ref is not None:
                         yield _join(f"endpoints.{_key(ep.name)}", key), ref
-            elif isinstance(ep, SapODataEndpoint | SapIdocEndpoint) and ep.auth is not None:
+            elif (
+                isinstance(ep, SapODataEndpoint | SapIdocEndpoint | NetSuiteEndpoint) and ep.auth is not None
+            ):
                 for key, ref in ep.auth.secrets():
                     yield f"endpoints.{_key(ep.name)}.auth.{key}", ref
 
@@ -722,7 +789,7 @@ def build_transport(endpoint: Endpoint, *, partner: str | None = None) -> Transp
     """
     from .transports import LocalTransport
 
-    if isinstance(endpoint, SapODataEndpoint | SapIdocEndpoint):
+    if isinstance(endpoint, SapODataEndpoint | SapIdocEndpoint | NetSuiteEndpoint):
         raise ConfigError(
             f"[endpoints.{_key(endpoint.name)}] is an {endpoint.type} endpoint, not a transport "
             "(build_connector makes its connector)",
@@ -767,7 +834,7 @@ def build_transports(config: Config) -> dict[str, Transport]:
     return {
         name: build_transport(ep, partner=owners[name][0] if len(owners.get(name, ())) == 1 else None)
         for name, ep in config.endpoints.items()
-        if not isinstance(ep, SapODataEndpoint | SapIdocEndpoint)
+        if not isinstance(ep, SapODataEndpoint | SapIdocEndpoint | NetSuiteEndpoint)
     }
 
 
@@ -787,8 +854,12 @@ def build_connector(
     - ``sap_odata``: :class:`~erpbridge.connectors.sap_odata.SapODataConnector`;
     - ``sap_idoc``: :class:`~erpbridge.connectors.sap_idoc.SapIdocConnector`, which takes its DOCNUMs
       from ``ledger`` and records each IDoc there for ``partner`` (claimed as ``worker``); a file
-      port writes through ``transport``, the transport of the endpoint that holds its folders.
+      port writes through ``transport``, the transport of the endpoint that holds its folders;
+    - ``netsuite_rest``, ``netsuite_soap``: :class:`~erpbridge.connectors.netsuite_rest.NetSuiteRestConnector`,
+      :class:`~erpbridge.connectors.netsuite_soap.NetSuiteSoapConnector` (the SOAP one loads its WSDL).
     """
+    if isinstance(endpoint, NetSuiteEndpoint):
+        return _netsuite_connector(endpoint)
     if isinstance(endpoint, SapODataEndpoint):
         from .connectors.sap_odata import (
             BasicAuth,
@@ -866,6 +937,54 @@ def build_connector(
     raise ConfigError(f"no connector for endpoint type {endpoint.type}")  # pragma: no cover
 
 
+def _netsuite_connector(endpoint: NetSuiteEndpoint) -> Connector:
+    from .connectors.netsuite_auth import ClientCredentialsAuth, TokenAuth
+
+    a = endpoint.auth
+    auth: TokenAuth | ClientCredentialsAuth
+    if a.m2m:
+        assert a.client_id is not None and a.private_key is not None and a.certificate_id is not None
+        auth = ClientCredentialsAuth(
+            client_id=a.client_id.credential(),
+            certificate_id=a.certificate_id,
+            private_key=a.private_key.credential(),
+            algorithm=a.algorithm,
+            scopes=a.scopes,
+        )
+    else:
+        assert a.consumer_key and a.consumer_secret and a.token_id and a.token_secret
+        auth = TokenAuth(
+            consumer_key=a.consumer_key.credential(),
+            consumer_secret=a.consumer_secret.credential(),
+            token_id=a.token_id.credential(),
+            token_secret=a.token_secret.credential(),
+        )
+    common: dict[str, Any] = {
+        "account": endpoint.account,
+        "sales_order_mapping": endpoint.mapping,
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "concurrency": endpoint.concurrency,
+        "max_attempts": endpoint.max_attempts,
+        "backoff": endpoint.backoff.total_seconds(),
+        "max_backoff": endpoint.max_backoff.total_seconds(),
+        "connect_timeout": endpoint.connect_timeout.total_seconds(),
+        "verify": str(endpoint.verify) if isinstance(endpoint.verify, Path) else endpoint.verify,
+    }
+    if endpoint.page_size is not None:
+        common["page_size"] = endpoint.page_size
+    if endpoint.timeout is not None:
+        common["read_timeout"] = endpoint.timeout.total_seconds()
+    if endpoint.type == "netsuite_soap":
+        from .connectors.netsuite_soap import NetSuiteSoapConnector, NetSuiteSoapSettings
+
+        assert isinstance(auth, TokenAuth) and endpoint.wsdl is not None
+        return NetSuiteSoapConnector(NetSuiteSoapSettings(auth=auth, wsdl=endpoint.wsdl, **common))
+    from .connectors.netsuite_rest import NetSuiteRestConnector, NetSuiteRestSettings
+
+    return NetSuiteRestConnector(NetSuiteRestSettings(auth=auth, **common))
+
+
 def check_environment(config: Config) -> None:
     """Check what the file alone cannot tell: every secret can be read (and is not empty), SFTP
     known_hosts and key files exist. Raises one :class:`ConfigError` listing every problem; the
@@ -880,7 +999,7 @@ def check_environment(config: Config) -> None:
             problems.append(f"{shown}: {key}: {exc.message}")
     for ep in config.endpoints.values():
         if (
-            isinstance(ep, SapODataEndpoint | SapIdocEndpoint)
+            isinstance(ep, SapODataEndpoint | SapIdocEndpoint | NetSuiteEndpoint)
             and isinstance(ep.verify, Path)
             and not ep.verify.is_file()
         ):
@@ -1447,8 +1566,10 @@ class _Parser:
             raise _Bad(
                 t.key("type"),
                 f"{_show(kind)} is not a known endpoint type{_suggest(str(kind), ENDPOINT_TYPES)}; known: "
-                f"{', '.join(ENDPOINT_TYPES)} (NetSuite connectors come later)",
+                f"{', '.join(ENDPOINT_TYPES)}",
             )
+        if kind in ("netsuite_rest", "netsuite_soap"):
+            return self.netsuite_endpoint(name, t, kind)
         if kind == "sap_odata":
             return self.sap_odata_endpoint(name, t)
         if kind == "sap_idoc":
@@ -1734,6 +1855,134 @@ class _Parser:
             verify=self.sap_verify(t),
         )
 
+    def netsuite_endpoint(
+        self, name: str, t: _Table, kind: Literal["netsuite_rest", "netsuite_soap"]
+    ) -> NetSuiteEndpoint:
+        soap = kind == "netsuite_soap"
+        keys = [
+            "type", "account", "mapping", "url", "concurrency", "max_attempts", "backoff", "max_backoff",
+            "page_size", "connect_timeout", "timeout", "verify", "auth",
+        ]  # fmt: skip
+        t.allow((*keys, "wsdl") if soap else keys)
+        account = t.string("account", hint='the account ID, such as "1234567" or "1234567_SB1" for a sandbox')
+        if not re.fullmatch(r"[0-9]+(?:[_-][Ss][Bb][0-9]+)?|[A-Za-z0-9]+", account.strip()):
+            raise _Bad(
+                t.key("account"),
+                f'{_show(account)} is not a NetSuite account ID such as "1234567" or "1234567_SB1" '
+                "(Setup > Company > Company Information)",
+            )
+        target = "netsuite/soap/SalesOrder" if soap else "netsuite/salesOrder"
+        shipped = "purchase-order-to-soap-sales-order" if soap else "purchase-order-to-sales-order"
+        mapping_path, mapping = self.mapping_file(
+            t, "mapping", hint=f'the sales order mapping, such as "mappings/netsuite/{shipped}.yaml"'
+        )
+        if mapping.source != "PurchaseOrder" or not str(mapping.target).startswith(target):
+            raise _Bad(
+                t.key("mapping"),
+                f"{mapping_path} maps {mapping.source} to {mapping.target}; a {kind} endpoint needs "
+                f"PurchaseOrder to {target}",
+            )
+        wsdl: str | None = None
+        if soap:
+            wsdl = t.string(
+                "wsdl",
+                hint='SuiteTalk\'s netsuite.wsdl, a file or "https://webservices.netsuite.com/wsdl/v2024_1_0/netsuite.wsdl"',
+            )
+            assert wsdl is not None
+            if urlsplit(wsdl).scheme in ("http", "https"):
+                if not urlsplit(wsdl).hostname:
+                    raise _Bad(t.key("wsdl"), f"{_show(wsdl)} is not an http(s):// URL")
+            else:
+                wsdl = str(self.path(t, "wsdl"))
+        url: str | None = None
+        if t.has("url"):
+            url = self.sap_url(
+                t,
+                "url",
+                path=soap,
+                hint="the NetSuitePort_<version> endpoint"
+                if soap
+                else "the REST host, such as https://1234567-sb1.suitetalk.api.netsuite.com",
+            )
+        backoff = t.duration("backoff", timedelta(seconds=1))
+        max_backoff = t.duration("max_backoff", timedelta(seconds=30))
+        if max_backoff < backoff:
+            raise _Bad(t.key("max_backoff"), "must be at least backoff")
+        page_size = t.integer("page_size", None, low=5 if soap else 1, high=1000)
+        return NetSuiteEndpoint(
+            name=name,
+            type=kind,
+            account=account.strip(),
+            auth=self.netsuite_auth(t, soap=soap),
+            mapping=mapping_path,
+            wsdl=wsdl,
+            url=url,
+            concurrency=t.integer("concurrency", 4, low=1, high=1000),
+            max_attempts=t.integer("max_attempts", 4, low=1, high=100),
+            backoff=backoff,
+            max_backoff=max_backoff,
+            page_size=page_size,
+            connect_timeout=t.duration("connect_timeout", timedelta(seconds=10)),
+            timeout=t.duration("timeout", None),
+            verify=self.sap_verify(t),
+        )
+
+    def netsuite_auth(self, t: _Table, *, soap: bool) -> NetSuiteAuth:
+        tba = ("consumer_key", "consumer_secret", "token_id", "token_secret")
+        m2m = ("client_id", "certificate_id", "private_key", "algorithm", "scopes")
+        example = '[endpoints.NAME.auth] consumer_key = { env = "NS_CONSUMER_KEY" }, consumer_secret, token_id and token_secret'
+        a = t.table("auth", tba if soap else (*tba, *m2m), None)
+        if a is None:
+            raise _Bad(t.key("auth"), f"missing: {example}")
+        if any(a.has(k) for k in m2m):
+            for key in tba:
+                if a.has(key):
+                    raise _Bad(
+                        a.key(key),
+                        "give consumer_key, consumer_secret, token_id and token_secret (token-based) or "
+                        "client_id, certificate_id and private_key (OAuth 2.0 client credentials), not both",
+                    )
+            refs = {}
+            for key in ("client_id", "private_key"):
+                refs[key] = self.secret(a, key)
+                if refs[key] is None:
+                    raise _Bad(a.key(key), 'missing: a secret reference, { env = "..." } or { file = "..." }')
+            from .connectors.netsuite_auth import ALGORITHMS, SCOPES
+
+            algorithm = a.choice(
+                "algorithm", ALGORITHMS, "PS256", hint="PS256 for an RSA key, ES256 for EC P-256"
+            )
+            scopes = a.strings("scopes", ("rest_webservices",))
+            unknown = [s for s in scopes if s not in SCOPES]
+            if not scopes or unknown:
+                raise _Bad(
+                    a.key("scopes"),
+                    f"{_show(unknown[0]) if unknown else 'an empty list'}: NetSuite's scopes are "
+                    f"{', '.join(sorted(SCOPES))}",
+                )
+            return NetSuiteAuth(
+                client_id=refs["client_id"],
+                certificate_id=a.string(
+                    "certificate_id", hint="shown by OAuth 2.0 Client Credentials (M2M) Setup"
+                ),
+                private_key=refs["private_key"],
+                algorithm=algorithm,
+                scopes=scopes,
+            )
+        found: dict[str, SecretRef] = {}
+        for key in tba:
+            ref = self.secret(a, key)
+            if ref is None:
+                hint = " (SOAP takes token-based authentication only)" if soap else ""
+                raise _Bad(a.key(key), f'missing: {key} = {{ env = "..." }} or {{ file = "..." }}{hint}')
+            found[key] = ref
+        return NetSuiteAuth(
+            consumer_key=found["consumer_key"],
+            consumer_secret=found["consumer_secret"],
+            token_id=found["token_id"],
+            token_secret=found["token_secret"],
+        )
+
     def check_sap_ports(self, endpoints: dict[str, Endpoint], raw_endpoints: Mapping[str, Any]) -> None:
         """A file port's ``transport`` names a local or sftp endpoint of this file."""
         for name, ep in list(endpoints.items()):
@@ -1912,7 +2161,7 @@ class _Parser:
                 f"[endpoints.{_key(endpoint)}] is a {kind} endpoint; {what} must be a {_either(allowed_types)} endpoint",
             )
         assert isinstance(raw, dict)
-        if kind == "sap_odata" or (kind == "sap_idoc" and not archive):
+        if kind in API_TYPES or (kind == "sap_idoc" and not archive):
             # a connector that knows where documents go (an IDoc file port: its own folder)
             if p.has("folder"):
                 where = "its folder" if kind == "sap_idoc" else "its url"
@@ -2132,6 +2381,13 @@ class _Parser:
                     where,
                     f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders only; this flow carries {', '.join(kinds)}",
                 )
+            if isinstance(ep, NetSuiteEndpoint) and any(
+                k not in ("PurchaseOrder", "ShipNotice") for k in kinds
+            ):
+                raise _Bad(
+                    where,
+                    f"[endpoints.{_key(ep.name)}] ({ep.type}) takes PurchaseOrders and ShipNotices; this flow carries {', '.join(kinds)}",
+                )
             if isinstance(ep, SapIdocEndpoint):
                 missing = [k for k in kinds if k not in ep.mappings]
                 if missing:
@@ -2278,7 +2534,9 @@ class _Parser:
             roles = [("target", flow.target), ("acks", flow.acks)]
             roles += [(f"also_deliver[{n}]", p) for n, p in enumerate(flow.also_deliver)]
             for role, place in roles:
-                if place is None or isinstance(endpoints.get(place.endpoint), SapODataEndpoint):
+                if place is None or isinstance(
+                    endpoints.get(place.endpoint), SapODataEndpoint | NetSuiteEndpoint
+                ):
                     continue
                 endpoint, folder = physical(place, target=True)
                 reader = readers.get((endpoint, folder))

@@ -367,7 +367,7 @@ scope = "API_SALES_ORDER_SRV_0001\"""",
             'also_deliver = [{ endpoint = "s4_port" }]',
             'also_deliver = [{ endpoint = "megamart" }]',
             "flows.confirmations_out.also_deliver.0.endpoint: [endpoints.megamart] is a local endpoint; a place a "
-            "flow also delivers to must be a folder, sap_idoc or sap_odata endpoint",
+            "flow also delivers to must be a folder, netsuite_rest, netsuite_soap, sap_idoc or sap_odata endpoint",
         ),
         (
             'also_deliver = [{ endpoint = "s4_port" }]',

@@ -92,6 +92,16 @@ def external_id(key: str, prefix: str = "") -> str:
     return (prefix + safe)[: 100 - 17] + "~" + digest
 
 
+_REPLAY = re.compile(r"\.replay-[0-9a-f]{8}\Z")
+
+
+def order_key(key: str) -> str:
+    """The delivery key a sales order's external ID is made of: an operator's replay of an
+    interchange (``<key>.replay-<id>``, erpbridge.pipeline.replay) is the same purchase order, so it
+    finds the order the first delivery made rather than making a second one."""
+    return _REPLAY.sub("", key)
+
+
 class AccountGate:
     """The per-account concurrency cap: NetSuite governs concurrent requests per account (SOAP, REST
     and RESTlets together), so every connector of one account in this process takes a slot here

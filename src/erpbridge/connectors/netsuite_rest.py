@@ -87,6 +87,7 @@ from .netsuite_common import (
     TRANSIENT_CODES,
     AccountGate,
     external_id,
+    order_key,
     resolve_item_refs,
     rest_url,
 )
@@ -673,7 +674,7 @@ class NetSuiteRestConnector:
                 endpoint=self.name,
                 key=key,
             )
-        done, _ = self.upsert_sales_order(document, key=key)
+        done, _ = self.upsert_sales_order(document, key=order_key(key))
         return Delivered(
             done.id,
             created=done.created,

@@ -72,7 +72,7 @@ from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
 from .base import Delivered
 from .netsuite_auth import TokenAuth, token_passport
-from .netsuite_common import AUTH_CODES, TRANSIENT_CODES, AccountGate, external_id, rest_url
+from .netsuite_common import AUTH_CODES, TRANSIENT_CODES, AccountGate, external_id, order_key, rest_url
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ class NetSuiteSoapConnector:
         po = str(document.get("po_number") or "")
         meta = document.get("meta")
         partner = meta.get("partner_id") if isinstance(meta, Mapping) else None
-        external = external_id(key)
+        external = external_id(order_key(key))
         with self._concerning(
             f"creating the NetSuite sales order for PO {po}",
             po_number=po,

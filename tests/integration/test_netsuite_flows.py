@@ -1,0 +1,299 @@
+"""Issue 6's flows end to end, in-process (``pipeline.Runner`` on a SQLite ledger) against real peers:
+MEGAMART's server is a real OpenSSH sshd on 127.0.0.1, NetSuite is the emulator
+(tests/netsuite/emulator), reached through ``netsuite_rest`` and ``netsuite_soap`` endpoints of the
+configuration.
+
+- A retailer's 850 over SFTP becomes one NetSuite sales order, over REST in one test and over SOAP
+  in another; a second pass, the same 850 again and a replay make no second order.
+- A revoked token makes the delivery fail with a terminal AuthenticationError naming the credential
+  (never its value); the document is quarantined with that reason, and ``erpbridge dlq retry`` after
+  the token is replaced completes it: one order.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erpbridge.cli.main import main as cli
+from erpbridge.config import load_config
+from erpbridge.ledger import Direction, Ledger, State
+from erpbridge.pipeline import Runner, Summary
+from erpbridge.pipeline.replay import replay
+from tests.conftest import ROOT
+from tests.integration.test_sftp_flow import po_number_of, purchase_order
+from tests.netsuite.conftest import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    TOKEN_ID,
+    TOKEN_SECRET,
+    WSDL,
+    make_emulator,
+)
+from tests.netsuite.emulator import NetSuiteEmulator, Token
+from tests.transports.conftest import Area, SshServer, area, sftp_root, ssh_keys, sshd  # noqa: F401
+
+SAMPLE_850 = ROOT / "edi_samples" / "valid" / "850_004010.edi"
+
+CONFIG = """\
+[erpbridge]
+isa_qualifier = "ZZ"
+isa_id = "NWOUTFITTERS"
+archive = "var/archive"
+quarantine = "var/quarantine"
+outbox = "var/outbox"
+
+[ledger]
+url = "sqlite:///var/ledger.sqlite3"
+
+[partners.megamart]
+isa_qualifier = "ZZ"
+isa_id = "MEGAMART"
+version = "004010"
+ack = "997"
+endpoint = "megamart_sftp"
+
+[endpoints.megamart_sftp]
+type = "sftp"
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+known_hosts = "{known_hosts}"
+private_key = "{private_key}"
+connect_timeout = "5s"
+io_timeout = "10s"
+
+[endpoints.netsuite]
+type = "netsuite_rest"
+account = "1234567_SB1"
+url = "{rest_url}"
+mapping = "mappings/netsuite/purchase-order-to-sales-order.yaml"
+concurrency = 2
+max_attempts = 2
+backoff = "10ms"
+max_backoff = "50ms"
+connect_timeout = "5s"
+timeout = "10s"
+
+[endpoints.netsuite.auth]
+consumer_key = {{ env = "NS_CONSUMER_KEY" }}
+consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
+token_id = {{ env = "NS_TOKEN_ID" }}
+token_secret = {{ env = "NS_TOKEN_SECRET" }}
+
+[endpoints.netsuite_soap]
+type = "netsuite_soap"
+account = "1234567_SB1"
+url = "{soap_url}"
+wsdl = "{wsdl}"
+mapping = "mappings/netsuite/purchase-order-to-soap-sales-order.yaml"
+page_size = 5
+backoff = "10ms"
+max_backoff = "50ms"
+connect_timeout = "5s"
+timeout = "10s"
+
+[endpoints.netsuite_soap.auth]
+consumer_key = {{ env = "NS_CONSUMER_KEY" }}
+consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
+token_id = {{ env = "NS_TOKEN_ID" }}
+token_secret = {{ env = "NS_TOKEN_SECRET" }}
+
+[flows.megamart_orders_in]
+direction = "in"
+partner = "megamart"
+source = {{ folder = "{prefix}/megamart/inbound", archive = "{prefix}/megamart/archive" }}
+target = {{ endpoint = "{orders_to}" }}
+acks = {{ folder = "{prefix}/megamart/outbound" }}
+documents = ["x12/850", "x12/997"]
+every = "1m"
+"""
+
+
+def skus_of_the_850() -> list[tuple[str, str]]:
+    """(SKU, UPC) of every line of the sample 850."""
+    found = []
+    for raw in SAMPLE_850.read_text("ascii").split("~"):
+        seg = raw.strip().split("*")
+        if seg[0] == "PO1":
+            found.append((seg[seg.index("VN") + 1], seg[seg.index("UP") + 1]))
+    return found
+
+
+def ordered_quantities() -> list[tuple[str, str]]:
+    """(SKU, quantity) of every line of the sample 850."""
+    found = []
+    for raw in SAMPLE_850.read_text("ascii").split("~"):
+        seg = raw.strip().split("*")
+        if seg[0] == "PO1":
+            found.append((seg[seg.index("VN") + 1], seg[2]))
+    return found
+
+
+@pytest.fixture
+def emulator() -> Iterator[NetSuiteEmulator]:
+    emulator = make_emulator()
+    for sku, _ in skus_of_the_850():
+        if not emulator.query("SELECT id FROM item WHERE itemid = ?", sku):
+            emulator.add_item(sku)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@dataclass
+class Site:
+    root: Path
+    area: Area
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    def sftp(self, *parts: str) -> Path:
+        return self.area.disk.joinpath(*parts)
+
+    def runner(self) -> tuple[Runner, Ledger]:
+        config = load_config(self.config)
+        ledger = Ledger.open(config.ledger.reveal_url())
+        return Runner(config, ledger, mappings_root=ROOT / "mappings", worker="test:1", settle=True), ledger
+
+    def run(self) -> Summary:
+        runner, ledger = self.runner()
+        try:
+            return runner.run_once()
+        finally:
+            ledger.close()
+
+
+def make_site(root: Path, place: Area, server: SshServer, emulator: NetSuiteEmulator, orders_to: str) -> Site:
+    root.mkdir(parents=True)
+    (root / "var").mkdir()
+    text = CONFIG.format(
+        port=server.port,
+        user=getpass.getuser(),
+        known_hosts=server.known_hosts("known_hosts"),
+        private_key=server.keys.client,
+        prefix=place.prefix,
+        orders_to=orders_to,
+        rest_url=emulator.url,
+        soap_url=emulator.soap_url,
+        wsdl=WSDL,
+    )
+    (root / "config.toml").write_text(text, encoding="utf-8")
+    return Site(root, place)
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NS_CONSUMER_KEY", CONSUMER_KEY)
+    monkeypatch.setenv("NS_CONSUMER_SECRET", CONSUMER_SECRET)
+    monkeypatch.setenv("NS_TOKEN_ID", TOKEN_ID)
+    monkeypatch.setenv("NS_TOKEN_SECRET", TOKEN_SECRET)
+
+
+def only_flows(summary: Summary, *names: str) -> dict[tuple[str, str], int]:
+    return {k: v for k, v in summary.counts.items() if k[0] in names and v}
+
+
+def sales_orders(emulator: NetSuiteEmulator, po: str) -> list[tuple[Any, ...]]:
+    """The emulator's sales orders for a PO number (its own table, not through erpbridge)."""
+    return emulator.query(
+        "SELECT id, externalid, entity FROM [transaction] WHERE type = 'SalesOrd' AND otherrefnum = ?", po
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["netsuite", "netsuite_soap"])
+def test_an_850_over_sftp_becomes_one_netsuite_sales_order(
+    tmp_path: Path,
+    area: Area,  # noqa: F811
+    sshd: SshServer,  # noqa: F811
+    emulator: NetSuiteEmulator,
+    endpoint: str,
+) -> None:
+    site = make_site(tmp_path / "site", area, sshd, emulator, endpoint)
+    (site.sftp("megamart", "inbound") / "po-1.edi").write_bytes(purchase_order(1))
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, "megamart_orders_in") == {
+        ("megamart_orders_in", "received"): 1,
+        ("megamart_orders_in", "ack_sent"): 1,
+        ("megamart_orders_in", "delivered"): 1,
+    }
+    po = po_number_of(1)
+    [(order_id, external, customer)] = sales_orders(emulator, po)
+    assert str(customer) == "1187"  # MEGAMART's customer, from mappings/netsuite/xref/customers.csv
+    lines = emulator.query(
+        "SELECT i.itemid, l.quantity FROM transactionline l JOIN item i ON i.id = l.item "
+        "WHERE l.[transaction] = ? ORDER BY l.linesequencenumber",
+        order_id,
+    )
+    assert [(sku, float(qty)) for sku, qty in lines] == [
+        (sku, float(qty)) for sku, qty in ordered_quantities()
+    ]
+    runner, ledger = site.runner()
+    with ledger:
+        [doc] = ledger.find(direction=Direction.IN, kind="x12")
+        assert doc.state == State.ARCHIVED
+        [deliver] = [e for e in ledger.events(doc.id) if e.step == "deliver"]
+        assert deliver.detail["references"] == [str(order_id)] and deliver.detail["to"] == endpoint
+        # a second pass does nothing; a replay finds the order and makes no second one
+        assert only_flows(runner.run_once(), "megamart_orders_in") == {}
+        replayed = replay(runner, doc.id, reason="NetSuite lost it?")
+        assert replayed.files == (str(order_id),)
+    # the same 850 again from the partner is a duplicate
+    (site.sftp("megamart", "inbound") / "po-1-again.edi").write_bytes(purchase_order(1))
+    assert only_flows(site.run(), "megamart_orders_in") == {("megamart_orders_in", "duplicate"): 1}
+    assert sales_orders(emulator, po) == [(order_id, external, customer)]
+
+
+@pytest.mark.parametrize("endpoint", ["netsuite", "netsuite_soap"])
+def test_a_revoked_token_quarantines_the_order_and_dlq_retry_completes_it_with_the_new_token(
+    tmp_path: Path,
+    area: Area,  # noqa: F811
+    sshd: SshServer,  # noqa: F811
+    emulator: NetSuiteEmulator,
+    endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    site = make_site(tmp_path / "site", area, sshd, emulator, endpoint)
+    emulator.verifier.integration.tokens[TOKEN_ID].revoked = True  # an administrator revoked it
+    (site.sftp("megamart", "inbound") / "po-2.edi").write_bytes(purchase_order(2))
+    summary = site.run()
+    assert summary.failed
+    assert only_flows(summary, "megamart_orders_in")[("megamart_orders_in", "quarantined")] == 1
+    po = po_number_of(2)
+    assert sales_orders(emulator, po) == []
+    [reason_file] = (site.root / "var" / "quarantine" / "megamart_orders_in").glob("*.reason.txt")
+    reason = reason_file.read_text()
+    assert "NetSuite refused the" in reason and "INVALID_LOGIN" in reason, reason  # AuthenticationError
+    assert "env:NS_TOKEN_ID" in reason and "env:NS_CONSUMER_KEY" in reason
+    for secret in (CONSUMER_SECRET, TOKEN_SECRET):
+        assert secret not in reason
+    _, ledger = site.runner()
+    with ledger:
+        [doc] = ledger.find(direction=Direction.IN, kind="x12")
+        assert doc.state == State.QUARANTINED and doc.last_error
+        assert "env:NS_TOKEN_ID" in doc.last_error and TOKEN_SECRET not in doc.last_error
+    # the administrator makes a new token; the site's secret is replaced; dlq retry, then a run
+    emulator.verifier.integration.tokens["tk-new-0001"] = Token("tk-new-0001", "ts-new-secret-0001")
+    monkeypatch.setenv("NS_TOKEN_ID", "tk-new-0001")
+    monkeypatch.setenv("NS_TOKEN_SECRET", "ts-new-secret-0001")
+    with pytest.raises(SystemExit) as done:
+        cli(["dlq", "retry", doc.id[:8], "--config", str(site.config)])
+    assert done.value.code == 0, capsys.readouterr()
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, "megamart_orders_in").get(("megamart_orders_in", "delivered")) == 1
+    assert len(sales_orders(emulator, po)) == 1
+    _, ledger = site.runner()
+    with ledger:
+        [doc] = ledger.find(direction=Direction.IN, kind="x12")
+        assert doc.state == State.ARCHIVED
