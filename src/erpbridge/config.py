@@ -44,7 +44,7 @@ import re
 import tomllib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -110,6 +110,8 @@ SECTIONS: Final = (
     "flows",
     "schedules",
     "observability",
+    "events",
+    "notify",
 )
 #: endpoint types that move X12 to and from partners, and those that take canonical documents
 #: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs, NetSuite over REST or SOAP)
@@ -737,6 +739,67 @@ class Observability:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventSourceSettings:
+    """``[events.sources.<name>]``: one sender of signed webhooks (docs/events.md)."""
+
+    name: str
+    scheme: Literal["shopify", "generic"]
+    secrets: tuple[tuple[SecretRef, datetime | None], ...]  # (where, verifies until)
+    signature_header: str | None = None
+    event_id_header: str | None = None
+    event_id_field: str | None = None
+    topic_header: str | None = None
+    topic_field: str | None = None
+    default_topic: str = "webhook"
+    max_body: int = 1_048_576
+    notify: bool = False  # each event received is notified
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventsSettings:
+    """``[events]``: the HTTP receiver of exception events."""
+
+    listen: tuple[str, int]
+    path_prefix: str = "/events/"
+    read_timeout: timedelta = timedelta(seconds=10)
+    sources: Mapping[str, EventSourceSettings] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailSettings:
+    """``[notify.email]``: notifications through an SMTP relay."""
+
+    relay: str
+    sender: str
+    recipients: tuple[str, ...]
+    tls: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretRef | None = None
+    ca_file: Path | None = None
+    timeout: timedelta = timedelta(seconds=30)
+    subject_prefix: str = "[erpbridge]"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    """``[notify.webhook]``: notifications POSTed as signed JSON."""
+
+    url: str | SecretRef
+    secret: SecretRef | None = None
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifySettings:
+    """``[notify]``: who hears about what needs a person, and how often."""
+
+    window: timedelta = timedelta(minutes=15)
+    schedule: Cron = field(default_factory=lambda: Cron.parse("* * * * *"))
+    email: EmailSettings | None = None
+    webhook: WebhookSettings | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A whole, checked configuration. Paths are absolute; secrets are references only."""
 
@@ -752,6 +815,8 @@ class Config:
     flows: Mapping[str, Flow]
     schedules: Schedules
     observability: Observability = field(default_factory=Observability)
+    events: EventsSettings | None = None
+    notify: NotifySettings | None = None
 
     def partner_by_isa(self, qualifier: str, isa_id: str) -> Partner | None:
         """The partner with this ISA qualifier and ID (as an inbound ISA05/ISA06 names it)."""
@@ -775,6 +840,18 @@ class Config:
             ):
                 for key, ref in ep.auth.secrets():
                     yield f"endpoints.{_key(ep.name)}.auth.{key}", ref
+        if self.events is not None:
+            for source in self.events.sources.values():
+                for n, (ref, _until) in enumerate(source.secrets):
+                    yield f"events.sources.{_key(source.name)}.secrets[{n}]", ref
+        if self.notify is not None:
+            if self.notify.email is not None and self.notify.email.password is not None:
+                yield "notify.email.password", self.notify.email.password
+            if self.notify.webhook is not None:
+                if isinstance(self.notify.webhook.url, SecretRef):
+                    yield "notify.webhook.url", self.notify.webhook.url
+                if self.notify.webhook.secret is not None:
+                    yield "notify.webhook.secret", self.notify.webhook.secret
 
 
 # -- building transports ---------------------------------------------------------------------
@@ -1342,6 +1419,8 @@ class _Parser:
         retry = self.section(self.parse_retry, root.data.get("retry", {}), "retry") or Retry()
         schedules = self.section(self.parse_schedules, root.data.get("schedules", {}))
         observability = self.section(self.parse_observability, root.data.get("observability", {}))
+        events = self.section(self.parse_events, root.data["events"]) if "events" in root.data else None
+        notify = self.section(self.parse_notify, root.data["notify"]) if "notify" in root.data else None
 
         endpoints: dict[str, Endpoint] = {}
         try:
@@ -1411,6 +1490,8 @@ class _Parser:
             flows=MappingProxyType(flows),
             schedules=schedules,
             observability=observability,
+            events=events,
+            notify=notify,
         )
 
     def party(self, t: _Table, hint_id: str) -> Party:
@@ -1556,6 +1637,139 @@ class _Parser:
             metrics=metrics,
             log_format=t.choice("log_format", ("text", "json"), "text"),
             log_level=t.choice("log_level", ("debug", "info", "warning", "error"), "info"),
+        )
+
+    def listen_address(self, t: _Table, name: str) -> tuple[str, int]:
+        address = t.string(name, hint='an address to listen on, such as "127.0.0.1:8081"')
+        host, sep, port = str(address).strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
+            raise _Bad(
+                t.key(name),
+                f'{_show(address)} is not an address to listen on: use HOST:PORT, such as "127.0.0.1:8081"',
+            )
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        return host or "0.0.0.0", int(port)
+
+    def parse_events(self, data: Any) -> EventsSettings:
+        t = _Table(data, "events", ("listen", "path_prefix", "read_timeout", "sources"))
+        listen = self.listen_address(t, "listen")
+        prefix = t.string("path_prefix", "/events/")
+        if not (prefix.startswith("/") and prefix.endswith("/")):
+            raise _Bad(
+                t.key("path_prefix"), f'{_show(prefix)} must start and end with "/", such as "/events/"'
+            )
+        sources: dict[str, EventSourceSettings] = {}
+        for name, raw in self.named(t.get("sources", {}), "events.sources").items():
+            sources[name] = self.parse_event_source(name, raw)
+        if not sources:
+            raise _Bad(t.key("sources"), "the receiver needs at least one [events.sources.<name>]")
+        return EventsSettings(
+            listen=listen,
+            path_prefix=prefix,
+            read_timeout=t.duration("read_timeout", timedelta(seconds=10)),
+            sources=MappingProxyType(sources),
+        )
+
+    def parse_event_source(self, name: str, data: Any) -> EventSourceSettings:
+        path = f"events.sources.{_key(name)}"
+        keys = (
+            "scheme", "secrets", "signature_header", "event_id_header", "event_id_field", "topic_header",
+            "topic_field", "default_topic", "max_body", "notify",
+        )  # fmt: skip
+        t = _Table(data, path, keys)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+            raise _Bad(path, "a source's name is 1 to 64 letters, digits, '_', '.' or '-'")
+        raw_secrets = t.get("secrets", hint='a list such as [{ env = "SHOPIFY_SECRET" }]')
+        if not isinstance(raw_secrets, list) or not raw_secrets:
+            raise _Bad(
+                t.key("secrets"), 'give at least one signing secret: secrets = [{ env = "SHOPIFY_SECRET" }]'
+            )
+        secrets: list[tuple[SecretRef, datetime | None]] = []
+        for n, item in enumerate(raw_secrets):
+            key = f"{t.key('secrets')}[{n}]"
+            if not isinstance(item, dict):
+                raise _Bad(
+                    key, 'a secret is { env = "NAME" } or { file = "/run/secrets/..." }, never the value'
+                )
+            ref = self.secret(
+                _Table({"secret": {k: v for k, v in item.items() if k != "until"}}, key), "secret"
+            )
+            if ref is None:  # pragma: no cover - the table above always has the key
+                raise _Bad(key, "missing")
+            secrets.append((ref, _until(item.get("until"), f"{key}.until")))
+        return EventSourceSettings(
+            name=name,
+            scheme=t.choice("scheme", ("shopify", "generic"), hint='"shopify" or "generic"'),
+            secrets=tuple(secrets),
+            signature_header=t.string("signature_header", None),
+            event_id_header=t.string("event_id_header", None),
+            event_id_field=t.string("event_id_field", None),
+            topic_header=t.string("topic_header", None),
+            topic_field=t.string("topic_field", None),
+            default_topic=t.string("default_topic", "webhook"),
+            max_body=t.integer("max_body", 1_048_576, low=1),
+            notify=t.boolean("notify", False),
+        )
+
+    def parse_notify(self, data: Any) -> NotifySettings:
+        t = _Table(data, "notify", ("window", "schedule", "email", "webhook"))
+        email = self.parse_email(t.get("email")) if t.has("email") else None
+        webhook = None
+        if t.has("webhook"):
+            w = _Table(t.get("webhook"), "notify.webhook", ("url", "secret", "timeout"))
+            raw_url = w.get(
+                "url", hint='"https://hooks.example.com/erpbridge" or { env = "NOTIFY_WEBHOOK_URL" }'
+            )
+            url: str | SecretRef
+            if isinstance(raw_url, dict):
+                url_ref = self.secret(w, "url")
+                if url_ref is None:  # pragma: no cover - has("url") above
+                    raise _Bad(w.key("url"), "missing")
+                url = url_ref
+            else:
+                plain: str = w.string("url")
+                if not re.match(r"https?://", plain):
+                    raise _Bad(w.key("url"), f"{_show(plain)} is not an http:// or https:// URL")
+                url = plain
+            webhook = WebhookSettings(
+                url=url, secret=self.secret(w, "secret"), timeout=w.duration("timeout", timedelta(seconds=10))
+            )
+        return NotifySettings(
+            window=t.duration("window", timedelta(minutes=15)),
+            schedule=t.cron("schedule", Cron.parse("* * * * *")),
+            email=email,
+            webhook=webhook,
+        )
+
+    def parse_email(self, data: Any) -> EmailSettings:
+        e = _Table(data, "notify.email", (
+            "relay", "tls", "sender", "recipients", "username", "password", "ca_file", "timeout", "subject_prefix",
+        ))  # fmt: skip
+        recipients = e.strings("recipients", ())
+        if not recipients:
+            raise _Bad(
+                e.key("recipients"), 'give at least one address: recipients = ["edi-team@example.com"]'
+            )
+        tls = e.choice("tls", ("starttls", "tls", "none"), "starttls")
+        username, password = e.string("username", None), self.secret(e, "password")
+        if (username is None) != (password is None):
+            raise _Bad(
+                e.key("username" if username is None else "password"), "give username and password together"
+            )
+        if tls == "none" and password is not None:
+            raise _Bad(
+                e.key("password"), 'a password is never sent without TLS: use tls = "starttls" or "tls"'
+            )
+        return EmailSettings(
+            relay=e.string("relay", hint='the SMTP relay, such as "smtp.example.com:587"'),
+            sender=e.string("sender", hint='the From address, such as "erpbridge@example.com"'),
+            recipients=tuple(recipients),
+            tls=tls,
+            username=username,
+            password=password,
+            ca_file=self.path(e, "ca_file", None),
+            timeout=e.duration("timeout", timedelta(seconds=30)),
+            subject_prefix=e.string("subject_prefix", "[erpbridge]"),
         )
 
     def parse_endpoint(self, name: str, data: Any) -> Endpoint:
@@ -2555,3 +2769,28 @@ def x12_sets(version: str) -> frozenset[str]:
     return frozenset(
         e.name[:-5] for e in folder.iterdir() if e.name.endswith(".yaml") and e.name[:-5].isdigit()
     )
+
+
+def _until(value: Any, key: str) -> datetime | None:
+    """A signing secret's ``until``: a TOML date, an ISO date (00:00 UTC that day) or a date-time
+    with an offset; ``None`` when absent."""
+    if value is None:
+        return None
+    moment: datetime | None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, datetime.min.time(), UTC)
+    else:
+        try:
+            text = str(value)
+            moment = (
+                datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+                if len(text) == 10
+                else datetime.fromisoformat(text)
+            )
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _Bad(key, f"{_show(value)} is not a date (2026-12-01) or a date-time with an offset")
+    return moment

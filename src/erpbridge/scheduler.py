@@ -9,6 +9,11 @@ Jobs
   the partner's ``ack_window`` becomes ``ack_overdue``, an exception event.
 * ``reconciliation`` (``[schedules] reconciliation``, nightly): every flow once more (anything a
   poll missed), the overdue check, and a count of what needs a person or is stuck.
+* ``notify`` (``[notify] schedule``, leader only): what entered quarantined, dead_lettered,
+  rejected or ack_overdue since the last run, and the exception events of sources with
+  ``notify = true``, to the configured email and webhook (:mod:`erpbridge.events`).
+* ``events_pending`` (every minute, with ``[events]``): exception events whose handling must be
+  tried again. The receiver itself (``[events] listen``) runs beside the scheduler.
 
 The two batches run in one process only, whichever holds the ledger's scheduler lock
 (``batches``: a PostgreSQL advisory lock, or a leased row on SQLite, renewed by the ``leader``
@@ -38,10 +43,21 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config, Cron
+from .config import Config, Cron, SecretRef
 from .errors import ErpBridgeError
+from .events import (
+    EmailNotifier,
+    EventReceiver,
+    EventSource,
+    Notifications,
+    Notifier,
+    SigningSecret,
+    WebhookNotifier,
+    notify_from_ledger,
+)
 from .ledger import Direction, Ledger, SchedulerLock, State
 from .ledger.states import ATTENTION_STATES, WORK_STATES
+from .observability import signals
 from .pipeline import Runner, Summary
 
 #: The scheduler lock's name: its holder runs the batches.
@@ -100,6 +116,8 @@ class Daemon:
         self.lock: SchedulerLock = ledger.scheduler_lock(LEADER_LOCK)
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
+        self.notifications = build_notifications(config)
+        self.receiver = build_receiver(config, ledger, worker=f"{runner.worker}/events")
 
     # -- the jobs -----------------------------------------------------------------------------
 
@@ -133,6 +151,12 @@ class Daemon:
                 leader_only=True,
             )
         )
+        if self.config.notify is not None:
+            out.append(
+                Job("notify", cron_trigger(self.config.notify.schedule, tz), self.notify, leader_only=True)
+            )
+        if self.receiver is not None:
+            out.append(Job("events_pending", IntervalTrigger(seconds=60, timezone=tz), self.events_pending))
         # the SQLite stand-in for an advisory lock is a lease: the leader renews it well within it
         out.append(Job("leader", IntervalTrigger(seconds=60, timezone=tz), self.lead))
         return out
@@ -185,6 +209,26 @@ class Daemon:
             self.report(job, summary)
         return summary
 
+    def notify(self) -> int | None:
+        """The ``notify`` job, if this process leads: how many notifications it found."""
+        if self.notifications is None or not self.lead():
+            return None
+        sources = (
+            {s.name for s in self.config.events.sources.values() if s.notify} if self.config.events else set()
+        )
+        run = notify_from_ledger(
+            self.ledger, self.notifications, worker=self.runner.worker, event_sources=sources
+        )
+        if run.error:
+            self.say(f"notify: {run.error}")
+        for failure in run.failures:
+            self.say(f"notify: {failure}")
+        return len(run.notified)
+
+    def events_pending(self) -> int:
+        """Exception events whose handling is due again (a retry, an operator's dlq retry)."""
+        return self.receiver.process_pending() if self.receiver is not None else 0
+
     def _ledger_health(self) -> dict[str, Any]:
         """What needs a person, and work that no worker holds although its time has come."""
         counts = self.ledger.counts()
@@ -236,6 +280,9 @@ class Daemon:
             )
             scheduler.add_job(job.run, job.trigger, id=job.name, name=job.name, **first)
         self._scheduler = scheduler
+        if self.receiver is not None:
+            host, port = self.receiver.start()
+            self.say(f"receiving exception events on http://{host}:{port}{self.receiver.prefix}<source>")
         scheduler.start()
 
     @property
@@ -253,6 +300,8 @@ class Daemon:
         self._stop.wait()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
+        if self.receiver is not None:
+            self.receiver.stop()
         if self.lock.held:
             self.lock.release()
 
@@ -278,6 +327,74 @@ class Daemon:
         return 0
 
 
+def build_notifications(config: Config) -> Notifications | None:
+    """The notifiers ``[notify]`` configures, behind one de-duplication window; ``None`` if none."""
+    settings = config.notify
+    if settings is None:
+        return None
+    notifiers: list[Notifier] = []
+    if settings.email is not None:
+        e = settings.email
+        notifiers.append(
+            EmailNotifier(
+                e.relay,
+                sender=e.sender,
+                recipients=e.recipients,
+                tls=e.tls,
+                username=e.username,
+                password=e.password.credential() if e.password is not None else None,
+                ca_file=str(e.ca_file) if e.ca_file is not None else None,
+                timeout=e.timeout.total_seconds(),
+                subject_prefix=e.subject_prefix,
+            )
+        )
+    if settings.webhook is not None:
+        w = settings.webhook
+        notifiers.append(
+            WebhookNotifier(
+                w.url.credential() if isinstance(w.url, SecretRef) else w.url,
+                secret=w.secret.credential() if w.secret is not None else None,
+                timeout=w.timeout.total_seconds(),
+            )
+        )
+    return Notifications(notifiers, window=settings.window) if notifiers else None
+
+
+def build_receiver(config: Config, ledger: Ledger, *, worker: str) -> EventReceiver | None:
+    """The exception-event receiver ``[events]`` configures (not started); ``None`` without it."""
+    settings = config.events
+    if settings is None:
+        return None
+    sources = [
+        EventSource(
+            s.name,
+            s.scheme,
+            [SigningSecret(ref.credential(), until) for ref, until in s.secrets],
+            signature_header=s.signature_header,
+            event_id_header=s.event_id_header,
+            event_id_field=s.event_id_field,
+            topic_header=s.topic_header,
+            topic_field=s.topic_field,
+            default_topic=s.default_topic,
+            max_body=s.max_body,
+        )
+        for s in settings.sources.values()
+    ]
+    host, port = settings.listen
+    return EventReceiver(
+        ledger,
+        sources,
+        lambda event: None,  # recorded in the ledger; the notify job tells people (sources' notify)
+        host=host,
+        port=port,
+        prefix=settings.path_prefix,
+        on_signature_failure=signals.signature_failure,
+        on_request=signals.webhook_request,
+        read_timeout=settings.read_timeout.total_seconds(),
+        worker=worker,
+    )
+
+
 def _detail(summary: Summary) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
     for flow, outcome, n in summary.table():
@@ -285,4 +402,4 @@ def _detail(summary: Summary) -> dict[str, Any]:
     return {"counts": counts, "problems": summary.problems[:50]} | dict(summary.detail)
 
 
-__all__ = ["LEADER_LOCK", "Daemon", "Job", "cron_trigger"]
+__all__ = ["LEADER_LOCK", "Daemon", "Job", "build_notifications", "build_receiver", "cron_trigger"]

@@ -791,3 +791,77 @@ def test_observability_defaults_and_settings(tmp_path: Path) -> None:
 def test_observability_errors_name_the_key(tmp_path: Path, table: str, message: str) -> None:
     path, error = error_of(tmp_path, MINIMAL + f"\n[observability]\n{table}\n")
     assert message in error and str(path) in error
+
+
+EVENTS = """
+[events]
+listen = "127.0.0.1:8081"
+
+[events.sources.shopify]
+scheme = "shopify"
+secrets = [{ env = "SHOPIFY_SECRET" }, { env = "SHOPIFY_SECRET_OLD", until = "2026-12-01" }]
+notify = true
+
+[notify.email]
+relay = "smtp.example.com:587"
+sender = "erpbridge@example.com"
+recipients = ["edi-team@example.com"]
+username = "erpbridge"
+password = { env = "SMTP_PASSWORD" }
+
+[notify.webhook]
+url = { env = "NOTIFY_WEBHOOK_URL" }
+secret = { file = "/run/secrets/notify" }
+"""
+
+
+def test_events_and_notify_sections(tmp_path: Path) -> None:
+    config = load_text(tmp_path, MINIMAL + EVENTS)
+    assert config.events is not None and config.notify is not None
+    source = config.events.sources["shopify"]
+    assert source.scheme == "shopify" and source.notify
+    assert [(ref.name, until) for ref, until in source.secrets] == [
+        ("env:SHOPIFY_SECRET", None),
+        ("env:SHOPIFY_SECRET_OLD", datetime(2026, 12, 1, tzinfo=UTC)),
+    ]
+    assert config.events.listen == ("127.0.0.1", 8081)
+    assert config.notify.window == timedelta(minutes=15) and config.notify.email is not None
+    assert {key for key, _ in config.secrets()} == {
+        "events.sources.shopify.secrets[0]",
+        "events.sources.shopify.secrets[1]",
+        "notify.email.password",
+        "notify.webhook.url",
+        "notify.webhook.secret",
+    }
+    assert load_text(tmp_path, MINIMAL).events is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            '{ env = "SHOPIFY_SECRET" }, ',
+            '"whsec-literal", ',
+            "events.sources.shopify.secrets[0]: a secret is",
+        ),
+        ('until = "2026-12-01"', 'until = "soon"', 'secrets[1].until: "soon" is not a date'),
+        ('scheme = "shopify"', 'scheme = "github"', 'events.sources.shopify.scheme: "github" is not one of'),
+        ('listen = "127.0.0.1:8081"', 'listen = "8081"', "events.listen:"),
+        (
+            'recipients = ["edi-team@example.com"]',
+            "recipients = []",
+            "notify.email.recipients: give at least one",
+        ),
+        ('username = "erpbridge"\n', "", "notify.email.username: give username and password together"),
+        (
+            'url = { env = "NOTIFY_WEBHOOK_URL" }',
+            'url = "ftp://x"',
+            'notify.webhook.url: "ftp://x" is not an http',
+        ),
+    ],
+)
+def test_events_and_notify_errors_name_the_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in EVENTS
+    _, error = error_of(tmp_path, MINIMAL + EVENTS.replace(old, new))
+    assert message in error, error
+    assert "whsec-literal" not in error
