@@ -865,3 +865,24 @@ def test_events_and_notify_errors_name_the_key(tmp_path: Path, old: str, new: st
     _, error = error_of(tmp_path, MINIMAL + EVENTS.replace(old, new))
     assert message in error, error
     assert "whsec-literal" not in error
+
+
+def test_the_commented_sap_and_netsuite_examples_load(tmp_path: Path) -> None:
+    """Uncommenting the SAP and NetSuite blocks of the example gives a valid configuration."""
+    lines, inside = [], False
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line in ("# [endpoints.s4]", "# [endpoints.netsuite]"):
+            inside = True
+        elif not line.startswith("# ") and line != "#":
+            inside = False
+        if inside and line.startswith("# ") and not line.startswith(("# and, in [", "# also_deliver")):
+            line = line.removeprefix("# ")
+        elif inside and (line == "#" or line.startswith(("# and, in [", "# also_deliver"))):
+            line = ""
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+    assert '[endpoints.netsuite]\ntype = "netsuite_rest"' in text and "[flows.s4_pick_requests]" in text
+    config = load_text(tmp_path, text)
+    assert {"s4", "s4_files", "s4_port", "netsuite"} <= set(config.endpoints)
+    assert config.endpoints["netsuite"].type == "netsuite_rest"
+    assert "endpoints.netsuite.auth.token_secret" in {key for key, _ in config.secrets()}
