@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from erpbridge.ledger import Ledger
+from erpbridge.ledger import Direction, Ledger, State
+from erpbridge.ledger.states import WORK_STATES
 
 
 def plans_of(ledger_call: Any, path: Path, table: str) -> dict[str, list[str]]:
@@ -60,3 +61,22 @@ def test_the_inbound_duplicate_lookup_is_one_index_search_per_key(sqlite_dir: Pa
         "SEARCH documents USING INDEX uq_documents_in_isa13 (partner=? AND isa13=?)",
         "SEARCH documents USING INDEX uq_documents_in_business_key (partner=? AND kind=? AND business_key=?)",
     ], plan
+
+
+def test_a_claim_searches_the_states_index_not_everything_the_partner_ever_sent(sqlite_dir: Path) -> None:
+    path = sqlite_dir / "claims.db"
+    with Ledger.open(path) as ledger:
+        for n in range(20):  # finished documents: a claim must not have to look at them
+            doc, _ = ledger.record_inbound("acme", "x12", f"ISA*{n}".encode(), isa13=f"{n:09d}")
+            ledger.transition(doc.id, State.VALIDATED, step="validate")
+            ledger.transition(doc.id, State.ARCHIVED, step="archive")
+        waiting, _ = ledger.record_inbound("acme", "x12", b"ISA*waiting", isa13="000000999")
+        plans = plans_of(
+            lambda: ledger.claim(WORK_STATES[Direction.IN], 10, "w1", direction=Direction.IN, partner="acme"),
+            path,
+            "documents",
+        )
+        assert ledger.get(waiting.id).claimed_by == "w1"  # the plan finds what it should
+    (plan,) = [p for s, p in plans.items() if "claimed_until" in s]
+    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+    assert searches == ["SEARCH documents USING INDEX ix_documents_state_created_at (state=?)"] * 2, plan

@@ -1238,7 +1238,14 @@ class Ledger:
             if way is not None:
                 stmt = stmt.where(DocumentRow.direction == way)
             if partner is not None:
-                stmt = stmt.where(DocumentRow.partner == partner)
+                # SQLite would search the partner's index and filter every document the partner ever
+                # had; hidden from it behind coalesce(), the states' index finds the few at work
+                column = (
+                    func.coalesce(DocumentRow.partner, "")
+                    if self._backend == "sqlite"
+                    else DocumentRow.partner
+                )
+                stmt = stmt.where(column == partner)
             if kind is not None:
                 stmt = stmt.where(DocumentRow.kind == kind)
             stmt = (
