@@ -6,7 +6,7 @@ folder, at a steady 50 files per second. Both on SQLite and on PostgreSQL.
 
 Run (after ``ERPBRIDGE_EXTRAS=dev,bench bash scripts/_venv.sh`` or ./scripts/test built .venv)::
 
-    .venv/bin/python bench/pipeline.py                     # both backends, about 10 minutes
+    .venv/bin/python bench/pipeline.py                     # both backends, about 15 minutes
     .venv/bin/python bench/pipeline.py --quick             # 200-file batches, 15 s latency runs, ~3 min
     .venv/bin/python bench/pipeline.py --backends sqlite --skip latency --profile   # where time goes
     .venv/bin/python bench/pipeline.py --polls 100ms --driver loop --json /tmp/pipeline.json
