@@ -575,8 +575,10 @@ def run_cmd(config_file: Path | None, once: bool, quiet: bool) -> None:
             level=config.observability.log_level.upper(),
             secrets=secrets_of(config),
         )
-        for chatty in ("paramiko", "apscheduler", "alembic"):  # a line per connection, job, migration step
+        for chatty in ("paramiko", "alembic"):  # a line per connection, per migration step
             logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+        # jobs run one at a time on purpose: a tick skipped while a pass runs is not worth a warning
+        logging.getLogger("apscheduler").setLevel(max(logging.ERROR, logging.getLogger().level))
         ledger = _open_ledger(config)
     except ErpBridgeError as exc:
         _fail(exc)
