@@ -315,6 +315,11 @@ def test_ledger_show_names_the_docnum(site: Site, capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         cli(["ledger", "list", "--config", str(site.config)])
     assert "DOCNUM 0000000000000001" in capsys.readouterr().out
+    # an IDoc is not replayed on its own: the message says what to replay instead
+    with pytest.raises(SystemExit) as refused:
+        cli(["replay", orders.id[:8], "--config", str(site.config)])
+    assert refused.value.code == 2
+    assert "IDocs we sent to SAP are not replayed on their own" in capsys.readouterr().err
 
 
 def test_an_850_over_sftp_becomes_one_sales_order_over_odata(

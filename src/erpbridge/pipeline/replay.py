@@ -123,6 +123,13 @@ def _check_replayable(doc: Document) -> None:
         raise ReplayRefusedError("only partner interchanges (kind x12) are replayed inbound", **where)
     if doc.direction == Direction.OUT:
         parts = doc.kind.split("/")
+        if parts[0] == "idoc":
+            raise ReplayRefusedError(
+                "IDocs we sent to SAP are not replayed on their own: replay the document it was made from "
+                "(the 850 or the 856, see erpbridge ledger show), which sends a new IDoc with a new DOCNUM, "
+                "or have SAP reprocess the IDoc it holds (transaction BD87)",
+                **where,
+            )
         if parts[0] != "x12" or len(parts) < 2:
             raise ReplayRefusedError(
                 "this outbound document was never written as X12 (it failed before): fix the cause, drop it "
