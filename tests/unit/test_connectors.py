@@ -42,3 +42,20 @@ def test_a_failed_delivery_drops_the_session_and_the_next_one_reconnects(tmp_pat
     (tmp_path / "erp" / "po").mkdir(parents=True)
     assert connector.deliver({"kind": "PurchaseOrder"}, key="k").reference == "k.json"
     connector.close()
+
+
+def test_retry_after_seconds_reads_seconds_and_http_dates() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from erpbridge.connectors._http import connection_reason, retry_after_seconds
+
+    assert retry_after_seconds("120") == 120.0 and retry_after_seconds(" 7 ") == 7.0
+    assert retry_after_seconds(None) is None and retry_after_seconds("") is None
+    assert retry_after_seconds("0.03") is None and retry_after_seconds("0.03", fractions=True) == 0.03
+    assert retry_after_seconds("soon") is None and retry_after_seconds("-1") is None
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    assert 80 < (retry_after_seconds(later) or 0) <= 90
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 -0000") == 0.0  # a naive date in the past
+    assert connection_reason(ConnectionError("[Errno 111] Connection refused")) == "connection refused"
+    assert connection_reason(TimeoutError("slow")) == "TimeoutError"

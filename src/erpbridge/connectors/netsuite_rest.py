@@ -46,7 +46,6 @@ configuration: docs/netsuite.md.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import logging
 import random
@@ -73,6 +72,7 @@ from ..errors import (
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
+from ._http import connection_reason, retry_after_seconds
 from .base import Delivered
 from .netsuite_auth import (
     JWT_BEARER,
@@ -285,23 +285,6 @@ def parse_error(response: requests.Response) -> NetSuiteError:
     return NetSuiteError((), (plain,) if plain else (), response.reason or "no message")
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
 # -- HTTP ------------------------------------------------------------------------------------------
 
 
@@ -360,7 +343,7 @@ class _NetSuiteHttp:
                 response.status_code < 500 and bool(set(problem.codes) & TRANSIENT_CODES)
             )
             if retryable and attempt < settings.max_attempts:
-                wait = _retry_after(response)
+                wait = retry_after_seconds(response.headers.get("Retry-After"), fractions=True)
                 if wait is None:
                     wait = min(settings.max_backoff, delay) * (0.5 + random.random() / 2)
                     delay = min(settings.max_backoff, delay * 2)
@@ -414,7 +397,7 @@ class _NetSuiteHttp:
                 ) from None
             except requests.ConnectionError as exc:
                 raise TransportError(
-                    f"cannot reach NetSuite at {urlsplit(url).netloc}: {_reason(exc)}", **where
+                    f"cannot reach NetSuite at {urlsplit(url).netloc}: {connection_reason(exc)}", **where
                 ) from None
             except requests.RequestException as exc:
                 raise TransportError(f"HTTP to NetSuite failed: {type(exc).__name__}", **where) from None
@@ -510,7 +493,7 @@ class _NetSuiteHttp:
                 **ctx,
             )
         if status in _RETRYABLE_STATUS or status >= 500 or set(problem.codes) & TRANSIENT_CODES:
-            wait = _retry_after(response)
+            wait = retry_after_seconds(response.headers.get("Retry-After"), fractions=True)
             return RemoteUnavailableError(
                 f"NetSuite is busy or failing (HTTP {status}): {said}; tried {attempts} time(s), erpbridge "
                 "retries later" + (f" (NetSuite asked to wait {wait:g} s)" if wait is not None else ""),
@@ -545,14 +528,6 @@ def _oauth_error(response: requests.Response) -> str:
 
 def _shown(path: str) -> str:
     return path.split("?")[0]
-
-
-def _reason(exc: requests.ConnectionError) -> str:
-    text = str(exc)
-    for known in ("Connection refused", "Name or service not known", "No route to host", "Connection reset"):
-        if known in text:
-            return known.lower()
-    return type(exc).__name__
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -20,12 +20,10 @@ never logged nor put in a message.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +37,7 @@ from ..errors import (
     TransportError,
 )
 from ..transports.base import Credential
+from ._http import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +57,6 @@ class IdocHttpSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     verify: bool | str = True
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _said(response: requests.Response) -> str:
@@ -167,7 +153,7 @@ class IdocHttpPort:
                 **where,
             )
         if status == 429 or status >= 500:
-            wait = _retry_after(response)
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
             return RemoteUnavailableError(
                 f"SAP could not take the IDoc now (HTTP {status}): {said or 'no reason given'}; erpbridge "
                 "retries later" + (f" (SAP asked to wait {wait:g} s)" if wait is not None else ""),

@@ -38,7 +38,6 @@ in this module (an import-linter contract). Configuration and SAP-side setup: do
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import logging
 import re
@@ -71,6 +70,7 @@ from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
 from ..model import PurchaseOrder, to_json
 from ..transports.base import Credential
+from ._http import connection_reason, retry_after_seconds
 from .base import Delivered
 
 log = logging.getLogger(__name__)
@@ -322,21 +322,6 @@ def _sap_error(response: requests.Response) -> _SapError:
     return _SapError(None, plain[:300] or response.reason or "no message", ())
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
 def _csrf_required(response: requests.Response) -> bool:
     return response.status_code == 403 and response.headers.get("x-csrf-token", "").lower() == "required"
 
@@ -484,7 +469,7 @@ class _SapHttp:
             ) from None
         except requests.ConnectionError as exc:
             raise TransportError(
-                f"cannot reach SAP at {urlsplit(url).netloc}: {_reason(exc)}",
+                f"cannot reach SAP at {urlsplit(url).netloc}: {connection_reason(exc)}",
                 **where,
             ) from None
         except requests.RequestException as exc:
@@ -580,7 +565,7 @@ class _SapHttp:
                 **ctx,
             )
         if status == 429 or status >= 500:
-            wait = _retry_after(response)
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
             return RemoteUnavailableError(
                 f"SAP is unavailable (HTTP {status}): {said}; erpbridge retries later"
                 + (f" (SAP asked to wait {wait:g} s)" if wait is not None else ""),
@@ -609,14 +594,6 @@ class _SapHttp:
             details=sap.details,
             **ctx,
         )
-
-
-def _reason(exc: requests.ConnectionError) -> str:
-    text = str(exc)
-    for known in ("Connection refused", "Name or service not known", "No route to host", "Connection reset"):
-        if known in text:
-            return known.lower()
-    return type(exc).__name__
 
 
 class _NoHeadersInLogs(logging.Filter):
