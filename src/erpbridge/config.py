@@ -44,7 +44,7 @@ import re
 import tomllib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -1622,37 +1622,27 @@ class _Parser:
 
     def parse_observability(self, data: Any) -> Observability:
         t = _Table(data, "observability", ("metrics", "log_format", "log_level"))
-        address = t.string("metrics", None, hint='an address to listen on, such as "127.0.0.1:9464"')
-        metrics: tuple[str, int] | None = None
-        if address is not None:
-            host, sep, port = str(address).strip().rpartition(":")
-            if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
-                raise _Bad(
-                    t.key("metrics"),
-                    f'{_show(address)} is not an address to listen on: use HOST:PORT, such as "127.0.0.1:9464"',
-                )
-            host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-            metrics = (host or "0.0.0.0", int(port))
         return Observability(
-            metrics=metrics,
+            metrics=self.listen_address(t, "metrics", "127.0.0.1:9464") if t.has("metrics") else None,
             log_format=t.choice("log_format", ("text", "json"), "text"),
             log_level=t.choice("log_level", ("debug", "info", "warning", "error"), "info"),
         )
 
-    def listen_address(self, t: _Table, name: str) -> tuple[str, int]:
-        address = t.string(name, hint='an address to listen on, such as "127.0.0.1:8081"')
+    def listen_address(self, t: _Table, name: str, example: str) -> tuple[str, int]:
+        """``HOST:PORT`` (``[::1]:PORT`` for IPv6, ``:PORT`` for every interface) as (host, port)."""
+        address = t.string(name, hint=f'an address to listen on, such as "{example}"')
         host, sep, port = str(address).strip().rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
             raise _Bad(
                 t.key(name),
-                f'{_show(address)} is not an address to listen on: use HOST:PORT, such as "127.0.0.1:8081"',
+                f'{_show(address)} is not an address to listen on: use HOST:PORT, such as "{example}"',
             )
         host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
         return host or "0.0.0.0", int(port)
 
     def parse_events(self, data: Any) -> EventsSettings:
         t = _Table(data, "events", ("listen", "path_prefix", "read_timeout", "sources"))
-        listen = self.listen_address(t, "listen")
+        listen = self.listen_address(t, "listen", "127.0.0.1:8081")
         prefix = t.string("path_prefix", "/events/")
         if not (prefix.startswith("/") and prefix.endswith("/")):
             raise _Bad(
@@ -2772,25 +2762,16 @@ def x12_sets(version: str) -> frozenset[str]:
 
 
 def _until(value: Any, key: str) -> datetime | None:
-    """A signing secret's ``until``: a TOML date, an ISO date (00:00 UTC that day) or a date-time
-    with an offset; ``None`` when absent."""
+    """A signing secret's ``until`` (``None`` when absent), read as the receiver reads it
+    (:func:`erpbridge.events.parse_not_after`): a date means 00:00 UTC that day, a date-time needs
+    an offset."""
     if value is None:
         return None
-    moment: datetime | None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, datetime.min.time(), UTC)
-    else:
-        try:
-            text = str(value)
-            moment = (
-                datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-                if len(text) == 10
-                else datetime.fromisoformat(text)
-            )
-        except ValueError:
-            moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _Bad(key, f"{_show(value)} is not a date (2026-12-01) or a date-time with an offset")
-    return moment
+    from .events.receiver import parse_not_after  # only configurations with [events] need it
+
+    try:
+        if not isinstance(value, str | date):
+            raise ConfigError("not a date")
+        return parse_not_after(value)
+    except ConfigError:
+        raise _Bad(key, f"{_show(value)} is not a date (2026-12-01) or a date-time with an offset") from None
