@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, Flow, Partner, Place, SapIdocEndpoint, build_connector, build_transport
-from ..connectors import Connector, Delivered, FolderConnector
+from ..connectors import Connector, Delivered
 from ..errors import CsvError, DocumentRejectedError, ErpBridgeError, InputError, ModelError
 from ..formats.csvrows import read_csv
 from ..formats.idoc import decode as decode_idoc
@@ -508,18 +508,6 @@ class Runner:
             step="acknowledge",
             detail={"acks": len(acks)} | ({"errors": len(errors), "findings": errors[:20]} if errors else {}),
         )
-
-    def _map_inbound(
-        self, flow: Flow, partner: Partner, payload: bytes, summary: Summary
-    ) -> list[tuple[str, bytes]]:
-        """Canonical JSON files (name, bytes) for the sets of the interchange; 997s are applied."""
-        return [
-            (
-                FolderConnector.file_name(key),
-                (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(),
-            )
-            for key, document in self._canonical_inbound(flow, partner, payload, summary)
-        ]
 
     def _canonical_inbound(
         self, flow: Flow, partner: Partner, payload: bytes, summary: Summary
