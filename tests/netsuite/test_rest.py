@@ -312,3 +312,43 @@ def rest_settings_plain(**kwargs: object):  # type: ignore[no-untyped-def]
     from .conftest import REST_MAPPING
 
     return NetSuiteRestSettings(account=ACCOUNT, auth=tba(), sales_order_mapping=REST_MAPPING, **kwargs)  # type: ignore[arg-type]
+
+
+def test_rate_limit_headroom_is_reported_per_endpoint(emulator: NetSuiteEmulator) -> None:
+    from erpbridge.observability.signals import SIGNALS
+
+    emulator.inject(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded.", times=10)
+    with NetSuiteRestConnector(rest_settings(emulator, name="ns-headroom", max_attempts=2)) as rest:
+        rest._http.sleep = lambda _: None
+        with pytest.raises(RemoteUnavailableError):
+            rest.deliver(purchase_order(), key=KEY)
+        assert SIGNALS.snapshot().rate_limit_headroom["ns-headroom"] == 0.0  # NetSuite refused it
+        with emulator.lock:
+            emulator.injected.clear()
+        assert rest.deliver(purchase_order(), key=KEY).created
+    assert SIGNALS.snapshot().rate_limit_headroom["ns-headroom"] == 1.0  # alone on the account's cap
+
+
+def test_the_account_gate_reports_the_share_of_slots_free_when_a_request_asked() -> None:
+    from erpbridge.connectors.netsuite_common import AccountGate
+
+    gate = AccountGate(2)
+    seen: list[float] = []
+    entered = threading.Event()
+
+    def third() -> None:
+        with gate:
+            seen.append(gate.headroom)
+            entered.set()
+
+    with gate:
+        assert gate.headroom == 1.0
+        with gate:
+            assert gate.headroom == 0.5
+            waiter = threading.Thread(target=third)
+            waiter.start()
+            while gate._busy < 3:  # until the third request has asked for a slot
+                threading.Event().wait(0.001)
+            assert not entered.is_set()  # both slots are held: it waits
+        waiter.join(timeout=10)
+    assert entered.is_set() and seen == [0.0]  # it had to wait: no headroom when it asked

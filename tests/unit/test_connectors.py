@@ -59,3 +59,32 @@ def test_retry_after_seconds_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 -0000") == 0.0  # a naive date in the past
     assert connection_reason(ConnectionError("[Errno 111] Connection refused")) == "connection refused"
     assert connection_reason(TimeoutError("slow")) == "TimeoutError"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "headroom"),
+    [
+        (429, {}, 0.0),  # refused: nothing left, whatever the headers say
+        (429, {"X-RateLimit-Remaining": "50", "X-RateLimit-Limit": "100"}, 0.0),
+        (200, {"x-ratelimit-remaining": "20", "X-RateLimit-Limit": "100"}, 0.2),  # names: any case
+        (200, {"RateLimit-Remaining": "0", "RateLimit-Limit": "60"}, 0.0),
+        (200, {"X-Rate-Limit-Remaining": "30", "X-Rate-Limit-Limit": "60"}, 0.5),
+        (200, {"RateLimit-Remaining": "100, 100;w=60", "RateLimit-Limit": "100, 100;w=60"}, 1.0),
+        (200, {"RateLimit": "limit=100, remaining=40, reset=5"}, 0.4),  # the draft's combined field
+        (200, {"RateLimit": '"default";r=10;t=3', "RateLimit-Policy": '"default";q=50;w=60'}, 0.2),
+        (200, {"X-RateLimit-Remaining": "150", "X-RateLimit-Limit": "100"}, 1.0),  # clamped
+        (200, {}, None),  # nothing said: no reading
+        (200, {"RateLimit-Remaining": "many", "RateLimit-Limit": "100"}, None),
+        (200, {"RateLimit-Remaining": "5", "RateLimit-Limit": "0"}, None),  # no budget to divide by
+        (200, {"RateLimit-Remaining": "nan", "RateLimit-Limit": "100"}, None),
+        (200, {"RateLimit": "remaining=40"}, None),  # no limit to divide by
+    ],
+)
+def test_rate_limit_headroom_reads_the_answer(
+    status: int, headers: dict[str, str], headroom: float | None
+) -> None:
+    from requests.structures import CaseInsensitiveDict
+
+    from erpbridge.connectors._http import rate_limit_headroom
+
+    assert rate_limit_headroom(status, CaseInsensitiveDict(headers)) == headroom

@@ -109,19 +109,45 @@ class AccountGate:
     gate (the last configuration wins); configure one value per account."""
 
     _lock = threading.Lock()
-    _gates: ClassVar[dict[str, tuple[int, threading.BoundedSemaphore]]] = {}
+    _gates: ClassVar[dict[str, AccountGate]] = {}
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._slots = threading.BoundedSemaphore(cap)
+        self._count = threading.Lock()
+        self._busy = 0
+        self.headroom = 1.0
+        """The share of the cap that was free when the last request asked for a slot: 0.0 means
+        it had to wait for one (the rate-limit headroom signal of a NetSuite connector)."""
 
     @classmethod
-    def of(cls, account: str, cap: int) -> threading.BoundedSemaphore:
+    def of(cls, account: str, cap: int) -> AccountGate:
         if cap < 1:
             raise ConfigError(f"a NetSuite concurrency cap is 1 or more, not {cap}")
         key = realm(account)
         with cls._lock:
             found = cls._gates.get(key)
-            if found is None or found[0] != cap:
-                found = (cap, threading.BoundedSemaphore(cap))
+            if found is None or found.cap != cap:
+                found = cls(cap)
                 cls._gates[key] = found
-            return found[1]
+            return found
+
+    def __enter__(self) -> AccountGate:
+        with self._count:
+            self.headroom = (self.cap - min(self._busy, self.cap)) / self.cap
+            self._busy += 1
+        try:
+            self._slots.acquire()
+        except BaseException:
+            with self._count:
+                self._busy -= 1
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._slots.release()
+        with self._count:
+            self._busy -= 1
 
 
 ItemLookup = Callable[[str | None, str | None], str | None]

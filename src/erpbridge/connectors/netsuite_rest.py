@@ -72,7 +72,8 @@ from ..errors import (
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
-from ._http import connection_reason, retry_after_seconds
+from ..observability.signals import set_rate_limit_headroom
+from ._http import connection_reason, rate_limit_headroom, retry_after_seconds
 from .base import Delivered
 from .netsuite_auth import (
     JWT_BEARER,
@@ -418,6 +419,8 @@ class _NetSuiteHttp:
 
     def _authorization(self, method: str, url: str) -> str:
         auth = self.settings.auth
+        headroom = rate_limit_headroom(response.status_code, response.headers)
+        set_rate_limit_headroom(settings.name, self.gate.headroom if headroom is None else headroom)
         if isinstance(auth, TokenAuth):
             return tba_authorization(auth, account=self.settings.account, method=method, url=url)
         return f"Bearer {self._bearer_token()}"

@@ -70,6 +70,7 @@ from ..errors import (
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
+from ..observability.signals import set_rate_limit_headroom
 from .base import Delivered
 from .netsuite_auth import TokenAuth, token_passport
 from .netsuite_common import AUTH_CODES, TRANSIENT_CODES, AccountGate, external_id, order_key, rest_url
@@ -276,6 +277,7 @@ class NetSuiteSoapConnector:
                 headers["searchPreferences"] = {"bodyFieldsOnly": True, "pageSize": settings.page_size}
             try:
                 with self.gate:
+                    set_rate_limit_headroom(self.name, self.gate.headroom)
                     return getattr(self._service, operation)(**kwargs, _soapheaders=headers)
             except zeep.exceptions.Fault as fault:
                 error = self._fault(fault, operation)

@@ -36,8 +36,9 @@ from ..errors import (
     RemoteUnavailableError,
     TransportError,
 )
+from ..observability.signals import set_rate_limit_headroom
 from ..transports.base import Credential
-from ._http import retry_after_seconds
+from ._http import rate_limit_headroom, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,9 @@ class IdocHttpPort:
             raise TransportError(f"the IDoc POST to SAP failed: {type(exc).__name__}", **where) from None
         status = response.status_code
         log.debug("SAP POST %s -> %d in %.0f ms", path, status, (time.monotonic() - started) * 1000)
+        headroom = rate_limit_headroom(status, response.headers)
+        if headroom is not None:
+            set_rate_limit_headroom(settings.name, headroom)
         if status < 300:
             return f"HTTP {status}"
         raise self._error(response, where)

@@ -69,8 +69,9 @@ from ..errors import (
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
 from ..model import PurchaseOrder, to_json
+from ..observability.signals import set_rate_limit_headroom
 from ..transports.base import Credential
-from ._http import connection_reason, retry_after_seconds
+from ._http import connection_reason, rate_limit_headroom, retry_after_seconds
 from .base import Delivered
 
 log = logging.getLogger(__name__)
@@ -481,6 +482,9 @@ class _SapHttp:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        headroom = rate_limit_headroom(response.status_code, response.headers)
+        if headroom is not None:  # SAP sends rate-limit headers only behind API Management
+            set_rate_limit_headroom(settings.name, headroom)
         if 300 <= response.status_code < 400:
             raise AuthenticationError(
                 f"SAP answered {method} {urlsplit(url).path} with a redirect (HTTP {response.status_code}) "
