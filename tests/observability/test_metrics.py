@@ -12,7 +12,7 @@ import pytest
 from erpbridge.config import load_config
 from erpbridge.errors import ConfigError
 from erpbridge.ledger import Direction, Ledger, State
-from erpbridge.observability.metrics import LATENCY_BUCKETS, MetricsServer, outcome_of, p95, parse_address
+from erpbridge.observability.metrics import LATENCY_BUCKETS, MetricsServer, outcome_of, p95
 from erpbridge.observability.signals import Signals
 from erpbridge.pipeline import Runner
 from tests.conftest import ROOT, SAMPLES
@@ -232,11 +232,6 @@ def test_outcomes_p95_addresses_and_signal_values() -> None:
     assert outcome_of(key(Direction.OUT, State.SENT, State.ACKNOWLEDGED)) == "acknowledged"
     assert outcome_of(key(Direction.IN, None, None)) is None
     assert p95([1.0]) == 1.0 and p95(list(range(1, 101))) == 95 and p95([5, 1, 3]) == 5
-    assert parse_address("127.0.0.1:9464") == ("127.0.0.1", 9464)
-    assert parse_address("[::1]:9464") == ("::1", 9464) and parse_address(":9464") == ("0.0.0.0", 9464)
-    for bad in ("9464", "host:", "host:99999", "host:http"):
-        with pytest.raises(ConfigError, match="HOST:PORT"):
-            parse_address(bad)
     s = Signals()
     s.set_rate_limit_headroom("c", 1.7)
     s.set_rate_limit_headroom("d", -2)

@@ -776,6 +776,8 @@ def test_observability_defaults_and_settings(tmp_path: Path) -> None:
         "::1",
         9100,
     )
+    every = load_text(tmp_path, MINIMAL + '\n[observability]\nmetrics = ":9100"\n').observability.metrics
+    assert every == ("0.0.0.0", 9100)  # ":PORT": every interface
 
 
 @pytest.mark.parametrize(
@@ -783,6 +785,10 @@ def test_observability_defaults_and_settings(tmp_path: Path) -> None:
     [
         ('metrics = "localhost"', 'observability.metrics: "localhost" is not an address to listen on'),
         ('metrics = "127.0.0.1:0"', "is not an address to listen on"),
+        ('metrics = "9464"', '"9464" is not an address to listen on: use HOST:PORT'),
+        ('metrics = "host:"', "is not an address to listen on"),
+        ('metrics = "host:99999"', "is not an address to listen on"),
+        ('metrics = "host:http"', "is not an address to listen on"),
         ('log_format = "xml"', 'observability.log_format: "xml" is not one of "text", "json"'),
         ('log_level = "verbose"', "observability.log_level"),
         ("metric = 1", "observability.metric"),

@@ -378,16 +378,6 @@ def build_registry(collector: Collector, *, process_metrics: bool = True) -> Col
     return registry
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """``"127.0.0.1:9464"``, ``"[::1]:9464"`` or ``":9464"`` (every interface) as (host, port);
-    :class:`ConfigError` for anything else."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"{text!r} is not an address to listen on: use HOST:PORT, e.g. 127.0.0.1:9464")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return host or "0.0.0.0", int(port)  # ":PORT": every interface
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -545,5 +535,4 @@ __all__ = [
     "build_registry",
     "outcome_of",
     "p95",
-    "parse_address",
 ]
