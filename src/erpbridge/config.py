@@ -2592,6 +2592,12 @@ class _Parser:
                     where,
                     f"[endpoints.{_key(ep.name)}] ({ep.type}) takes PurchaseOrders and ShipNotices; this flow carries {', '.join(kinds)}",
                 )
+            if isinstance(ep, NetSuiteEndpoint) and ep.type == "netsuite_soap" and "ShipNotice" in kinds:
+                raise _Bad(
+                    where,
+                    f"[endpoints.{_key(ep.name)}] (netsuite_soap) makes sales orders only; item fulfillments "
+                    "from ShipNotices go through a netsuite_rest endpoint of the same account",
+                )
             if isinstance(ep, SapIdocEndpoint):
                 missing = [k for k in kinds if k not in ep.mappings]
                 if missing:

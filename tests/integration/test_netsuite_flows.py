@@ -13,6 +13,7 @@ configuration.
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,10 @@ consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
 token_id = {{ env = "NS_TOKEN_ID" }}
 token_secret = {{ env = "NS_TOKEN_SECRET" }}
 
+[endpoints.wms]
+type = "folder"
+root = "var/wms"
+
 [flows.megamart_orders_in]
 direction = "in"
 partner = "megamart"
@@ -111,6 +116,15 @@ source = {{ folder = "{prefix}/megamart/inbound", archive = "{prefix}/megamart/a
 target = {{ endpoint = "{orders_to}" }}
 acks = {{ folder = "{prefix}/megamart/outbound" }}
 documents = ["x12/850", "x12/997"]
+every = "1m"
+
+[flows.megamart_asn_out]
+direction = "out"
+partner = "megamart"
+source = {{ endpoint = "wms", folder = "outbound/ship-notices", archive = "archive/ship-notices" }}
+target = {{ folder = "{prefix}/megamart/outbound" }}
+documents = {{ ShipNotice = "x12/856" }}
+also_deliver = [{{ endpoint = "{asn_to}" }}]
 every = "1m"
 """
 
@@ -172,7 +186,14 @@ class Site:
             ledger.close()
 
 
-def make_site(root: Path, place: Area, server: SshServer, emulator: NetSuiteEmulator, orders_to: str) -> Site:
+def make_site(
+    root: Path,
+    place: Area,
+    server: SshServer,
+    emulator: NetSuiteEmulator,
+    orders_to: str,
+    asn_to: str = "netsuite",
+) -> Site:
     root.mkdir(parents=True)
     (root / "var").mkdir()
     text = CONFIG.format(
@@ -182,6 +203,7 @@ def make_site(root: Path, place: Area, server: SshServer, emulator: NetSuiteEmul
         private_key=server.keys.client,
         prefix=place.prefix,
         orders_to=orders_to,
+        asn_to=asn_to,
         rest_url=emulator.url,
         soap_url=emulator.soap_url,
         wsdl=WSDL,
@@ -297,3 +319,135 @@ def test_a_revoked_token_quarantines_the_order_and_dlq_retry_completes_it_with_t
     with ledger:
         [doc] = ledger.find(direction=Direction.IN, kind="x12")
         assert doc.state == State.ARCHIVED
+
+
+# -- the warehouse's shipment: an item fulfillment in NetSuite and an 856 to the retailer ----------
+
+ASN_FLOW = "megamart_asn_out"
+
+
+def shipment_for(n: int, *, notice_time: str = "14:30:00") -> dict[str, Any]:
+    """The WMS's ShipNotice for the sample 850 of ``purchase_order(n)``: every line shipped, in two
+    cartons with UPS tracking numbers (the sample 856's header, parties and carrier)."""
+    sample = ROOT / "mappings" / "x12" / "ship-notice-to-856.samples" / "856_004010.input.json"
+    notice: dict[str, Any] = json.loads(sample.read_text(encoding="utf-8"))
+    lines = [
+        {"product_ids": {"vendor_sku": sku, "upc": upc}, "quantity": qty, "unit": "EA"}
+        for (sku, upc), (_, qty) in zip(skus_of_the_850(), ordered_quantities(), strict=True)
+    ]
+    half = max(1, len(lines) // 2)
+    cartons = [lines[:half], lines[half:]]
+    notice.update(
+        shipment_id=f"SHP8{n:07d}",
+        notice_time=notice_time,
+        package_count=len(cartons),
+        orders=[
+            {
+                "po_number": po_number_of(n),
+                "packs": [
+                    {
+                        "sscc": sscc(f"00614141000000{n:02d}{i}"),
+                        "tracking_number": f"1Z999AA1012345678{i}",
+                        "weight": {"value": "8.5", "unit": "LB"},
+                        "items": carton,
+                    }
+                    for i, carton in enumerate(cartons, start=1)
+                    if carton
+                ],
+            }
+        ],
+    )
+    return notice
+
+
+def sscc(body: str) -> str:
+    """An SSCC-18: 17 digits and their GS1 mod-10 check digit."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def fulfillments(emulator: NetSuiteEmulator, order_id: int) -> list[tuple[Any, ...]]:
+    """The emulator's item fulfillments of a sales order (its own tables)."""
+    return emulator.query(
+        "SELECT id, externalid, status FROM [transaction] WHERE type = 'ItemShip' AND createdfrom = ?",
+        order_id,
+    )
+
+
+def test_the_warehouse_shipment_becomes_one_item_fulfillment_with_tracking_and_an_856(
+    tmp_path: Path,
+    area: Area,  # noqa: F811
+    sshd: SshServer,  # noqa: F811
+    emulator: NetSuiteEmulator,
+) -> None:
+    site = make_site(tmp_path / "site", area, sshd, emulator, "netsuite")
+    (site.sftp("megamart", "inbound") / "po-3.edi").write_bytes(purchase_order(3))
+    assert not site.run().failed
+    [(order_id, order_external, _)] = sales_orders(emulator, po_number_of(3))
+    wms = site.root / "var" / "wms" / "outbound" / "ship-notices"
+    notice = shipment_for(3)
+    (wms / "asn-3.json").write_text(json.dumps(notice), encoding="utf-8")
+
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, ASN_FLOW) == {(ASN_FLOW, "delivered"): 1, (ASN_FLOW, "sent"): 1}
+    # NetSuite: one fulfillment of the order, every line, both packages with their tracking numbers
+    [(made, external, status)] = fulfillments(emulator, order_id)
+    assert external == f"ShipNotice-{notice['shipment_id']}-{po_number_of(3)}" and status == "C"
+    shipped = emulator.query(
+        "SELECT i.itemid, l.quantity FROM transactionline l JOIN item i ON i.id = l.item "
+        "WHERE l.[transaction] = ? ORDER BY l.orderline",
+        made,
+    )
+    assert [(sku, float(q)) for sku, q in shipped] == [(sku, float(q)) for sku, q in ordered_quantities()]
+    record = emulator.record("itemfulfillment", made)
+    assert record is not None
+    assert [p["packageTrackingNumber"] for p in record["package"]["items"]] == [
+        "1Z999AA10123456781",
+        "1Z999AA10123456782",
+    ]
+    assert record["package"]["items"][0]["packageWeight"] == 8.5
+    assert emulator.query("SELECT status FROM [transaction] WHERE id = ?", order_id) == [("F",)]
+    # the retailer: one 856 for the shipment on its server
+    sent = sorted(site.sftp("megamart", "outbound").glob("856_*.edi"))
+    assert len(sent) == 1 and f"BSN*00*{notice['shipment_id']}*" in sent[0].read_text()
+    # the ledger: the 856 answers the 850 the sales order came from, and names the fulfillment
+    _, ledger = site.runner()
+    with ledger:
+        [asn] = ledger.find(direction=Direction.OUT, kind="x12/856")
+        [po] = ledger.find(direction=Direction.IN, kind="x12")
+        assert order_external.startswith("PurchaseOrder-")
+        assert [
+            (lk.to_document, str(lk.relation)) for lk in ledger.links(asn.id) if lk.from_document == asn.id
+        ] == [(po.id, "answers")]
+        [note] = [e for e in ledger.events(asn.id) if e.step == "also_deliver"]
+        assert note.detail["references"] == [str(made)] and note.detail["to"] == ["netsuite"]
+
+    # the WMS sends the same shipment again in another file (a new notice time): a new 856 may go,
+    # but NetSuite gets no second fulfillment; the same file again is a duplicate
+    (wms / "asn-3-again.json").write_text(
+        json.dumps(shipment_for(3, notice_time="15:00:00")), encoding="utf-8"
+    )
+    (wms / "asn-3-copy.json").write_text(json.dumps(notice), encoding="utf-8")
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, ASN_FLOW).get((ASN_FLOW, "delivered")) is None
+    assert only_flows(summary, ASN_FLOW)[(ASN_FLOW, "duplicate")] == 1
+    assert fulfillments(emulator, order_id) == [(made, external, status)]
+
+
+def test_a_shipment_for_an_order_netsuite_does_not_have_is_quarantined_with_the_po(
+    tmp_path: Path,
+    area: Area,  # noqa: F811
+    sshd: SshServer,  # noqa: F811
+    emulator: NetSuiteEmulator,
+) -> None:
+    site = make_site(tmp_path / "site", area, sshd, emulator, "netsuite")
+    wms = site.root / "var" / "wms" / "outbound" / "ship-notices"
+    wms.mkdir(parents=True)
+    (wms / "asn-4.json").write_text(json.dumps(shipment_for(4)), encoding="utf-8")
+    summary = site.run()
+    assert only_flows(summary, ASN_FLOW) == {(ASN_FLOW, "quarantined"): 1}
+    assert list(site.sftp("megamart", "outbound").glob("856_*.edi")) == []  # no 856 without NetSuite's
+    [reason] = (site.root / "var" / "quarantine" / ASN_FLOW).glob("*.reason.txt")
+    assert f"no sales order with PO # {po_number_of(4)}" in reason.read_text()

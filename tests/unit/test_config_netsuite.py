@@ -152,3 +152,28 @@ def test_broken_netsuite_endpoints_name_file_and_key(
     assert f"config.toml: {expected}" in message or expected in message, message
     assert str(tmp_path / "config.toml") in message or "config.toml" in message
     assert "ts-literal-secret" not in message
+
+
+SHIPMENTS = """
+[endpoints.wms]
+type = "folder"
+root = "var/wms"
+
+[flows.shipments_out]
+direction = "out"
+partner = "megamart"
+source = { endpoint = "wms", folder = "out" }
+documents = { ShipNotice = "x12/856" }
+also_deliver = [{ endpoint = "ENDPOINT" }]
+every = "1m"
+"""
+
+
+def test_a_ship_notice_flow_also_delivers_to_netsuite_rest_not_soap(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + SHIPMENTS.replace("ENDPOINT", "ns")))
+    assert [p.endpoint for p in config.flows["shipments_out"].also_deliver] == ["ns"]
+    message = problems(tmp_path, BASE + SHIPMENTS.replace("ENDPOINT", "ns_soap"))
+    assert (
+        "flows.shipments_out.also_deliver[0]: [endpoints.ns_soap] (netsuite_soap) makes sales orders only"
+        in message
+    )

@@ -92,6 +92,7 @@ from .netsuite_common import (
     resolve_item_refs,
     rest_url,
 )
+from .netsuite_shipping import OrderLine, fulfillment_lines, fulfillment_plans
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,15 @@ class OnHand:
     location: str
     on_hand: Decimal
     available: Decimal | None
+
+
+@dataclass(frozen=True)
+class _OpenOrder:
+    """A sales order an item fulfillment is transformed from: internal ID, external ID, lines."""
+
+    id: str
+    external_id: str | None
+    lines: tuple[OrderLine, ...]
 
 
 # -- NetSuite's error answers ------------------------------------------------------------------------
@@ -409,6 +419,8 @@ class _NetSuiteHttp:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        headroom = rate_limit_headroom(response.status_code, response.headers)
+        set_rate_limit_headroom(settings.name, self.gate.headroom if headroom is None else headroom)
         if 300 <= response.status_code < 400:
             raise AuthenticationError(
                 f"NetSuite answered {method} {_shown(path)} with a redirect (HTTP {response.status_code}): "
@@ -419,8 +431,6 @@ class _NetSuiteHttp:
 
     def _authorization(self, method: str, url: str) -> str:
         auth = self.settings.auth
-        headroom = rate_limit_headroom(response.status_code, response.headers)
-        set_rate_limit_headroom(settings.name, self.gate.headroom if headroom is None else headroom)
         if isinstance(auth, TokenAuth):
             return tba_authorization(auth, account=self.settings.account, method=method, url=url)
         return f"Bearer {self._bearer_token()}"
@@ -646,9 +656,12 @@ class NetSuiteRestConnector:
         """The pipeline's :class:`~erpbridge.connectors.base.Connector` call: a canonical PurchaseOrder
         becomes a NetSuite sales order, once; ``reference`` is its internal ID."""
         kind = document.get("kind")
+        if kind == "ShipNotice":
+            return self.deliver_ship_notice(document, key=key)
         if kind != "PurchaseOrder":
             raise ConfigError(
-                f"NetSuite endpoint {self.name} (netsuite_rest) takes PurchaseOrder documents, not {kind}",
+                f"NetSuite endpoint {self.name} (netsuite_rest) takes PurchaseOrder and ShipNotice documents, "
+                f"not {kind}",
                 endpoint=self.name,
                 key=key,
             )
@@ -658,6 +671,93 @@ class NetSuiteRestConnector:
             created=done.created,
             detail={"external_id": done.external_id, "po_number": document.get("po_number")},
         )
+
+    def deliver_ship_notice(self, document: Mapping[str, Any], *, key: str) -> Delivered:
+        """A canonical ShipNotice becomes one item fulfillment per order (PO), transformed from the
+        sales order with that PO number, with its lines, packages and tracking numbers, once per
+        shipment and PO (connectors/netsuite_shipping.py); ``reference`` is the fulfillments'
+        internal IDs (comma-separated), ``detail["fulfillments"]`` says which order each came from."""
+        done = []
+        for plan in fulfillment_plans(document, prefix=self.settings.external_id_prefix):
+            with self._concerning(
+                f"fulfilling PO {plan.po_number} of shipment {plan.shipment_id} in NetSuite",
+                po_number=plan.po_number,
+                shipment_id=plan.shipment_id,
+                external_id=plan.external_id,
+            ):
+                order = self._sales_order_for(plan.po_number)
+                made = self.find_by_external_id("itemFulfillment", plan.external_id)
+                if made is not None:
+                    log.info("NetSuite has item fulfillment %s (%s) already", made, plan.external_id)
+                    fulfilled = Upserted(made, plan.external_id, False)
+                else:
+                    lines = fulfillment_lines(plan, order.lines, self.items().lookup)
+                    fulfilled = self.fulfill(
+                        order.id,
+                        external=plan.external_id,
+                        lines=[FulfillmentLine(n, q) for n, q in lines],
+                        packages=[
+                            Package(p.tracking_number, p.weight_lb, p.description) for p in plan.packages
+                        ],
+                        date=dt.date.fromisoformat(plan.ship_date) if plan.ship_date else None,
+                        memo=f"EDI ship notice {plan.shipment_id}",
+                    )
+            done.append((plan, order, fulfilled))
+        return Delivered(
+            ",".join(f.id for _, _, f in done),
+            created=any(f.created for _, _, f in done),
+            detail={
+                "fulfillments": [
+                    {
+                        "po_number": plan.po_number,
+                        "sales_order": order.id,
+                        "sales_order_external_id": order.external_id,
+                        "fulfillment": f.id,
+                        "external_id": f.external_id,
+                        "created": f.created,
+                    }
+                    for plan, order, f in done
+                ]
+            },
+        )
+
+    def _sales_order_for(self, po_number: str) -> _OpenOrder:
+        """The one sales order with ``otherRefNum`` = PO number, and its lines (SuiteQL)."""
+        heads = list(
+            self.suiteql(
+                "SELECT t.id, t.externalid, t.status FROM transaction t "
+                f"WHERE t.type = 'SalesOrd' AND t.otherrefnum = {_quoted(po_number)} ORDER BY t.id"
+            )
+        )
+        if not heads:
+            raise RemoteRejectedError(
+                f"NetSuite has no sales order with PO # {po_number}: deliver the retailer's 850 first (or "
+                "fix the PO number in the warehouse's shipment), then retry"
+            )
+        if len(heads) > 1:
+            ids = ", ".join(str(h["id"]) for h in heads)
+            raise RemoteRejectedError(
+                f"NetSuite has {len(heads)} sales orders with PO # {po_number} (internal IDs {ids}): "
+                "erpbridge cannot tell which one the shipment fulfils; fulfil it in NetSuite by hand"
+            )
+        head = heads[0]
+        rows = self.suiteql(
+            "SELECT l.linesequencenumber, l.item, l.quantity, l.quantityshiprecv FROM transactionline l "
+            f"WHERE l.transaction = {int(head['id'])} AND l.mainline = 'F' ORDER BY l.linesequencenumber"
+        )
+        # NetSuite keeps a sales order's quantities negative in transactionline: sizes are what count
+        lines = tuple(
+            OrderLine(
+                int(r["linesequencenumber"]),
+                str(r["item"]),
+                abs(_decimal(r.get("quantity")) or Decimal(0)),
+                abs(_decimal(r.get("quantityshiprecv")) or Decimal(0)),
+            )
+            for r in rows
+            if r.get("item") is not None
+        )
+        external = head.get("externalid")
+        return _OpenOrder(str(head["id"]), str(external) if external else None, lines)
 
     def sales_order_record(self, document: Mapping[str, Any], *, key: str) -> dict[str, Any]:
         """The salesOrder record the mapping makes of a PurchaseOrder, items resolved."""

@@ -189,6 +189,26 @@ class Runner:
             if isinstance(made, str) and made != doc.id:
                 self.ledger.link(made, doc.id, Relation.DERIVED_FROM)
 
+    def _link_orders(self, doc: Document, delivered: Iterable[Delivered]) -> None:
+        """A shipment a connector fulfilled orders with (NetSuite item fulfillments) *answers* the
+        inbound documents those orders were delivered from, found by the order's external ID: the
+        delivery key it was made of (``PurchaseOrder-<partner>-<ISA13>-<ST02>``, or ``-<DOCNUM>``)."""
+        for d in delivered:
+            for made in d.detail.get("fulfillments") or ():
+                key = made.get("sales_order_external_id") if isinstance(made, Mapping) else None
+                found = _DELIVERY_KEY.match(key) if isinstance(key, str) else None
+                if found is None:
+                    continue
+                sources = self.ledger.find(
+                    partner=found["partner"],
+                    direction=Direction.IN,
+                    isa13=found["isa13"],
+                    docnum=found["docnum"],
+                    limit=1,
+                )
+                for source in sources:
+                    self.ledger.link(doc.id, source.id, Relation.ANSWERS)
+
     def _mapping_for(self, partner: Partner, pattern: str, standard: str = "x12") -> LoadedMapping | None:
         found = find_mappings(pattern, [partner.mappings, self.mappings_root / standard])
         if not found:
@@ -802,6 +822,7 @@ class Runner:
             return True
         if also:
             self._link_delivered(doc, also)
+            self._link_orders(doc, also)
             if any(d.created for d in also):
                 summary.add(flow.name, "delivered", sum(d.created for d in also))
                 self.ledger.note(
@@ -919,6 +940,8 @@ def _dead_local_worker(worker: str, host: str) -> bool:
 
 
 _DOCNUM = re.compile(rb"<DOCNUM>\s*(\d{1,16})\s*</DOCNUM>")
+#: An inbound document's delivery key, as _canonical_inbound and _canonical_idoc make it.
+_DELIVERY_KEY = re.compile(r"\A[A-Za-z]+-(?P<partner>.+)-(?:(?P<isa13>\d{9})-[^-]+|(?P<docnum>\d{16}))\Z")
 
 
 def docnum_of(payload: bytes) -> str | None:
