@@ -34,6 +34,7 @@ from erpbridge.mapping import load_mapping
 from erpbridge.mapping.meta import idoc_meta, x12_meta
 from erpbridge.pipeline import Runner, Summary
 from erpbridge.pipeline.replay import replay
+from erpbridge.pipeline.warehouse import PICK_REQUEST
 from tests.conftest import ROOT
 from tests.integration.test_sftp_flow import isa13_of, po_number_of, purchase_order
 from tests.sap.conftest import PASSWORD, USER, SapServer, sap_client, sap_server  # noqa: F401
@@ -473,10 +474,30 @@ def test_shpord_becomes_a_pick_request_and_its_confirmation_a_shpcon_and_an_856(
         assert deliver.detail["references"] == [pick_name] and deliver.detail["to"] == "wms"
         [asn] = ledger.find(direction=Direction.OUT, kind="x12/856")
         [shpcon] = ledger.find(direction=Direction.OUT, kind="idoc/SHPCON.DELVRY07")
+        [request] = ledger.find(direction=Direction.OUT, kind=PICK_REQUEST)
         assert (shpcon.state, shpcon.docnum) == (State.ARCHIVED, "0000000000000001")
-        assert [(link.from_document, link.relation) for link in ledger.links(asn.id)] == [
-            (shpcon.id, Relation.DERIVED_FROM)
-        ]
+        # the pick request: the JSON the WMS got, recorded under the PO, done once delivered
+        assert (request.state, request.business_key, request.file_name, request.partner) == (
+            State.ARCHIVED,
+            pick["po_number"],
+            pick_name,
+            "blueriver3pl",
+        )
+        assert json.loads(ledger.payload(request.payload_sha256 or "")) == pick
+        # the whole chain: SHPORD <- pick request <- confirmation (the 856 recorded for the WMS's
+        # file) <- SHPCON, and the SHPCON answers the SHPORD
+        chain = {
+            (link.from_document, link.relation, link.to_document)
+            for d in (shpord, request, asn, shpcon)
+            for link in ledger.links(d.id)
+        }
+        assert chain == {
+            (request.id, Relation.DERIVED_FROM, shpord.id),
+            (asn.id, Relation.ANSWERS, request.id),
+            (shpcon.id, Relation.DERIVED_FROM, asn.id),
+            (shpcon.id, Relation.ANSWERS, shpord.id),
+        }
+        assert asn.file_name == "conf-1.json"  # the confirmation the 856 was made from
         assert [e.detail["references"] for e in ledger.events(asn.id) if e.step == "also_deliver"] == [
             [shpcon_name]
         ]

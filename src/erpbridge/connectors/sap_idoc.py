@@ -145,7 +145,7 @@ class SapIdocConnector:
             payload=build,
             levels=[Level.DOCNUM],
             state=State.WRITTEN,
-            idempotency_key=f"{self.name}:{key}"[:200],
+            idempotency_key=self.ledger_key(key),
             business_key=_business_key(document),
             step="write_idoc",
             detail={"to": self.name, "port": self.settings.port, "key": key},
@@ -185,6 +185,10 @@ class SapIdocConnector:
         self.ledger.transition(record.id, State.ARCHIVED, step="no_ack_expected", worker=self.worker)
         log.info("sent IDoc %s (%s) to %s for %s", docnum, doc_kind, self.name, key)
         return Delivered(reference, detail=detail | sent)
+
+    def ledger_key(self, key: str) -> str:
+        """The idempotency key the IDoc for the delivery key ``key`` is recorded under."""
+        return f"{self.name}:{key}"[:200]
 
     def close(self) -> None:
         self._close_session()

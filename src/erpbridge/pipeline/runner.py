@@ -65,6 +65,7 @@ from ..mapping.meta import idoc_meta, x12_meta
 from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
 from ..transports import Session, Transport
+from .warehouse import WarehouseConnector, link_confirmation, link_derived
 
 
 def isa13_of(payload: bytes) -> str | None:
@@ -171,7 +172,7 @@ class Runner:
             # folders and IDoc file ports write through a transport; OData and XML HTTP speak HTTP
             has_files = ep.type == "folder" or (isinstance(ep, SapIdocEndpoint) and ep.port == "file")
             transport = self._transport(place.endpoint, None) if has_files else None
-            self.connectors[slot] = build_connector(
+            built = build_connector(
                 ep,
                 folder=place.folder,
                 transport=transport,
@@ -179,15 +180,25 @@ class Runner:
                 partner=flow.partner,
                 worker=self.worker,
             )
+            # pick requests and the confirmations answering them, kept in the ledger (warehouse.py)
+            self.connectors[slot] = WarehouseConnector(
+                built,
+                self.ledger,
+                partner=flow.partner,
+                worker=self.worker,
+                to_sap=isinstance(ep, SapIdocEndpoint),
+            )
         return self.connectors[slot]
 
     def _link_delivered(self, doc: Document, delivered: Iterable[Delivered]) -> None:
         """What a connector recorded in the ledger for a delivery (an IDoc with its DOCNUM) is linked
         ``derived_from`` the document it was made from."""
+        delivered = list(delivered)
         for d in delivered:
             made = d.detail.get("document_id")
             if isinstance(made, str) and made != doc.id:
                 self.ledger.link(made, doc.id, Relation.DERIVED_FROM)
+        link_confirmation(self.ledger, doc.id, delivered)  # a confirmation answers its pick request
 
     def _link_orders(self, doc: Document, delivered: Iterable[Delivered]) -> None:
         """A shipment a connector fulfilled orders with (NetSuite item fulfillments) *answers* the
@@ -820,6 +831,7 @@ class Runner:
                 raise
             self._reject_document(flow, partner, name, body, key, f"cannot write the X12: {exc}", summary)
             return True
+        link_derived(self.ledger, doc.id, checked)  # a 940 from a pick request
         if also:
             self._link_delivered(doc, also)
             self._link_orders(doc, also)
