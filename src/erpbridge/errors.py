@@ -19,7 +19,8 @@ is quarantined with the error's message as the reason, and someone is alerted.
         │   ├── IllegalTransitionError    a document state change the state table does not allow
         │   └── LedgerIntegrityError      the event log's hash chain is broken (tampering, corruption)
         ├── ConfigError               a configuration or schema file is wrong (names file and key)
-        │   └── MappingError          a mapping file is wrong; the message starts with file:line
+        │   ├── MappingError          a mapping file is wrong; the message starts with file:line
+        │   └── LayoutError           a flat-file layout is wrong; the message starts with file:line
         ├── TransformError            a mapping expression or function cannot transform a source value
         │   └── DocumentRejectedError a flow cannot take a document: wrong kind, no mapping, mapping findings
         ├── SchemaError               an X12 schema or overlay data file is wrong
@@ -33,7 +34,9 @@ is quarantined with the error's message as the reason, and someone is alerted.
         │   └── IdocWriteError        an IDoc to write is invalid; names IDoc, segment and field
         ├── ModelError                a canonical document (or its JSON) is invalid; names the JSON path
         └── InputError                a file cannot be read (missing, unreadable)
-            └── CsvError              a CSV file is malformed: names file:line:column
+            ├── CsvError              a CSV file is malformed: names file:line:column
+            └── FlatFileError         a flat file (CSV, fixed-width, XLSX) cannot be read or written
+                                      against its layout at all: names file:row:column
 
 Validation problems in otherwise readable X12 are *not* exceptions: they are
 :class:`erpbridge.formats.x12.findings.Finding` values, which acknowledgments are built from.
@@ -91,6 +94,11 @@ class MappingError(ConfigError):
     """A mapping file is wrong; the message starts with file:line."""
 
 
+class LayoutError(ConfigError):
+    """A flat-file layout (formats/flatfile) is wrong: bad YAML, an unknown type, overlapping
+    fixed-width columns. The message starts with the layout's file:line."""
+
+
 class TransformError(TerminalError):
     """A mapping expression or function cannot transform a source value (becomes a finding)."""
 
@@ -118,6 +126,20 @@ class CsvError(InputError):
     def __init__(self, what: str, *, file: str, line: int, column: int) -> None:
         super().__init__(f"{file}:{line}:{column}: {what}")
         self.file, self.line, self.column = file, line, column
+
+
+class FlatFileError(InputError):
+    """A flat file cannot be read or written against its layout at all (not one bad row: those are
+    rejects): undecodable bytes, a header without a column the layout needs, a sheet that is not
+    there, a value that does not fit its column when writing.
+
+    The message starts with ``file:row:column:`` (``column`` may be a header name or a letter);
+    ``file``, ``row`` and ``column`` hold them alone.
+    """
+
+    def __init__(self, what: str, *, file: str, row: int, column: int | str) -> None:
+        super().__init__(f"{file}:{row}:{column}: {what}")
+        self.file, self.row, self.column = file, row, column
 
 
 class ModelError(TerminalError):
