@@ -595,3 +595,137 @@ def test_hostile_and_broken_idocs_are_quarantined_with_their_reason(site: Site) 
         assert all(d.last_error for d in quarantined)
         assert len(ledger.dead_letters()) == 5
     assert only_flows(site.run(), "shpord_in") == {}  # and the next pass has nothing to do
+
+
+# -- a WMS confirmation CSV without SAP's delivery number ----------------------------------------
+
+CSV_HEADER = (
+    "shipment_id,shipped_at,carrier_scac,bol_number,ship_to_id,ship_to_name,warehouse,po_number,"
+    "po_date,carton_sscc,po_line,sku,upc,description,qty_shipped,uom\n"
+)
+
+
+def confirmation_csv(shipment: str, po: str, lines: list[tuple[str, str, str, str]]) -> str:
+    """A Blue River confirmation as its WMS exports it: one carton, items by PO line, no delivery."""
+    rows = [
+        f"{shipment},2026-03-16T14:30:00,UPSN,BOL-{shipment},0042,MEGAMART DC 0042,BRL-LOU1,{po},"
+        f"2026-03-02,006141410000000043,{po_line},{sku},{upc},ITEM {sku},{qty},EA\n"
+        for po_line, sku, upc, qty in lines
+    ]
+    return CSV_HEADER + "".join(rows)
+
+
+def values_of(tree: Any, name: str) -> list[Any]:
+    """Every value under key ``name`` in a JSON tree, in document order."""
+    if isinstance(tree, dict):
+        return [v for k, sub in tree.items() for v in ([sub] if k == name else values_of(sub, name))]
+    if isinstance(tree, list):
+        return [v for sub in tree for v in values_of(sub, name)]
+    return []
+
+
+def shpord_for(delivery: str, docnum: str) -> str:
+    """The golden SHPORD for another delivery of the same PO (SAP split the order)."""
+    text = SHPORD.read_text()
+    return text.replace("<VBELN>0080001234</VBELN>", f"<VBELN>{delivery}</VBELN>").replace(
+        "<DOCNUM>0000000000204711</DOCNUM>", f"<DOCNUM>{docnum}</DOCNUM>"
+    )
+
+
+def test_a_csv_confirmation_without_the_delivery_finds_its_open_pick_request(site: Site) -> None:
+    shutil.copy(SHPORD, site.sftp("s4", "out") / "SHPORD_0000000000204711.xml")
+    assert not site.run().failed
+    confirmations = site.wms("outbound", "confirmations")
+    confirmations.mkdir(parents=True, exist_ok=True)
+    # the WMS numbers items by PO line and knows nothing of SAP's delivery: found through the ledger
+    lines = [
+        ("1", "NW-TS-BLK-S", "061414110013", "12"),
+        ("2", "NW-TS-BLK-M", "061414110020", "12"),
+        ("3", "NW-HD-NVY-M", "061414120012", "6"),
+        ("4", "NW-JG-GRY-M", "061414130011", "5"),  # one short
+    ]
+    (confirmations / "conf-a.csv").write_text(confirmation_csv("SHP-A", "4500012346", lines))
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, "confirmations_out") == {
+        ("confirmations_out", "delivered"): 1,
+        ("confirmations_out", "sent"): 1,
+    }
+    [shpcon_name] = files(site.sftp("s4", "in"))
+    [idoc] = decode_idoc((site.sftp("s4", "in") / shpcon_name).read_bytes()).document["idocs"]
+    assert idoc["E1EDL20"]["VBELN"] == "0080001234"  # filled in from the pick request
+    assert {i["POSNR"]: Decimal(i["LFIMG"]) for i in idoc["E1EDL20"]["E1EDL24"]} == {
+        "000010": Decimal(12),
+        "000020": Decimal(12),
+        "000030": Decimal(6),
+        "000040": Decimal(5),
+    }  # the delivery's items, by PO line
+    assert {e["POSNR"] for hu in idoc["E1EDL20"]["E1EDL37"] for e in hu["E1EDL44"]} == {
+        "000010",
+        "000020",
+        "000030",
+        "000040",
+    }
+    [edi] = [n for n in files(site.sftp("megamart", "outbound")) if n.startswith("856_")]
+    [inter] = decode_x12((site.sftp("megamart", "outbound") / edi).read_bytes()).document["interchanges"]
+    assert values_of(inter, "LIN01") == ["1", "2", "3", "4"]  # the retailer keeps its PO lines
+    _, ledger = site.runner()
+    with ledger:
+        [shpord] = ledger.find(direction=Direction.IN, kind="idoc")
+        [request] = ledger.find(direction=Direction.OUT, kind=PICK_REQUEST)
+        [asn] = ledger.find(direction=Direction.OUT, kind="x12/856")
+        [shpcon] = ledger.find(direction=Direction.OUT, kind="idoc/SHPCON.DELVRY07")
+        assert (asn.id, Relation.ANSWERS, request.id) in {
+            (link.from_document, link.relation, link.to_document) for link in ledger.links(request.id)
+        }
+        assert (shpcon.id, Relation.ANSWERS, shpord.id) in {
+            (link.from_document, link.relation, link.to_document) for link in ledger.links(shpord.id)
+        }
+
+    # the same PO again: its only pick request is confirmed, so there is nothing open to answer
+    (confirmations / "conf-b.csv").write_text(confirmation_csv("SHP-B", "4500012346", lines[:1]))
+    # a PO no SHPORD came for
+    (confirmations / "conf-c.csv").write_text(confirmation_csv("SHP-C", "4500099999", lines[:1]))
+    summary = site.run()
+    assert only_flows(summary, "confirmations_out") == {("confirmations_out", "quarantined"): 2}
+    reasons = {
+        p.name.removesuffix(".reason.txt"): p.read_text()
+        for p in (site.root / "var" / "quarantine" / "confirmations_out").glob("*.reason.txt")
+    }
+    assert "no open pick request for PO 4500012346" in reasons["conf-b.csv"]
+    assert "deliveries 0080001234" in reasons["conf-b.csv"] and "confirmed already" in reasons["conf-b.csv"]
+    assert "no open pick request for PO 4500099999" in reasons["conf-c.csv"]
+    assert "no SHPORD for it came through erpbridge" in reasons["conf-c.csv"]
+    assert files(site.sftp("s4", "in")) == [shpcon_name]  # no SHPCON, and no 856 alone
+    assert len([n for n in files(site.sftp("megamart", "outbound")) if n.startswith("856_")]) == 1
+
+
+def test_a_csv_confirmation_for_a_po_with_two_open_deliveries_is_refused(site: Site) -> None:
+    out = site.sftp("s4", "out")
+    shutil.copy(SHPORD, out / "SHPORD_0000000000204711.xml")
+    (out / "SHPORD_0000000000204712.xml").write_text(shpord_for("0080001299", "0000000000204712"))
+    assert not site.run().failed
+    confirmations = site.wms("outbound", "confirmations")
+    confirmations.mkdir(parents=True, exist_ok=True)
+    (confirmations / "conf-d.csv").write_text(
+        confirmation_csv("SHP-D", "4500012346", [("1", "NW-TS-BLK-S", "061414110013", "12")])
+    )
+    summary = site.run()
+    assert only_flows(summary, "confirmations_out") == {("confirmations_out", "quarantined"): 1}
+    [reason] = (site.root / "var" / "quarantine" / "confirmations_out").glob("*.reason.txt")
+    text = reason.read_text()
+    assert "PO 4500012346 has 2 open pick requests (deliveries 0080001234, 0080001299)" in text
+    assert "must name the delivery" in text
+    assert files(site.sftp("s4", "in")) == []
+    # the WMS's corrected file names the delivery (a JSON confirmation with the reference): it goes
+    pick = json.loads(
+        (
+            site.wms("inbound", "pick-requests") / "WarehouseShippingOrder-blueriver3pl-0000000000204712.json"
+        ).read_text()
+    )
+    (confirmations / "conf-d2.json").write_text(json.dumps(confirmation_for(pick)))
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    [name] = files(site.sftp("s4", "in"))
+    [idoc] = decode_idoc((site.sftp("s4", "in") / name).read_bytes()).document["idocs"]
+    assert idoc["E1EDL20"]["VBELN"] == "0080001299"
