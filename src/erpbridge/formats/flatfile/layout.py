@@ -132,20 +132,27 @@ class Layout:
 
 
 @dataclass
-class _N:
+class YamlNode:
+    """A YAML value with the line it is on: a dict of nodes, a list of nodes, or a typed scalar."""
+
     value: Any
     line: int
 
 
-def _compose(text: str, file: str) -> _N:
+_N = YamlNode
+
+
+def compose_yaml(text: str, file: str, error: type[Exception] = LayoutError, what: str = "layout") -> YamlNode:
+    """Parse YAML keeping each value's line (scalars typed as YAML types them: 10, true, null, "x").
+    Problems raise ``error`` with a message starting ``file:line:``; a key given twice is one."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise LayoutError(f"{file}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise error(f"{file}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if root is None:
-        raise LayoutError(f"{file}:1: the layout file is empty")
+        raise error(f"{file}:1: the {what} file is empty")
     constructor = yaml.SafeLoader("")
 
     def convert(node: yaml.Node) -> _N:
@@ -155,7 +162,7 @@ def _compose(text: str, file: str) -> _N:
             for k, v in node.value:
                 key = str(k.value)
                 if key in out:
-                    raise LayoutError(f"{file}:{k.start_mark.line + 1}: {key!r} is given twice")
+                    raise error(f"{file}:{k.start_mark.line + 1}: {key!r} is given twice")
                 out[key] = convert(v)
                 out[key].line = k.start_mark.line + 1
             return _N(out, line)
@@ -248,7 +255,7 @@ def load_layout(path: str | Path) -> Layout:
 
 def parse_layout(text: str, *, file: str = "<layout>") -> Layout:
     """Check a layout given as YAML text (``file`` names it in messages)."""
-    root = _compose(text, file)
+    root = compose_yaml(text, file)
     if not isinstance(root.value, dict):
         raise LayoutError(f"{file}:{root.line}: a layout is a YAML mapping with 'kind' and 'columns'")
     kind_node = root.value.get("kind")
@@ -594,6 +601,8 @@ __all__ = [
     "Column",
     "Layout",
     "Record",
+    "YamlNode",
+    "compose_yaml",
     "format_value",
     "load_layout",
     "parse_layout",
