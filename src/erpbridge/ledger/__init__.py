@@ -7,7 +7,7 @@ Public surface::
     SchedulerLock                one-leader lock for scheduled batches
     RetryPolicy, backoff_delay   the retry schedule (pure)
     State, Direction, TRANSITIONS, is_legal      the state table (states.py)
-    Document, Event, Link, DeadLetter, JobRun, OutboxEntry, OutboxState, Export, Allocation, Relation, Level
+    Document, Event, Link, DeadLetter, JobRun, Discrepancy, Owner, OutboxEntry, OutboxState, Export, Allocation, Relation, Level
     EventCounts, EventKey, StepLatency   what the metrics read (event_counts, step_latencies)
     event_hash, GENESIS          the hash chain (pure)
 
@@ -19,6 +19,7 @@ from .ledger import Ledger, SchedulerLock
 from .records import (
     Allocation,
     DeadLetter,
+    Discrepancy,
     Document,
     Event,
     EventCounts,
@@ -29,6 +30,7 @@ from .records import (
     Link,
     OutboxEntry,
     OutboxState,
+    Owner,
     Relation,
     StepLatency,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "Allocation",
     "DeadLetter",
     "Direction",
+    "Discrepancy",
     "Document",
     "Event",
     "EventCounts",
@@ -52,6 +55,7 @@ __all__ = [
     "Link",
     "OutboxEntry",
     "OutboxState",
+    "Owner",
     "Relation",
     "RetryPolicy",
     "SchedulerLock",

@@ -293,6 +293,56 @@ class JobRun:
     detail: Mapping[str, Any]
 
 
+class Owner(StrEnum):
+    """Who must act on a reconciliation discrepancy: the ``wms`` team (the WMS is the inventory's
+    truth: its count is wrong only when they say so), the ``erp`` team, the trading ``partner``, or
+    ``erpbridge`` itself (its operators: something it should have sent or delivered)."""
+
+    WMS = "wms"
+    ERP = "erp"
+    PARTNER = "partner"
+    ERPBRIDGE = "erpbridge"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discrepancy:
+    """One difference a reconciliation job found (``erpbridge reconcile``, docs/reconciliation.md).
+
+    The checks make them (``id``, ``run_id`` and ``created_at`` unset); the ledger records them with
+    the job run that found them and hands them back with those set.
+
+    Fields:
+        job: the reconciliation job, e.g. ``orders``, ``acks``, ``shipments``, ``inventory``
+        partner: the trading partner concerned, or for stock held by an ERP the ERP endpoint's name
+        subject: what it is about, as a person names it: ``PO 4500012400``, ``x12/856 ISA13
+            000000123``, ``SKU NW-TS-BLK-S at BRL-LOU1``
+        check: which comparison failed, a short code (``no_997``, ``not_in_erp``, ``erp_on_hand``...)
+        sides: what each side says, e.g. ``{"wms": "120", "erp": "110"}``
+        owner: who must act
+        action: what to do, in words
+        remedy: the one command that fixes it (or, when only a person can, the one that shows it)
+        delta: how big it is (units of stock for inventory, 1 for a missing document)
+        document_id: the ledger document concerned, if any
+        id: the ledger's ID of the recorded discrepancy
+        run_id: the job run that found it
+        created_at: when it was recorded (UTC)
+    """
+
+    job: str
+    partner: str
+    subject: str
+    check: str
+    sides: Mapping[str, str]
+    owner: Owner
+    action: str
+    remedy: str
+    delta: float = 1.0
+    document_id: str | None = None
+    id: int | None = None
+    run_id: int | None = None
+    created_at: datetime | None = None
+
+
 class OutboxState(StrEnum):
     """Where a delivery is: ``pending`` (to do or retrying), ``delivered``, ``failed`` (terminal)."""
 
