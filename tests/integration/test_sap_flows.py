@@ -18,6 +18,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ from erpbridge.cli.main import main as cli
 from erpbridge.config import load_config
 from erpbridge.connectors.sap_odata import SALES_ORDER_SERVICE
 from erpbridge.formats.idoc import decode as decode_idoc
+from erpbridge.formats.x12 import build_acks
 from erpbridge.formats.x12 import decode as decode_x12
+from erpbridge.formats.x12 import read as read_x12
 from erpbridge.ledger import Direction, Ledger, Relation, State
 from erpbridge.mapping import load_mapping
 from erpbridge.mapping.meta import idoc_meta, x12_meta
@@ -729,3 +732,142 @@ def test_a_csv_confirmation_for_a_po_with_two_open_deliveries_is_refused(site: S
     [name] = files(site.sftp("s4", "in"))
     [idoc] = decode_idoc((site.sftp("s4", "in") / name).read_bytes()).document["idocs"]
     assert idoc["E1EDL20"]["VBELN"] == "0080001299"
+
+
+# -- SHPORD -> 940 to a 3PL over X12, and its 945 -> SHPCON ---------------------------------------
+
+THREEPL_FLOWS = """
+[flows.shpord_to_3pl]                 # SAP's SHPORDs for the deliveries the 3PL ships
+direction = "in"
+partner = "blueriver3pl"
+source = {{ endpoint = "s4_port", folder = "{prefix}/s4/out3pl", archive = "{prefix}/s4/out3pl/archive" }}
+target = {{ endpoint = "wms", folder = "handoff/940" }}
+documents = ["idoc/SHPORD.DELVRY07"]
+every = "1m"
+
+[flows.orders_to_3pl]                 # each pick request goes on as a 940
+direction = "out"
+partner = "blueriver3pl"
+source = {{ endpoint = "wms", folder = "handoff/940", archive = "archive/940" }}
+target = {{ endpoint = "megamart_sftp", folder = "{prefix}/3pl/inbound" }}
+documents = {{ WarehouseShippingOrder = "x12/940" }}
+every = "1m"
+
+[flows.advices_from_3pl]              # the 3PL's 997s and 945s: each 945 a SHPCON for SAP
+direction = "in"
+partner = "blueriver3pl"
+source = {{ endpoint = "megamart_sftp", folder = "{prefix}/3pl/outbound", archive = "{prefix}/3pl/archive" }}
+target = {{ endpoint = "s4_port" }}
+acks = {{ endpoint = "megamart_sftp", folder = "{prefix}/3pl/inbound" }}
+documents = ["x12/945", "x12/997"]
+every = "1m"
+"""
+
+# What the 3PL answers after shipping delivery 0080001234 (PO 4500012346) in two cartons: a 945 as
+# Blue River's guide writes it (an LX loop per carton with its MAN*GM, W12 loops with the PO line in
+# N9*LI; the jogger shipped one short).
+ADVICE_945 = (
+    "ISA*00*          *00*          *ZZ*BLUERIVER3PL   *ZZ*NWOUTFITTERS   *260316*1720*U*00401*000000771*0*P*>~"
+    "GS*SW*BLUERIVER3PL*NWOUTFITTERS*20260316*1720*8771*X*004010~"
+    "ST*945*0001~"
+    "W06*F*0080001234*20260316*SHP3PL0771**4500012346~"
+    "N1*ST*MEGAMART DC 0042*92*0042~"
+    "N1*SF*BLUE RIVER LOGISTICS*91*BRL-LOU~"
+    "N9*BM*BRL26031677~"
+    "G62*11*20260316~"
+    "W27*U*UPSN*UPS GROUND*CC~"
+    "LX*1~"
+    "MAN*GM*00006141410000000012~"
+    "W12*CC*12*12**EA*061414110013*VN*NW-TS-BLK-S~"
+    "N9*LI*1~"
+    "W12*CC*12*12**EA*061414110020*VN*NW-TS-BLK-M~"
+    "N9*LI*2~"
+    "LX*2~"
+    "MAN*GM*00006141410000000029~"
+    "W12*CC*6*6**EA*061414120012*VN*NW-HD-NVY-M~"
+    "N9*LI*3~"
+    "W12*CP*6*5*1*EA*061414130011*VN*NW-JG-GRY-M~"
+    "N9*LI*4~"
+    "W03*35*40.5*LB***2*CT~"
+    "SE*21*0001~"
+    "GE*1*8771~"
+    "IEA*1*000000771~"
+)
+
+
+def test_shpord_goes_to_a_3pl_as_a_940_and_its_945_comes_back_as_a_shpcon(site: Site) -> None:
+    with site.config.open("a", encoding="utf-8") as config:
+        config.write(THREEPL_FLOWS.format(prefix=site.area.prefix))
+    for folder in ("s4/out3pl/archive", "3pl/inbound", "3pl/outbound", "3pl/archive"):
+        site.sftp(*folder.split("/")).mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHPORD, site.sftp("s4", "out3pl") / "SHPORD_0000000000204711.xml")
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, "shpord_to_3pl", "orders_to_3pl") == {
+        ("shpord_to_3pl", "received"): 1,
+        ("shpord_to_3pl", "delivered"): 1,
+        ("orders_to_3pl", "sent"): 1,
+    }
+    [edi] = files(site.sftp("3pl", "inbound"))
+    data = (site.sftp("3pl", "inbound") / edi).read_bytes()
+    decoded = decode_x12(data)  # our own validator, as for any partner's file
+    assert [f for f in decoded.findings if f.severity == "error"] == []
+    [inter] = decoded.document["interchanges"]
+    assert (inter["ISA"]["ISA08"].strip(), inter["groups"][0]["GS"]["GS01"]) == ("BLUERIVER3PL", "OW")
+    [w940] = inter["groups"][0]["sets"]
+    assert (w940["W05"]["W0502"], w940["W05"]["W0503"]) == ("0080001234", "4500012346")
+    sap = decode_idoc(SHPORD.read_bytes()).document["idocs"][0]
+    assert [
+        (loop["LX"]["LX01"], Decimal(w01["W01"]["W0101"]), w01["W01"]["W0105"])
+        for loop in w940["LX_loop"]
+        for w01 in loop["W01_loop"]
+    ] == [(str(int(i["POSNR"])), Decimal(i["LFIMG"]), i["MATNR"]) for i in sap["E1EDL20"]["E1EDL24"]]
+    assert files(site.wms("handoff", "940")) == []  # the pick request went on and was archived
+
+    # the 3PL acknowledges the 940 and ships: its 997 and 945
+    ack = next(build_acks(read_x12(data), kind="997")).encode(datetime(2026, 3, 16, 17, 0, tzinfo=UTC))
+    (site.sftp("3pl", "outbound") / "997_0771.edi").write_bytes(ack)
+    (site.sftp("3pl", "outbound") / "945_0771.edi").write_text(ADVICE_945)
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, "advices_from_3pl") == {
+        ("advices_from_3pl", "received"): 2,
+        ("advices_from_3pl", "ack_sent"): 1,  # our 997 for the 945 (none for a 997)
+        ("advices_from_3pl", "ack_matched"): 1,
+        ("advices_from_3pl", "delivered"): 1,
+    }
+    [shpcon_name] = files(site.sftp("s4", "in"))
+    [idoc] = decode_idoc((site.sftp("s4", "in") / shpcon_name).read_bytes()).document["idocs"]
+    assert idoc["EDI_DC40"]["MESTYP"] == "SHPCON" and idoc["E1EDL20"]["VBELN"] == "0080001234"
+    assert {i["POSNR"]: Decimal(i["LFIMG"]) for i in idoc["E1EDL20"]["E1EDL24"]} == {
+        "000010": Decimal(12),
+        "000020": Decimal(12),
+        "000030": Decimal(6),
+        "000040": Decimal(5),
+    }
+    assert sorted(hu["EXIDV"] for hu in idoc["E1EDL20"]["E1EDL37"]) == [
+        "006141410000000012",
+        "006141410000000029",
+    ]
+    _, ledger = site.runner()
+    with ledger:
+        [shpord] = ledger.find(direction=Direction.IN, kind="idoc")
+        [request] = ledger.find(direction=Direction.OUT, kind=PICK_REQUEST)
+        [order_940] = ledger.find(direction=Direction.OUT, kind="x12/940")
+        [advice] = [d for d in ledger.find(direction=Direction.IN, kind="x12") if d.isa13 == "000000771"]
+        [shpcon] = ledger.find(direction=Direction.OUT, kind="idoc/SHPCON.DELVRY07")
+        assert order_940.state == State.ACKNOWLEDGED  # the 3PL's 997
+        chain = {
+            (link.from_document, link.relation, link.to_document)
+            for d in (shpord, request, order_940, advice, shpcon)
+            for link in ledger.links(d.id)
+            if link.relation != Relation.ACKNOWLEDGES
+        }
+        assert chain == {
+            (request.id, Relation.DERIVED_FROM, shpord.id),
+            (order_940.id, Relation.DERIVED_FROM, request.id),
+            (advice.id, Relation.ANSWERS, request.id),
+            (advice.id, Relation.ANSWERS, order_940.id),
+            (shpcon.id, Relation.DERIVED_FROM, advice.id),
+            (shpcon.id, Relation.ANSWERS, shpord.id),
+        }

@@ -226,6 +226,18 @@ def test_a_poll_interval_in_milliseconds(tmp_path: Path) -> None:
     assert flow.schedule.every == timedelta(milliseconds=250)
 
 
+def test_an_outbound_flow_may_send_on_what_an_inbound_flow_delivers(tmp_path: Path) -> None:
+    """A chain (the inbound flow's target is the outbound flow's source) is no loop: it loads."""
+    chained = MINIMAL.replace(
+        'target = { endpoint = "erp" }', 'target = { endpoint = "erp", folder = "po" }'
+    ) + (
+        '\n[flows.orders_on]\ndirection = "out"\npartner = "megamart"\nsource = { endpoint = "erp", folder = "po" }\n'
+        'target = { folder = "outbound" }\ndocuments = { PurchaseOrder = "x12/850" }\nevery = "1m"\n'
+    )
+    flows = load_text(tmp_path, chained).flows
+    assert flows["orders_in"].target.folder == flows["orders_on"].source.folder == "po"
+
+
 # -- broken configurations -----------------------------------------------------------------------
 
 # (id, text to replace in MINIMAL, replacement, the expected line after "FILE: ")

@@ -537,3 +537,78 @@ def test_every_shipped_945_item_lands_once_in_its_carton(
     assert len(order.get("packs", [])) == cartons
     assert sum(Decimal(q) for _, q, _ in got) == Decimal(tset["W03"]["W0301"])
     assert map_945(write_945([notice], data)) == [notice]  # and back: ShipNotice -> 945 -> ShipNotice
+
+
+# -- WarehouseShippingOrder -> 940 (a pick request from SAP's SHPORD to a 3PL) ---------------------
+
+TO_940_WSO = X12 / "warehouse-shipping-order-to-940.yaml"
+
+
+def test_a_pick_request_round_trips_through_the_940() -> None:
+    """SHPORD's WarehouseShippingOrder -> 940 (validating writer) -> 940-to-warehouse-shipping-order:
+    the delivery, PO, dates, parties and every line come back; the line numbers without SAP's zeros."""
+    sample = TO_940_WSO.with_suffix(".samples") / "shpord_004010.input.json"
+    pick = to_json(from_json("WarehouseShippingOrder", json.loads(sample.read_text())))
+    mapped = load_mapping(TO_940_WSO).apply(pick)
+    assert mapped.findings == [] and mapped.document is not None
+    envelope = decode((SAMPLES_940 / "940_004010.expected.edi").read_bytes(), validate=False).document
+    envelope["interchanges"][0]["groups"][0]["sets"][0] = {
+        **mapped.document,
+        "ST": {"ST01": "940", "ST02": "0001"},
+    }
+    data = encode(envelope)  # raises on any X12 error
+    decoded = decode(data)
+    assert [f for f in decoded.findings if f.severity == "error"] == []
+    inter = decoded.document["interchanges"][0]
+    [tset] = inter["groups"][0]["sets"]
+    back = IN_940.apply(tset, x12_meta(inter, inter["groups"][0], tset))
+    assert back.document is not None
+    assert (back.document["order_number"], back.document["po_number"]) == ("0080001234", "4500012346")
+    assert back.document["requested_ship_date"] == pick["requested_ship_date"]
+    assert [p["role"] for p in back.document["parties"]] == [p["role"] for p in pick["parties"]]
+    assert back.document["freight_terms"] == {"payment": "collect"}  # FCA: the buyer pays the carriage
+    assert [
+        (
+            line["line_number"],
+            Decimal(line["quantity"]),
+            line["product_ids"]["vendor_sku"],
+            line["po_line_number"],
+        )
+        for line in back.document["lines"]
+    ] == [
+        (
+            str(int(line["line_number"])),
+            Decimal(line["quantity"]),
+            line["product_ids"]["vendor_sku"],
+            line["po_line_number"],
+        )
+        for line in pick["lines"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("terms", "w6601"),
+    [
+        ({"incoterm": "EXW"}, "CC"),
+        ({"incoterm": "DAP"}, "PP"),
+        ({"payment": "third_party", "incoterm": "FCA"}, "TP"),
+    ],
+)
+def test_the_940_s_freight_payment_comes_from_the_terms_or_the_incoterm(
+    terms: dict[str, str], w6601: str
+) -> None:
+    doc = {"kind": "WarehouseShippingOrder", "order_number": "1", "freight_terms": terms,
+           "lines": [{"line_number": "1", "quantity": "1", "unit": "EA"}]}  # fmt: skip
+    mapped = load_mapping(TO_940_WSO).apply(to_json(from_json("WarehouseShippingOrder", doc)))
+    assert mapped.document is not None and mapped.document["W66"]["W6601"] == w6601
+
+
+def test_a_940_without_freight_payment_or_incoterm_is_a_finding() -> None:
+    doc = {
+        "kind": "WarehouseShippingOrder",
+        "order_number": "1",
+        "lines": [{"line_number": "1", "quantity": "1", "unit": "EA"}],
+    }
+    mapped = load_mapping(TO_940_WSO).apply(to_json(from_json("WarehouseShippingOrder", doc)))
+    assert mapped.document is None
+    assert any("W6601 is mandatory" in str(f) for f in mapped.findings)
