@@ -871,3 +871,86 @@ def test_shpord_goes_to_a_3pl_as_a_940_and_its_945_comes_back_as_a_shpcon(site: 
             (shpcon.id, Relation.DERIVED_FROM, advice.id),
             (shpcon.id, Relation.ANSWERS, shpord.id),
         }
+
+
+# -- replaying an IDoc received from SAP ----------------------------------------------------------
+
+MOVEMENTS_FLOW = """
+[flows.movements_to_sap]              # an IDoc flow whose target is SAP: its IDocs are not replayed
+direction = "in"
+partner = "blueriver3pl"
+source = {{ endpoint = "s4_port", folder = "{prefix}/s4/outmb" }}
+target = {{ endpoint = "s4_port" }}
+documents = ["idoc/WMMBXY.WMMBID02"]
+every = "1m"
+"""
+
+
+def test_a_shpord_is_replayed_on_its_own_as_a_new_pick_request(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(SHPORD, site.sftp("s4", "out") / "SHPORD_0000000064200001.xml")
+    assert not site.run().failed
+    [first] = files(site.wms("inbound", "pick-requests"))
+    runner, ledger = site.runner()
+    with ledger:
+        [shpord] = ledger.find(direction=Direction.IN, kind="idoc")
+        done = replay(runner, shpord.id, reason="the WMS lost the pick request", key="ticket-1")
+        assert done.created and done.target == "wms"
+        [name] = done.files
+        assert name.startswith(first.removesuffix(".json") + ".replay-") and name.endswith(".json")
+        assert sorted(files(site.wms("inbound", "pick-requests"))) == sorted([first, name])
+        again = json.loads((site.wms("inbound", "pick-requests") / name).read_text())
+        assert again == json.loads((site.wms("inbound", "pick-requests") / first).read_text())
+        # recorded: the replay replays the SHPORD, and its pick request is derived from the replay
+        replayed = done.replay
+        assert (replayed.kind, replayed.state) == ("replay", State.ARCHIVED)
+        assert (replayed.id, Relation.REPLAYS, shpord.id) in {
+            (link.from_document, link.relation, link.to_document) for link in ledger.links(shpord.id)
+        }
+        requests = ledger.find(direction=Direction.OUT, kind=PICK_REQUEST)
+        assert len(requests) == 2
+        assert {(link.relation, link.to_document) for r in requests for link in ledger.links(r.id)} == {
+            (Relation.DERIVED_FROM, shpord.id),
+            (Relation.DERIVED_FROM, replayed.id),
+        }
+        # the same key again: nothing more
+        twice = replay(runner, shpord.id, key="ticket-1")
+        assert not twice.created and twice.replay.id == replayed.id
+        assert len(files(site.wms("inbound", "pick-requests"))) == 2
+    # the confirmation still finds the delivery (the newest pick request) and answers the SHPORD
+    confirmations = site.wms("outbound", "confirmations")
+    confirmations.mkdir(parents=True, exist_ok=True)
+    (confirmations / "conf-r.json").write_text(json.dumps(confirmation_for(again)))
+    assert not site.run().failed
+    _, ledger = site.runner()
+    with ledger:
+        [shpcon] = ledger.find(direction=Direction.OUT, kind="idoc/SHPCON.DELVRY07")
+        assert (shpcon.id, Relation.ANSWERS, shpord.id) in {
+            (link.from_document, link.relation, link.to_document) for link in ledger.links(shpord.id)
+        }
+    # through the command line too
+    with pytest.raises(SystemExit) as ok:
+        cli(["replay", shpord.id[:8], "--config", str(site.config), "--reason", "again"])
+    assert ok.value.code == 0 and "replayed" in capsys.readouterr().out
+    assert len(files(site.wms("inbound", "pick-requests"))) == 3
+
+
+def test_an_idoc_whose_flow_delivers_to_sap_is_not_replayed(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with site.config.open("a", encoding="utf-8") as config:
+        config.write(MOVEMENTS_FLOW.format(prefix=site.area.prefix))
+    site.sftp("s4", "outmb").mkdir(parents=True)
+    shutil.copy(IDOC_SAMPLES / "wmmbid02_blueriver.xml", site.sftp("s4", "outmb") / "WMMBXY_1.xml")
+    site.run()  # quarantined: the port has no mapping for GoodsMovement (done with, for a replay)
+    _, ledger = site.runner()
+    with ledger:
+        [movement] = ledger.find(direction=Direction.IN, kind="idoc")
+        assert movement.state == State.QUARANTINED
+    with pytest.raises(SystemExit) as refused:
+        cli(["replay", movement.id[:8], "--config", str(site.config)])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "flow movements_to_sap delivers this IDoc (WMMBXY.WMMBID02) to SAP (endpoint s4_port)" in err
+    assert "could post twice" in err and "BD87" in err

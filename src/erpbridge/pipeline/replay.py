@@ -1,10 +1,13 @@
 """Replaying a document on an operator's request (``erpbridge replay DOC``): sending it again, on purpose.
 
-* An **inbound** partner interchange (kind ``x12``) the daemon is done with (``archived``,
-  ``rejected``, ``quarantined``, ``dead_lettered``, ``dropped``) is mapped again from its stored
-  payload, and its canonical documents are delivered again to its flow's target, each under a new
-  name (``<Kind>-<partner>-<ISA13>-<ST02>.replay-<id>.json``), so the first delivery is not
-  overwritten. No 997 is sent: the partner was answered when the interchange came. The replay is a
+* An **inbound** partner interchange (kind ``x12``) or IDoc file from SAP (kind ``idoc``: ORDERS05,
+  SHPORD, WMMBXY...) the daemon is done with (``archived``, ``rejected``, ``quarantined``,
+  ``dead_lettered``, ``dropped``) is mapped again from its stored payload, and its canonical documents
+  are delivered again to its flow's target, each under a new name
+  (``<Kind>-<partner>-<ISA13>-<ST02>.replay-<id>.json``, ``<Kind>-<partner>-<DOCNUM>.replay-<id>.json``),
+  so the first delivery is not overwritten. No 997 is sent: the partner was answered when the
+  interchange came. An IDoc whose flow delivers to SAP (an ``sap_idoc`` or ``sap_odata`` target) is
+  refused: SAP would get the same business document again under a new key. The replay is a
   document of its own (inbound, kind ``replay``, its payload what was delivered), linked
   ``replays`` to the original, going ``received → validated → mapped → delivered → archived``.
 * An **outbound** X12 document (``sent``, ``ack_overdue``, ``rejected``, ``acknowledged``,
@@ -30,8 +33,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Flow, Partner
+from ..config import Flow, Partner, SapIdocEndpoint, SapODataEndpoint
 from ..errors import ErpBridgeError, LedgerError, TerminalError
+from ..formats.idoc import decode as decode_idoc
 from ..formats.x12 import decode
 from ..ledger import Allocation, Direction, Document, Relation, State
 from ..ledger.states import WORK_STATES
@@ -119,8 +123,11 @@ def _check_replayable(doc: Document) -> None:
         )
     if doc.payload_sha256 is None:
         raise ReplayRefusedError("the document has no stored payload to replay", **where)
-    if doc.direction == Direction.IN and doc.kind != "x12":
-        raise ReplayRefusedError("only partner interchanges (kind x12) are replayed inbound", **where)
+    if doc.direction == Direction.IN and doc.kind not in ("x12", "idoc"):
+        raise ReplayRefusedError(
+            "only partner interchanges (kind x12) and IDocs received from SAP (kind idoc) are replayed inbound",
+            **where,
+        )
     if doc.direction == Direction.OUT:
         parts = doc.kind.split("/")
         if parts[0] == "idoc":
@@ -164,19 +171,69 @@ def _inbound_flow(runner: Runner, doc: Document, sets: set[str]) -> tuple[Flow, 
     return (takes or flows)[0], partner
 
 
+def _idoc_flow(runner: Runner, doc: Document, payload: bytes) -> tuple[Flow, Partner, dict[str, Any]]:
+    """The inbound IDoc flow that takes every IDoc of the file (the one it came through), and the
+    ``validate`` detail; refused when that flow delivers to SAP, where a replay could duplicate."""
+    decoded = decode_idoc(payload, source=doc.file_name or "")
+    types = [
+        (str(c.get("MESTYP", "")), str(c.get("IDOCTYP", "")))
+        for c in ((i.get("EDI_DC40") or {}) for i in decoded.document["idocs"])
+    ]
+    partner = runner.config.partners.get(doc.partner)
+    flows = [
+        f
+        for f in runner.config.flows.values()
+        if f.direction == "in"
+        and f.partner == doc.partner
+        and f.reads_idoc
+        and all(
+            any(d.idoc_type == idoctyp and d.message_type in (None, mestyp) for d in f.documents)
+            for mestyp, idoctyp in types
+        )
+    ]
+    shown = ", ".join(sorted({f"{m}.{t}" for m, t in types})) or "no IDoc"
+    if partner is None or not flows:
+        raise ReplayRefusedError(
+            f"{runner.config.source} has no inbound IDoc flow for partner {doc.partner!r} that takes {shown}: a "
+            "replay delivers to the flow's target",
+            document=doc.id,
+            partner=doc.partner,
+        )
+    flow = sorted(flows, key=lambda f: not f.enabled)[0]
+    target = runner.config.endpoints[flow.target.endpoint]
+    if isinstance(target, SapIdocEndpoint | SapODataEndpoint):
+        raise ReplayRefusedError(
+            f"flow {flow.name} delivers this IDoc ({shown}) to SAP (endpoint {flow.target.endpoint}): a replay "
+            "would give SAP the same business document a second time under a new key, which SAP could post "
+            "twice; have SAP send it again instead (BD87 for the IDoc, or the application's output)",
+            document=doc.id,
+            partner=doc.partner,
+        )
+    return (
+        flow,
+        partner,
+        {"idocs": len(types), "types": shown.split(", "), "errors": len(decoded.errors)},
+    )
+
+
 def _replay_inbound(runner: Runner, original: Document, reason: str | None, key: str | None) -> Replayed:
     ledger = runner.ledger
     payload = ledger.payload(original.payload_sha256 or "")
-    decoded = decode(payload)
-    sets = {
-        str(t.get("ST", {}).get("ST01", "?"))
-        for i in decoded.document["interchanges"]
-        for g in i["groups"]
-        for t in g["sets"]
-    }
-    flow, partner = _inbound_flow(runner, original, sets)
     summary = Summary()
-    documents = runner._canonical_inbound(flow, partner, payload, summary)  # the flow's mapping step
+    if original.kind == "idoc":  # SAP's IDoc file: mapped again by the flow it came through
+        flow, partner, checked = _idoc_flow(runner, original, payload)
+        documents = runner._canonical_idoc(flow, partner, payload, original)
+    else:
+        decoded = decode(payload)
+        sets = {
+            str(t.get("ST", {}).get("ST01", "?"))
+            for i in decoded.document["interchanges"]
+            for g in i["groups"]
+            for t in g["sets"]
+        }
+        checked = {"sets": len(sets), "errors": sum(1 for f in decoded.findings if f.severity == "error")}
+        flow, partner = _inbound_flow(runner, original, sets)
+        documents = runner._canonical_inbound(flow, partner, payload, summary)  # the flow's mapping step
     if not documents:
         raise ReplayRefusedError(
             "the interchange holds no documents to deliver (only acknowledgments, applied again)",
@@ -207,8 +264,7 @@ def _replay_inbound(runner: Runner, original: Document, reason: str | None, key:
     connector = runner._connector(flow)
     if not created:
         return Replayed(original, doc, False, (), connector.name)
-    errors = sum(1 for f in decoded.findings if f.severity == "error")
-    doc = runner._move(doc.id, State.VALIDATED, step="validate", detail={"sets": len(sets), "errors": errors})
+    doc = runner._move(doc.id, State.VALIDATED, step="validate", detail=checked)
     doc = runner._move(doc.id, State.MAPPED, step="map", detail={"documents": len(keyed)})
     try:
         delivered = [connector.deliver(document, key=k) for k, document in keyed]
