@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
@@ -294,6 +295,7 @@ class Ledger:
         self._reuse_after = control_reuse_after
         self._clock = clock
         self._locks: set[SchedulerLock] = set()
+        self._open = threading.local()  # per thread: the session of an atomic() in progress
 
     # --- opening and closing ---------------------------------------------------------------
 
@@ -409,6 +411,7 @@ class Ledger:
         engine = (self._write_engine if durable else self._move_engine) if write else self._engine
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
+            self._write_events(session)  # the transaction's events, chained under the head's lock, last
 
     def _tx(
         self,
@@ -422,7 +425,18 @@ class Ledger:
     ) -> T:
         """Run ``work`` in one transaction; run it again after a deadlock, a serialization failure
         or (with ``race``) a unique violation from a concurrent insert, at most three times.
-        ``durable=False``: the commit does not wait for the disk (:data:`_db.RELAXED_COMMIT`)."""
+        ``durable=False``: the commit does not wait for the disk (:data:`_db.RELAXED_COMMIT`).
+
+        Inside :meth:`atomic` (in this thread), ``work`` runs in the atomic's transaction instead,
+        which retries and commits it with the rest."""
+        outer: tuple[Session, bool] | None = getattr(self._open, "session", None)
+        if outer is not None:
+            session, outer_durable = outer
+            if write and durable and not outer_durable:
+                raise LedgerError(f"{op} commits durably: it cannot run inside atomic(durable=False)")
+            if not write:  # a read sees what the atomic wrote so far, its events included
+                self._write_events(session)
+            return work(session)
         attempt = 0
         while True:
             attempt += 1
@@ -438,10 +452,40 @@ class Ledger:
                     continue
                 raise _db.translate(exc, op, context) from exc
 
+    def atomic(self, work: Callable[[], T], *, durable: bool = True, op: str = "atomic") -> T:
+        """Run ``work``, which calls this ledger's methods, as one transaction: every call in it
+        happens, or none does (each still checks what it checks and appends its events, in
+        order). For steps with no I/O between them, e.g. recording a file and validating it, or
+        the moves that follow one put: one commit instead of one per call.
+
+        A deadlock, a serialization failure or a concurrent insert of the same unique key runs
+        ``work`` again (at most three times), so it must do nothing but ledger calls and pure
+        work. ``durable=False`` commits without waiting for the disk, as :meth:`transition` does:
+        only for state moves and notes (a recording inside it raises LedgerError). Calls from
+        other threads are not part of it. An atomic inside an atomic is part of the outer one.
+        """
+        if getattr(self._open, "session", None) is not None:
+            return work()
+
+        def run(s: Session) -> T:
+            self._open.session = (s, durable)
+            try:
+                return work()
+            finally:
+                self._open.session = None
+
+        return self._tx(op, run, race=True, durable=durable)
+
     def _lock_doc(self, s: Session, doc_id: str) -> DocumentRow:
+        locked: set[str] = s.info.setdefault("locked", set())
+        if doc_id in locked:  # locked earlier in this transaction (atomic): no need to read it again
+            row = s.get(DocumentRow, doc_id)
+            if row is not None:
+                return row
         row = s.scalars(_LOCK_DOC, {"doc_id": doc_id}).one_or_none()
         if row is None:
             raise LedgerError("no such document", document=doc_id)
+        locked.add(doc_id)
         return row
 
     def _doc_row(self, s: Session, doc_id: str) -> DocumentRow:
@@ -476,7 +520,9 @@ class Ledger:
         credential: str | None = None,
         payload_sha256: str | None = None,
         detail: Mapping[str, Any] | None = None,
-    ) -> Event:
+    ) -> None:
+        """Add an event to the transaction's events, checked now; :meth:`_write_events` chains
+        and inserts them when the transaction is about to commit."""
         step = _name(step, "step", 64)
         outcome = _name(outcome, "outcome", 32)
         _text(credential, "credential (a name, never a secret)", 128, required=False)
@@ -486,33 +532,46 @@ class Ledger:
             detail_json = canonical_json(detail or {})
         except (TypeError, ValueError) as exc:
             raise LedgerError(f"event detail is not JSON: {exc}", document=document_id, step=step) from exc
-        conn = s.connection()  # Core statements: no ORM overhead (the document row is flushed at commit)
+        pending: list[dict[str, Any]] = s.info.setdefault("events", [])
+        pending.append(
+            {
+                "document_id": document_id,
+                "step": step,
+                "outcome": outcome,
+                "from_state": None if from_state is None else from_state.value,
+                "to_state": None if to_state is None else to_state.value,
+                "latency_ms": latency_ms,
+                "credential": credential,
+                "payload_sha256": payload_sha256,
+                "detail": detail_json,
+                "created_at": now,
+            }
+        )
+
+    def _write_events(self, s: Session) -> list[dict[str, Any]]:
+        """Chain and insert the events the transaction added (in the order added): the chain head
+        is locked here, last (the locking order), and held only until the commit that follows.
+        Core statements, one insert for all of them. Returns their columns as written."""
+        pending: list[dict[str, Any]] = s.info.pop("events", [])
+        if not pending:
+            return []
+        s.flush()  # the documents the events refer to
+        conn = s.connection()
         head = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
         if head is None:
             raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
-        event_id, prev_hash = int(head.last_id) + 1, str(head.last_hash)
-        values: dict[str, Any] = {
-            "id": event_id,
-            "document_id": document_id,
-            "step": step,
-            "outcome": outcome,
-            "from_state": None if from_state is None else from_state.value,
-            "to_state": None if to_state is None else to_state.value,
-            "latency_ms": latency_ms,
-            "credential": credential,
-            "payload_sha256": payload_sha256,
-            "detail": detail_json,
-            "created_at": now,
-            "prev_hash": prev_hash,
-        }
-        values["hash"] = digest = hash_fields(
-            **{("detail_json" if k == "detail" else k): v for k, v in values.items()}
-        )
-        conn.execute(_INSERT_EVENT, values)
+        event_id, digest = int(head.last_id), str(head.last_hash)
+        written = []
+        for values in pending:
+            event_id += 1
+            values["id"], values["prev_hash"] = event_id, digest
+            values["hash"] = digest = hash_fields(
+                **{("detail_json" if k == "detail" else k): v for k, v in values.items()}
+            )
+            written.append(values)
+        conn.execute(_INSERT_EVENT, written)
         conn.execute(_UPDATE_HEAD, {"new_id": event_id, "new_hash": digest})
-        return Event(
-            **(values | {"detail": json.loads(detail_json), "from_state": from_state, "to_state": to_state})
-        )
+        return written
 
     def _claim_if_free(self, row: DocumentRow, worker: str | None, now: datetime) -> None:
         """Claim ``row`` for ``worker`` if it is in a work state and nobody holds a live claim."""
@@ -551,7 +610,7 @@ class Ledger:
         payload_sha256: str | None = None,
         reason: str | None = None,
         next_attempt_at: datetime | None = None,
-    ) -> Event:
+    ) -> None:
         """THE one place a document changes state: checks the table, keeps the bookkeeping
         (resume state, attempts, claim, dead letters) and appends the event."""
         direction = Direction(row.direction)
@@ -600,7 +659,7 @@ class Ledger:
             row.payload_sha256 = payload_sha256
         row.state = to_state.value
         row.updated_at = now
-        return self._append_event(
+        self._append_event(
             s,
             document_id=row.id,
             step=step,
@@ -615,18 +674,27 @@ class Ledger:
         )
 
     def _add_links(
-        self, s: Session, from_id: str, links: Iterable[tuple[Relation | str, str]], now: datetime
+        self,
+        s: Session,
+        from_id: str,
+        links: Iterable[tuple[Relation | str, str]],
+        now: datetime,
+        *,
+        new: bool = False,
     ) -> None:
+        """``new``: ``from_id`` was created in this transaction, so it has no links yet."""
         for relation, to_id in links:
             rel = _relation(relation)
             self._doc_row(s, to_id)
-            exists = s.scalars(
-                select(LinkRow).where(
-                    LinkRow.from_document == from_id,
-                    LinkRow.to_document == to_id,
-                    LinkRow.relation == rel.value,
-                )
-            ).first()
+            exists = None
+            if not new:
+                exists = s.scalars(
+                    select(LinkRow).where(
+                        LinkRow.from_document == from_id,
+                        LinkRow.to_document == to_id,
+                        LinkRow.relation == rel.value,
+                    )
+                ).first()
             if exists is None:
                 s.add(LinkRow(from_document=from_id, to_document=to_id, relation=rel.value, created_at=now))
         s.flush()
@@ -732,7 +800,8 @@ class Ledger:
             self._claim_if_free(row, worker, now)
             s.add(row)
             s.flush()
-            self._add_links(s, row.id, links, now)
+            s.info.setdefault("locked", set()).add(row.id)  # new: nobody else sees it before the commit
+            self._add_links(s, row.id, links, now, new=True)
             self._append_event(
                 s,
                 document_id=row.id,
@@ -876,7 +945,8 @@ class Ledger:
             self._claim_if_free(row, worker, now)
             s.add(row)
             s.flush()
-            self._add_links(s, row.id, links, now)
+            s.info.setdefault("locked", set()).add(row.id)  # new: nobody else sees it before the commit
+            self._add_links(s, row.id, links, now, new=True)
             numbers = {"isa13": row.isa13, "gs06": row.gs06, "st02": row.st02, "docnum": row.docnum}
             info: dict[str, Any] = {k: v for k, v in numbers.items() if v is not None}
             if allocation.wrapped:
@@ -1108,7 +1178,7 @@ class Ledger:
             now = self._now()
             row = self._doc_row(s, doc_id)
             sha = self._store_payload(s, payload, now) if payload is not None else None
-            return self._append_event(
+            self._append_event(
                 s,
                 document_id=row.id,
                 step=step,
@@ -1119,6 +1189,9 @@ class Ledger:
                 payload_sha256=sha,
                 detail=detail,
             )
+            v = self._write_events(s)[-1]  # now, for its id and hash (inside an atomic() too)
+            states = {k: State(v[k]) if v[k] else None for k in ("from_state", "to_state")}
+            return Event(**(v | {"detail": json.loads(v["detail"])} | states))
 
         return self._tx("note", work, document=doc_id, step=step)
 

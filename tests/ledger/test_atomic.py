@@ -1,0 +1,153 @@
+"""Ledger.atomic(): several ledger calls as one transaction, on SQLite and PostgreSQL.
+
+What the pipeline relies on when it records a file and validates it, or marks its 997 sent and
+the 850 acknowledged, in one commit: every call still checks what it checks and appends its own
+event in order, the chain stays whole, and a failure anywhere undoes every call (no document, no
+control number, no event). The statement counts are what makes it cheaper: the chain head is read
+and written once per transaction, and a document moved twice is read once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from erpbridge.errors import IllegalTransitionError, LedgerError
+from erpbridge.ledger import Ledger, Level, Relation, State
+
+
+@contextmanager
+def sql_seen() -> Iterator[tuple[list[str], list[int]]]:
+    """The statements every engine runs, and a count of commits."""
+    statements: list[str] = []
+    commits = [0]
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    def on_commit(_conn: Any) -> None:
+        commits[0] += 1
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", on_statement)
+    sa.event.listen(sa.Engine, "commit", on_commit)
+    try:
+        yield statements, commits
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", on_statement)
+        sa.event.remove(sa.Engine, "commit", on_commit)
+
+
+def _record_validate_and_ack(ledger: Ledger) -> tuple[str, str]:
+    doc, created = ledger.record_inbound("acme", "x12", b"ISA*atomic", isa13="000000101", worker="w")
+    assert created
+    ledger.transition(doc.id, State.VALIDATED, step="validate", latency_ms=3, worker="w")
+    ack = ledger.record_outbound(
+        "acme",
+        "x12/997",
+        payload=lambda n: f"997 {n.isa13}".encode(),
+        state=State.WRITTEN,
+        idempotency_key=f"ack:{doc.id}:0",
+        links=[(Relation.ACKNOWLEDGES, doc.id)],
+        worker="w",
+    )
+    return doc.id, ack.id
+
+
+def test_calls_in_an_atomic_commit_once_with_every_event_in_order(ledger: Ledger) -> None:
+    with sql_seen() as (statements, commits):
+        doc_id, ack_id = ledger.atomic(lambda: _record_validate_and_ack(ledger))
+    assert commits == [1]
+    head = [s for s in statements if "chain_head" in s]
+    assert len(head) == 2, head  # read under its lock and written once, for three events
+    assert ledger.get(doc_id).state == State.VALIDATED
+    assert ledger.get(ack_id).state == State.WRITTEN
+    assert [(e.document_id, e.step, e.to_state, e.latency_ms) for e in ledger.events()] == [
+        (doc_id, "receive", State.RECEIVED, None),
+        (doc_id, "validate", State.VALIDATED, 3),
+        (ack_id, "record", State.WRITTEN, None),
+    ]
+    assert ledger.verify() == 3
+    assert [(link.relation, link.to_document) for link in ledger.links(ack_id)] == [
+        (Relation.ACKNOWLEDGES, doc_id)
+    ]
+
+
+def test_moves_after_one_put_commit_together_and_read_the_document_once(ledger: Ledger) -> None:
+    doc_id, ack_id = ledger.atomic(lambda: _record_validate_and_ack(ledger))
+
+    def after_the_put() -> None:
+        ledger.transition(ack_id, State.SENT, step="put", latency_ms=7, worker="w")
+        ledger.transition(ack_id, State.ARCHIVED, step="no_ack_expected", worker="w")
+        ledger.transition(doc_id, State.ACKNOWLEDGED, step="acknowledge", worker="w")
+        ledger.transition(doc_id, State.MAPPED, step="map", latency_ms=2, worker="w")
+
+    with sql_seen() as (statements, commits):
+        ledger.atomic(after_the_put, durable=False)
+    assert commits == [1]
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM documents" in s]
+    assert len(reads) == 2, reads  # each document read (and locked) once, for two moves each
+    assert len([s for s in statements if "chain_head" in s]) == 2
+    assert ledger.get(ack_id).state == State.ARCHIVED
+    assert ledger.get(doc_id).state == State.MAPPED
+    assert [(e.step, e.from_state, e.to_state) for e in ledger.events(after=3)] == [
+        ("put", State.WRITTEN, State.SENT),
+        ("no_ack_expected", State.SENT, State.ARCHIVED),
+        ("acknowledge", State.VALIDATED, State.ACKNOWLEDGED),
+        ("map", State.ACKNOWLEDGED, State.MAPPED),
+    ]
+    assert ledger.verify() == 7
+
+
+def test_a_failure_in_an_atomic_undoes_every_call_and_spends_no_number(ledger: Ledger) -> None:
+    def record_then_an_illegal_move() -> None:
+        doc_id, _ = _record_validate_and_ack(ledger)
+        ledger.transition(doc_id, State.DELIVERED, step="deliver")  # validated -> delivered: illegal
+
+    with pytest.raises(IllegalTransitionError):
+        ledger.atomic(record_then_an_illegal_move)
+    assert ledger.find(partner="acme") == []
+    assert ledger.control_numbers("acme") == {}
+    assert ledger.events() == []
+    assert ledger.verify() == 0
+    _, ack_id = ledger.atomic(lambda: _record_validate_and_ack(ledger))  # the same again: clean
+    assert ledger.get(ack_id).isa13 == "000000001"
+    assert ledger.verify() == 3
+
+
+def test_a_relaxed_atomic_refuses_a_recording(ledger: Ledger) -> None:
+    with pytest.raises(LedgerError, match="record_inbound commits durably"):
+        ledger.atomic(lambda: ledger.record_inbound("acme", "x12", b"ISA*relaxed"), durable=False)
+    assert ledger.find(partner="acme") == []
+
+
+def test_reads_and_notes_in_an_atomic_see_what_it_wrote(ledger: Ledger) -> None:
+    def work() -> tuple[Any, ...]:
+        doc, _ = ledger.record_inbound("acme", "x12", b"ISA*reads", isa13="000000102")
+        note = ledger.note(doc.id, step="archive_remote", outcome="ok")
+        ledger.transition(doc.id, State.VALIDATED, step="validate")
+        return doc.id, note, ledger.events(doc.id), ledger.get(doc.id).state
+
+    doc_id, note, events, state = ledger.atomic(work)
+    assert state == State.VALIDATED
+    assert [e.step for e in events] == ["receive", "archive_remote", "validate"]
+    assert note == ledger.events(doc_id)[1]  # its id and hash as the chain has them
+    assert ledger.verify() == 3
+
+
+def test_an_atomic_inside_an_atomic_is_part_of_it(ledger: Ledger) -> None:
+    def inner() -> str:
+        return ledger.record_inbound("acme", "x12", b"ISA*inner", isa13="000000103")[0].id
+
+    def outer() -> None:
+        doc_id = ledger.atomic(inner)
+        ledger.record_outbound("acme", "x12/997", payload=b"997", state=State.WRITTEN)
+        ledger.transition(doc_id, State.ARCHIVED, step="archive")  # illegal from received
+
+    with pytest.raises(IllegalTransitionError):
+        ledger.atomic(outer)
+    assert ledger.find(partner="acme") == []
+    assert Level.ISA not in ledger.control_numbers("acme")
