@@ -120,7 +120,11 @@ CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc"
 #: the connectors that know where documents go themselves (an API: no folder)
 API_TYPES: Final = ("netsuite_rest", "netsuite_soap", "sap_odata")
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
-_CSV_KEYS: Final = ("csv_mapping", "csv_encoding", "csv_delimiter")  # outbound flows only
+_CSV_KEYS: Final = (  # outbound flows only
+    "csv_mapping", "csv_encoding", "csv_delimiter", "layout", "rejects", "inventory_rules",
+)  # fmt: skip
+#: what an outbound flow with a layout does with a file that has rejected rows (docs/flatfiles.md)
+REJECTS: Final = ("quarantine", "process")
 #: the fields of the IDoc control record (EDI_DC40) an sap_idoc endpoint writes, and their lengths
 IDOC_CONTROL_FIELDS: Final = {
     "SNDPOR": 10,
@@ -712,6 +716,9 @@ class Flow:
     csv_mapping: Path | None = None  # outbound: the mapping that makes documents of a .csv file
     csv_encoding: str = "utf-8"  # outbound: the encoding of .csv files
     csv_delimiter: str | None = None  # outbound: their delimiter; None: sniffed from the header
+    layout: Path | None = None  # outbound: the flat-file layout (formats/flatfile) files are read with
+    rejects: Literal["quarantine", "process"] = "quarantine"  # outbound, with a layout: rejected rows
+    inventory_rules: Path | None = None  # outbound: per-channel rules applied to InventoryAdvices
     also_deliver: tuple[Place, ...] = ()  # outbound: connectors each document is delivered to too
 
     @property
@@ -1851,14 +1858,7 @@ class _Parser:
     def mapping_file(self, t: _Table, name: str, *, hint: str = "") -> tuple[Path, Any]:
         """A mapping named by ``t[name]``, resolved and loaded: relative to this file, or under the
         shipped mappings/ when there is no mappings/ folder beside it (as for csv_mapping)."""
-        path: Path = self.path(t, name, hint=hint)
-        text = PurePosixPath(str(t.data[name]))
-        if (
-            not text.is_absolute()
-            and text.parts[:1] == ("mappings",)
-            and not self.is_dir(self.base / "mappings")
-        ):
-            path = SHIPPED_MAPPINGS.joinpath(*text.parts[1:])
+        path = self.shipped_path(t, name, hint=hint)
         try:
             return path, self.load_mapping(path)
         except ConfigError as exc:  # MappingError: the message starts with file:line
@@ -2517,6 +2517,7 @@ class _Parser:
             documents = self.outbound_documents(t, partner)
             also = self.also_deliver(t, documents, partner_id, raw_endpoints, endpoints)
         csv_mapping, csv_encoding, csv_delimiter = self.csv_options(t, documents)
+        layout, rejects, inventory_rules = self.flatfile_options(t, documents)
         if t.has("every") and t.has("cron"):
             raise _Bad(t.key("cron"), "give every or cron, not both")
         if t.has("cron"):
@@ -2540,6 +2541,9 @@ class _Parser:
             csv_mapping=csv_mapping,
             csv_encoding=csv_encoding,
             csv_delimiter=csv_delimiter,
+            layout=layout,
+            rejects=rejects,
+            inventory_rules=inventory_rules,
             also_deliver=also,
         )
 
@@ -2648,6 +2652,69 @@ class _Parser:
             )
         return path, encoding, delimiter
 
+    def shipped_path(self, t: _Table, name: str, *, hint: str) -> Path:
+        """A file named by ``t[name]``: relative to this file, or under the shipped mappings/ when there
+        is no mappings/ folder beside it (as for csv_mapping)."""
+        path: Path = self.path(t, name, hint=hint)
+        text = PurePosixPath(str(t.data[name]))
+        if (
+            not text.is_absolute()
+            and text.parts[:1] == ("mappings",)
+            and not self.is_dir(self.base / "mappings")
+        ):
+            path = SHIPPED_MAPPINGS.joinpath(*text.parts[1:])
+        return path
+
+    def flatfile_options(
+        self, t: _Table, documents: tuple[DocumentSpec, ...]
+    ) -> tuple[Path | None, Literal["quarantine", "process"], Path | None]:
+        """An outbound flow's ``layout`` (a name in mappings/wms/layouts/ or a path; it must load, and
+        goes with csv_mapping), ``rejects`` and ``inventory_rules`` (they must load; the flow must
+        carry InventoryAdvices)."""
+        from .errors import ConfigError
+
+        layout: Path | None = None
+        if t.has("layout"):
+            if not t.has("csv_mapping"):
+                raise _Bad(
+                    t.key("layout"), 'a layout\'s rows are made documents by csv_mapping = "..."; add it'
+                )
+            for key in ("csv_encoding", "csv_delimiter"):
+                if t.has(key):
+                    raise _Bad(
+                        t.key(key), "the layout declares the files' encoding and delimiter; remove this key"
+                    )
+            name = t.string("layout", hint='such as "inventory-snapshot" (mappings/wms/layouts/) or a path')
+            if "/" not in name and not name.endswith((".yaml", ".yml")):
+                t = _Table({**t.data, "layout": f"mappings/wms/layouts/{name}.yaml"}, t.path)
+            layout = self.shipped_path(t, "layout", hint="")
+            from .formats.flatfile import load_layout
+
+            try:
+                load_layout(layout)
+            except ConfigError as exc:  # LayoutError: file:line
+                raise _Bad(t.key("layout"), str(exc)) from None
+        rejects = t.choice("rejects", REJECTS, "quarantine")
+        if t.has("rejects") and layout is None:
+            raise _Bad(t.key("rejects"), 'rejected rows come from a layout; add layout = "..."')
+        rules: Path | None = None
+        if t.has("inventory_rules"):
+            if "InventoryAdvice" not in [d.kind for d in documents]:
+                raise _Bad(
+                    t.key("inventory_rules"),
+                    "applies to InventoryAdvice documents, which this flow does not carry",
+                )
+            rules = self.shipped_path(
+                t, "inventory_rules", hint='such as "mappings/wms/inventory-rules.yaml"'
+            )
+            from .mapping.inventory_rules import load_rules
+
+            try:
+                load_rules(rules)
+            except ConfigError as exc:
+                raise _Bad(t.key("inventory_rules"), str(exc)) from None
+        return layout, rejects, rules
+
     def x12_set(self, key: str, text: Any, partner: Partner) -> str:
         if not isinstance(text, str) or not text.startswith("x12/"):
             raise _Bad(key, f'{_show(text)} is not an X12 set such as "x12/850"')
@@ -2750,15 +2817,6 @@ class _Parser:
                     continue
                 endpoint, folder = physical(place, target=True)
                 reader = readers.get((endpoint, folder))
-                # an inbound flow's canonical documents read by an outbound flow is a chain (a SHPORD's
-                # pick request sent on as a 940), not a loop: allowed
-                if (
-                    role == "target"
-                    and flow.direction == "in"
-                    and reader
-                    and flows[reader].direction == "out"
-                ):
-                    continue
                 if reader is not None:
                     raise _Bad(
                         f"flows.{_key(name)}.{role}",

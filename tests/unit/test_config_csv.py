@@ -121,3 +121,48 @@ def test_an_inbound_flow_takes_no_csv_mapping(tmp_path: Path) -> None:
     path, message = error_of(tmp_path, text)
     assert message.splitlines() == [f"{path}: flows.orders_in.csv_mapping: unknown key (known keys: acks, cron, "
                                     "direction, documents, enabled, every, partner, retry, source, target)"]  # fmt: skip
+
+
+# -- layout, rejects, inventory_rules (docs/flatfiles.md) ------------------------------------------
+
+
+def test_a_layout_by_name_rejects_and_inventory_rules(site: Path) -> None:
+    config = load_text(
+        site,
+        with_keys(
+            f'csv_mapping = "{INVENTORY}"',
+            'layout = "inventory-snapshot"',
+            'rejects = "process"',
+            'inventory_rules = "mappings/wms/inventory-rules.yaml"',
+        ),
+    )
+    flow = config.flows["inventory_out"]
+    assert flow.layout == site / "mappings/wms/layouts/inventory-snapshot.yaml"
+    assert flow.rejects == "process" and flow.inventory_rules == site / "mappings/wms/inventory-rules.yaml"
+    shipped = load_text(site.parent, with_keys(f'csv_mapping = "{INVENTORY}"', 'layout = "pick-order"'))
+    assert shipped.flows["inventory_out"].layout == SHIPPED_MAPPINGS / "wms/layouts/pick-order.yaml"
+    assert shipped.flows["inventory_out"].rejects == "quarantine"  # the safe default
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (['layout = "inventory-snapshot"'], 'flows.inventory_out.layout: a layout\'s rows are made documents by csv_mapping = "..."; add it'),
+        ([f'csv_mapping = "{INVENTORY}"', 'layout = "nope"'], "flows.inventory_out.layout: {site}/mappings/wms/layouts/nope.yaml:1: cannot read the layout"),
+        ([f'csv_mapping = "{INVENTORY}"', 'layout = "inventory-snapshot"', 'csv_delimiter = ";"'], "flows.inventory_out.csv_delimiter: the layout declares the files' encoding and delimiter; remove this key"),
+        ([f'csv_mapping = "{INVENTORY}"', 'rejects = "process"'], 'flows.inventory_out.rejects: rejected rows come from a layout; add layout = "..."'),
+        ([f'csv_mapping = "{INVENTORY}"', 'layout = "inventory-snapshot"', 'rejects = "drop"'], 'flows.inventory_out.rejects: "drop" is not one of "quarantine", "process"'),
+        (['inventory_rules = "mappings/wms/nope.yaml"'], "flows.inventory_out.inventory_rules: {site}/mappings/wms/nope.yaml:1: cannot read the inventory rules"),
+    ],
+    ids=["no mapping", "missing layout", "delimiter", "rejects without layout", "bad rejects", "missing rules"],
+)  # fmt: skip
+def test_broken_layout_keys_name_file_and_key(site: Path, keys: list[str], expected: str) -> None:
+    path, message = error_of(site, with_keys(*keys))
+    assert message.splitlines()[0].startswith(f"{path}: {expected.format(site=site)}"), message
+
+
+def test_a_broken_layout_is_reported_with_its_line(site: Path) -> None:
+    broken = site / "mappings/wms/layouts/inventory-snapshot.yaml"
+    broken.write_text(broken.read_text().replace("type: integer}", "type: int}", 1))
+    path, message = error_of(site, with_keys(f'csv_mapping = "{INVENTORY}"', 'layout = "inventory-snapshot"'))
+    assert message.startswith(f"{path}: flows.inventory_out.layout: {broken}:17: unknown type 'int'"), message

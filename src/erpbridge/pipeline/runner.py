@@ -42,8 +42,10 @@ from typing import Any
 
 from ..config import Config, Flow, Partner, Place, SapIdocEndpoint, build_connector, build_transport
 from ..connectors import Connector, Delivered
-from ..errors import CsvError, DocumentRejectedError, ErpBridgeError, InputError, ModelError
+from ..errors import CsvError, DocumentRejectedError, ErpBridgeError, FlatFileError, InputError, ModelError
 from ..formats.csvrows import read_csv
+from ..formats.flatfile import Layout, load_layout
+from ..formats.flatfile import read as read_flatfile
 from ..formats.idoc import decode as decode_idoc
 from ..formats.x12 import (
     ControlNumbers,
@@ -60,7 +62,8 @@ from ..formats.x12.schema import builtin_overlays
 from ..ledger import Allocation, Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
-from ..mapping import MappingFinding, load_mapping
+from ..mapping import MappingFinding, MappingResult, load_mapping
+from ..mapping.inventory_rules import InventoryRules, load_rules
 from ..mapping.meta import idoc_meta, x12_meta
 from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
@@ -148,6 +151,8 @@ class Runner:
         self._mark = time.monotonic()  # when the step in hand started: events carry latencies
         self._target_down: set[str] = set()  # outbound flows whose target failed a put this pass
         self._mappings: dict[Path, LoadedMapping] = {}
+        self._layouts: dict[Path, Layout] = {}  # flows' flat-file layouts, loaded once
+        self._rules: dict[Path, InventoryRules] = {}  # flows' inventory rules, loaded once
         # set by the daemon on SIGTERM: the document in hand is finished, then the pass ends
         self.stopping = threading.Event()
 
@@ -686,13 +691,20 @@ class Runner:
         self, flow: Flow, partner: Partner, t: Session, name: str, data: bytes, summary: Summary
     ) -> bool:
         """Send every document of one canonical JSON file, or of a CSV file (``.csv``) mapped by the
-        flow's ``csv_mapping``; True when the file may be archived."""
+        flow's ``csv_mapping``, or of any other file read with the flow's ``layout`` and mapped so;
+        with ``inventory_rules``, each InventoryAdvice advertises what the partner's rules allow.
+        True when the file may be archived."""
         sha = hashlib.sha256(data).hexdigest()
-        if name.lower().endswith(".csv"):
-            made = self._csv_documents(flow, partner, name, data, summary)
+        if flow.layout is not None and not name.lower().endswith(".json"):
+            made = self._flatfile_documents(flow, partner, name, data, summary)
             if made is None:  # quarantined
                 return True
             docs: list[Any] = made
+        elif name.lower().endswith(".csv"):
+            made = self._csv_documents(flow, partner, name, data, summary)
+            if made is None:  # quarantined
+                return True
+            docs = made
         else:
             try:
                 given = json.loads(data)
@@ -700,6 +712,14 @@ class Runner:
                 self._reject_file(flow, partner, name, data, f"not JSON: {exc}", summary)
                 return True
             docs = given if isinstance(given, list) else [given]
+        if flow.inventory_rules is not None:
+            rules = self._inventory_rules(flow.inventory_rules)
+            docs = [
+                rules.apply(d, channel=partner.id)
+                if isinstance(d, dict) and d.get("kind") == "InventoryAdvice"
+                else d
+                for d in docs
+            ]
         done = True
         elsewhere: list[str] = []  # documents of this file that another process is sending
         for i, raw in enumerate(docs):
@@ -723,9 +743,28 @@ class Runner:
         except CsvError as exc:
             self._reject_file(flow, partner, name, data, str(exc), summary)
             return None
-        if flow.csv_mapping not in self._mappings:  # a broken mapping file: a flow error, the file stays
+        return self._mapped_or_quarantined(
+            flow, partner, name, data, self._mapping(flow).apply_all(table.view(name)), summary
+        )
+
+    def _mapping(self, flow: Flow) -> LoadedMapping:
+        """The flow's ``csv_mapping``, loaded once (a broken mapping file: a flow error, the file stays)."""
+        assert flow.csv_mapping is not None
+        if flow.csv_mapping not in self._mappings:
             self._mappings[flow.csv_mapping] = load_mapping(flow.csv_mapping)
-        results = self._mappings[flow.csv_mapping].apply_all(table.view(name))
+        return self._mappings[flow.csv_mapping]
+
+    def _mapped_or_quarantined(
+        self,
+        flow: Flow,
+        partner: Partner,
+        name: str,
+        data: bytes,
+        results: list[MappingResult],
+        summary: Summary,
+    ) -> list[Any] | None:
+        """The documents a flat file's rows were mapped to, or ``None`` when any row's finding
+        quarantined the file (each naming the file's line and the mapping's)."""
         problems = [_csv_finding(name, f) for r in results for f in r.findings]
         if problems:
             more = [f"and {len(problems) - 20} more"] if len(problems) > 20 else []
@@ -734,6 +773,48 @@ class Runner:
         if not results:  # a header and no rows: nothing to send
             summary.add(flow.name, "empty")
         return [r.document for r in results]
+
+    def _flatfile_documents(
+        self, flow: Flow, partner: Partner, name: str, data: bytes, summary: Summary
+    ) -> list[Any] | None:
+        """The canonical documents of a file read with the flow's ``layout`` (formats/flatfile), then
+        mapped by its ``csv_mapping``. Rejected rows quarantine the whole file (``rejects =
+        "quarantine"``, the default), or (``"process"``) are quarantined on their own as
+        ``<file>.rejects`` with every reason while the good rows go on. ``None``: quarantined."""
+        assert flow.layout is not None
+        try:
+            result = read_flatfile(self._layout(flow.layout), data, file=name)
+        except FlatFileError as exc:
+            self._reject_file(flow, partner, name, data, str(exc), summary)
+            return None
+        if result.rejects:
+            listed = [str(r) for r in result.rejects[:50]]
+            if len(result.rejects) > 50:
+                listed.append(f"and {len(result.rejects) - 50} more")
+            rows = len(result.rejected_rows)
+            if flow.rejects == "quarantine":
+                reason = f'{rows} row(s) rejected, nothing sent (rejects = "quarantine"): ' + "; ".join(
+                    listed
+                )
+                self._reject_file(flow, partner, name, data, reason, summary)
+                return None
+            reason = (
+                f"{rows} row(s) rejected and not sent; the file's {len(result.rows)} other row(s) were "
+                f'(rejects = "process"): ' + "; ".join(listed)
+            )
+            self._reject_file(flow, partner, f"{name}.rejects", data, reason, summary, what="rejects")
+        results = self._mapping(flow).apply_all(result.view())
+        return self._mapped_or_quarantined(flow, partner, name, data, results, summary)
+
+    def _layout(self, path: Path) -> Layout:
+        if path not in self._layouts:  # a broken layout file: a flow error, the file stays
+            self._layouts[path] = load_layout(path)
+        return self._layouts[path]
+
+    def _inventory_rules(self, path: Path) -> InventoryRules:
+        if path not in self._rules:
+            self._rules[path] = load_rules(path)
+        return self._rules[path]
 
     def _reject_file(
         self,
@@ -744,10 +825,11 @@ class Runner:
         reason: str,
         summary: Summary,
         step: str = "read",
+        what: str = "file",
     ) -> None:
         doc = self.ledger.record_outbound(
             partner.id, "canonical", payload=data, levels=(), state=State.PICKED_UP,
-            idempotency_key=f"{flow.name}:{hashlib.sha256(data).hexdigest()}:file", file_name=name,
+            idempotency_key=f"{flow.name}:{hashlib.sha256(data).hexdigest()}:{what}", file_name=name,
             worker=self.worker,
         )  # fmt: skip
         if doc.state == State.PICKED_UP and doc.claimed_by == self.worker:
