@@ -2817,6 +2817,15 @@ class _Parser:
                     continue
                 endpoint, folder = physical(place, target=True)
                 reader = readers.get((endpoint, folder))
+                # an inbound flow's canonical documents read by an outbound flow is a chain (a SHPORD's
+                # pick request sent on as a 940), not a loop: allowed
+                if (
+                    role == "target"
+                    and flow.direction == "in"
+                    and reader
+                    and flows[reader].direction == "out"
+                ):
+                    continue
                 if reader is not None:
                     raise _Bad(
                         f"flows.{_key(name)}.{role}",
