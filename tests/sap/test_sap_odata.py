@@ -273,6 +273,47 @@ def test_picked_quantities_go_with_the_etag_and_a_stale_etag_is_a_clear_conflict
     assert sap.delivery("80000001").items[0].quantity == Decimal(19)
 
 
+def test_picked_quantities_of_several_items_go_in_one_batch_changeset(
+    sap: SapODataConnector, sap_server: SapServer, sap_client: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="erpbridge.connectors.sap_odata")
+    sap.report_picked_quantity("80000003", "10", Decimal(30), etag=None)  # the session has a CSRF token
+    (delivery,) = [d for d in sap.deliveries_to_pick() if d.delivery == "80000001"]
+    sap_server.invalidate_csrf()  # the $batch POST needs SAP's CSRF token: refetched on 403, sent again
+    before = sap_server.stats()
+    caplog.clear()
+    sap.report_picked(delivery, {"10": Decimal(22), "20": Decimal(47)})
+    after = sap_server.stats()
+    assert after["batches"] - before["batches"] == 1  # one $batch taken, for two items
+    assert after["csrfRejections"] - before["csrfRejections"] == 1
+    # one round trip for both items (besides the token's fetch and the refused first try)
+    sent = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith(("SAP GET", "SAP POST", "SAP PATCH"))
+    ]
+    assert [m.split(" -> ")[0] for m in sent] == [
+        "SAP POST /sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/$batch",
+        "SAP GET /sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/",
+        "SAP POST /sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/$batch",
+    ]
+    fresh = sap.delivery("80000001")
+    assert [(i.item, i.quantity, i.picking_status) for i in fresh.items] == [
+        ("10", Decimal(22), "C"),
+        ("20", Decimal(47), "C"),
+    ]
+    header = sap_server.get(DELIVERY_SERVICE, "A_OutbDeliveryHeader('80000001')", sap_client)
+    assert header["OverallPickingStatus"] == "C"
+    # the ETags read before the batch are stale now: SAP refuses the changeset, nothing changes
+    with pytest.raises(RemoteConflictError) as info:
+        sap.report_picked(delivery, {"10": Decimal(1), "20": Decimal(2)})
+    assert info.value.status == 412 and "in one $batch" in str(info.value)
+    assert info.value.context["delivery"] == "80000001"
+    assert [i.quantity for i in sap.delivery("80000001").items] == [Decimal(22), Decimal(47)]
+    with pytest.raises(TransformError, match="cannot be negative"):
+        sap.report_picked(fresh, {"10": Decimal(-1), "20": Decimal(2)})
+
+
 def test_an_impossible_picked_quantity_is_sap_s_business_error(sap: SapODataConnector) -> None:
     delivery = sap.delivery("80000003")
     with pytest.raises(RemoteRejectedError) as info:

@@ -15,8 +15,11 @@
 // {"port": N}, once every service answers. The credentials come from the environment:
 // SAP_MOCK_USER / SAP_MOCK_PASSWORD, SAP_MOCK_CLIENT_ID / SAP_MOCK_CLIENT_SECRET.
 //
+// A $batch is answered 202 Accepted, as SAP Gateway does (the mock server says 200); the mock server's
+// own $batch handling runs each part of a changeset through the same hooks (ETags, If-Match checks).
+//
 // Test controls (not SAP): POST /__control/invalidate-csrf forgets every CSRF token, as SAP does when a
-// session ends; GET /__control/stats counts token fetches and rejections.
+// session ends; GET /__control/stats counts token fetches and rejections, OData requests and $batch requests.
 //
 // Beside the OData services, /sap/bc/idoc_xml stands in for SAP's IDoc XML HTTP inbound service (an ICF
 // handler; there is no SAP tooling for it on npm, so this part is erpbridge's own, see SOURCES.md): it takes a
@@ -44,7 +47,7 @@ const credentials = {
 };
 const sessions = new Map(); // session id -> {csrf: token | null}
 const bearerTokens = new Set();
-const stats = { csrfFetches: 0, csrfRejections: 0, tokensIssued: 0, idocPosts: 0 };
+const stats = { csrfFetches: 0, csrfRejections: 0, tokensIssued: 0, idocPosts: 0, batches: 0, requests: 0 };
 const idocs = new Map(); // sap-client -> [{docnums, body}]
 const idocFailures = []; // answers for the next IDoc POSTs (a test control)
 
@@ -201,6 +204,7 @@ async function main() {
         if (req.url.split('?')[0] === IDOC_PATH) {
             return idocXml(req, res);
         }
+        stats.requests += 1;
         const session = sessionOf(req, res);
         const asked = String(req.headers['x-csrf-token'] || '');
         if (asked.toLowerCase() === 'fetch' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -222,9 +226,34 @@ async function main() {
             // parses an empty body as JSON only when the request says JSON; say so, as SAP needs no body.
             req.headers['content-type'] = 'application/json';
         }
-        router(req, res, (err) => {
+        const route404 = (err) => {
             send(res, err ? 500 : 404, { 'content-type': 'text/plain' }, err ? String(err.message || err) : 'Not found');
-        });
+        };
+        if (route.endsWith('/$batch') && req.method === 'POST') {
+            // SAP Gateway answers a $batch with 202 Accepted (its parts carry their own statuses); the mock
+            // server sets 200. Everything else of the answer is the mock server's.
+            stats.batches += 1;
+            let status = 200;
+            Object.defineProperty(res, 'statusCode', {
+                get: () => status,
+                set: (value) => { status = value === 200 ? 202 : value; },
+                configurable: true
+            });
+            // The parts' key predicates, percent-encoded as above, decoded for the mock server; the body is
+            // then handed on already read (body-parser's documented req._body), the rest is unchanged.
+            return readBody(req).then((text) => {
+                const decoded = text.replace(/^([A-Z]+) (\S+) (HTTP\/1\.1)\r?$/gm, (line, verb, target, version) => {
+                    const at = target.indexOf('?');
+                    const [where, rest] = at < 0 ? [target, ''] : [target.slice(0, at), target.slice(at)];
+                    return `${verb} ${where.replace(/%28|%29|%27|%3D|%2C/gi, (m) => decodeURIComponent(m))}${rest} ${version}` +
+                        (line.endsWith('\r') ? '\r' : '');
+                });
+                req.body = Buffer.from(decoded, 'utf-8');
+                req._body = true;
+                router(req, res, route404);
+            });
+        }
+        router(req, res, route404);
     });
     server.listen(port, '127.0.0.1', () => {
         process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');

@@ -493,6 +493,17 @@ class _SapHttp:
             )
         return response
 
+    def part_error(self, part: Any, method: str, service: str) -> ErpBridgeError:
+        """SAP's answer to one part of a ``$batch`` (pyodata's parsed response) as erpbridge's error,
+        the same as for a request of its own."""
+        response = requests.Response()
+        response.status_code = int(getattr(part, "status_code", 500) or 500)
+        response.headers = requests.structures.CaseInsensitiveDict(getattr(part, "headers", None) or {})
+        content = getattr(part, "content", b"") or b""
+        response._content = content if isinstance(content, bytes) else str(content).encode()
+        response.encoding = "utf-8"
+        return self._error(response, method, service)
+
     def _fetch_csrf(self, service: str) -> str:
         url = self._with_client(f"{self.settings.base_url}{service}/")
         response = self._http("GET", url, headers={"x-csrf-token": "Fetch"}, service=service)
@@ -967,7 +978,13 @@ class SapODataConnector:
             log.info("reported %s picked for SAP delivery %s item %s", quantity, delivery, item)
 
     def report_picked(self, delivery: OutboundDelivery, picked: Mapping[str, Decimal]) -> None:
-        """Picked quantities by item number for a delivery read with :meth:`deliveries_to_pick`."""
+        """Picked quantities by item number for a delivery read with :meth:`deliveries_to_pick`.
+
+        Several items go in one ``$batch`` request holding one changeset (one round trip; SAP applies
+        the changeset whole or not at all), each item's PATCH with its own ETag in If-Match; one item
+        is a plain PATCH. A part SAP refuses raises as a single request would (a stale ETag
+        :class:`~erpbridge.errors.RemoteConflictError`, a business error RemoteRejectedError), naming
+        the delivery."""
         items = {i.item: i for i in delivery.items}
         unknown = sorted(set(picked) - set(items))
         if unknown:
@@ -975,8 +992,40 @@ class SapODataConnector:
                 f"SAP delivery {delivery.delivery} has no item {', '.join(unknown)} (its items: {', '.join(items)})",
                 delivery=delivery.delivery,
             )
-        for number, quantity in picked.items():
+        negative = sorted(n for n, q in picked.items() if q < 0)
+        if negative:
+            raise TransformError(
+                f"a picked quantity cannot be negative (items {', '.join(negative)})",
+                delivery=delivery.delivery,
+            )
+        if len(picked) == 1:
+            [(number, quantity)] = picked.items()
             self.report_picked_quantity(delivery.delivery, number, quantity, etag=items[number].etag)
+            return
+        shown = ", ".join(f"{n}: {q}" for n, q in picked.items())
+        with self._concerning(
+            f"reporting the picked quantities of SAP delivery {delivery.delivery} in one $batch ({shown})",
+            delivery=delivery.delivery,
+        ):
+            srv = self._service(self.settings.delivery_service)
+            batch, changeset = srv.create_batch(), srv.create_changeset()
+            for number, quantity in picked.items():
+                request = srv.entity_sets.A_OutbDeliveryItem.update_entity(
+                    DeliveryDocument=delivery.delivery, DeliveryDocumentItem=number, method="PATCH"
+                )
+                request.set(ActualDeliveryQuantity=str(quantity))
+                request.add_headers({"If-Match": items[number].etag or "*"})
+                changeset.add_request(request)
+            batch.add_request(changeset)
+            try:
+                batch.execute()
+            except pyodata.exceptions.HttpError as exc:  # a part SAP refused: SAP's answer, as ours
+                raise self._http.part_error(exc.response, "PATCH", self.settings.delivery_service) from None
+            log.info(
+                "reported the picked quantities of SAP delivery %s in one $batch: %s",
+                delivery.delivery,
+                shown,
+            )
 
     def post_goods_issue(self, delivery: str) -> GoodsIssue:
         """Posts goods issue for a completely picked delivery (the ``PostGoodsIssue`` function import,

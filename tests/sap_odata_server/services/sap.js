@@ -30,7 +30,13 @@ function errorBody(service, code, message, details = []) {
 
 // Throws an SAP-shaped error from a hook (the mock server's documented this.throwError).
 function fail(hook, status, service, code, message, details = [], headers = {}) {
-    hook.throwError(message, status, errorBody(service, code, message, details), false, { 'content-type': 'application/json', ...headers });
+    const body = errorBody(service, code, message, details);
+    if (status === 412) {
+        // In a $batch changeset the mock server combines the 412 answers of its parts into one, reading
+        // error.details (OData V4's shape): give it an empty list beside SAP's V2 innererror.
+        body.error.details = [];
+    }
+    hook.throwError(message, status, body, false, { 'content-type': 'application/json', ...headers });
 }
 
 // A weak ETag over an entry's own properties (not its navigation properties or __metadata).
