@@ -5,17 +5,21 @@ configuration.
 
 - A retailer's 850 over SFTP becomes one NetSuite sales order, over REST in one test and over SOAP
   in another; a second pass, the same 850 again and a replay make no second order.
-- A revoked token makes the delivery fail with a terminal AuthenticationError naming the credential
-  (never its value); the document is quarantined with that reason, and ``erpbridge dlq retry`` after
-  the token is replaced completes it: one order.
+- A revoked token pauses the endpoint (pipeline/pauses.py): the orders wait in the ledger, no
+  request is sent while it is paused, a person is notified; the replaced token resumes it by itself
+  and every order is delivered once. A refused credential that stays the same (a role fixed in
+  NetSuite) waits for ``erpbridge endpoint resume``; a shipment waits with it.
+- The warehouse's shipment becomes one item fulfillment with tracking numbers and an 856.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,8 @@ import pytest
 
 from erpbridge.cli.main import main as cli
 from erpbridge.config import load_config
+from erpbridge.events.jobs import notify_from_ledger
+from erpbridge.events.notify import Kind, Notification, Notifications
 from erpbridge.ledger import Direction, Ledger, State
 from erpbridge.pipeline import Runner, Summary
 from erpbridge.pipeline.replay import replay
@@ -275,8 +281,38 @@ def test_an_850_over_sftp_becomes_one_netsuite_sales_order(
     assert sales_orders(emulator, po) == [(order_id, external, customer)]
 
 
+class Recorder:
+    """A notifier that keeps what it is sent."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+
+def dump_ledger(site: Site) -> str:
+    """Every row of every table of the site's ledger, as text."""
+    with sqlite3.connect(site.root / "var" / "ledger.sqlite3") as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return "\n".join(repr(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"'))
+
+
+def last_event(site: Site) -> int:
+    _, ledger = site.runner()
+    with ledger:
+        return ledger.last_event_id()
+
+
+def calls(emulator: NetSuiteEmulator) -> int:
+    """Requests the emulator answered (REST and SOAP)."""
+    return len(emulator.log)
+
+
 @pytest.mark.parametrize("endpoint", ["netsuite", "netsuite_soap"])
-def test_a_revoked_token_quarantines_the_order_and_dlq_retry_completes_it_with_the_new_token(
+def test_a_revoked_token_pauses_the_endpoint_and_the_replaced_token_resumes_it(
     tmp_path: Path,
     area: Area,  # noqa: F811
     sshd: SshServer,  # noqa: F811
@@ -287,38 +323,118 @@ def test_a_revoked_token_quarantines_the_order_and_dlq_retry_completes_it_with_t
 ) -> None:
     site = make_site(tmp_path / "site", area, sshd, emulator, endpoint)
     emulator.verifier.integration.tokens[TOKEN_ID].revoked = True  # an administrator revoked it
-    (site.sftp("megamart", "inbound") / "po-2.edi").write_bytes(purchase_order(2))
+    for n in (2, 5):
+        (site.sftp("megamart", "inbound") / f"po-{n}.edi").write_bytes(purchase_order(n))
     summary = site.run()
-    assert summary.failed
-    assert only_flows(summary, "megamart_orders_in")[("megamart_orders_in", "quarantined")] == 1
-    po = po_number_of(2)
-    assert sales_orders(emulator, po) == []
-    [reason_file] = (site.root / "var" / "quarantine" / "megamart_orders_in").glob("*.reason.txt")
-    reason = reason_file.read_text()
-    assert "NetSuite refused the" in reason and "INVALID_LOGIN" in reason, reason  # AuthenticationError
-    assert "env:NS_TOKEN_ID" in reason and "env:NS_CONSUMER_KEY" in reason
-    for secret in (CONSUMER_SECRET, TOKEN_SECRET):
-        assert secret not in reason
+    # nothing failed: both 850s acknowledged and waiting; one request found the token refused
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, "megamart_orders_in") == {
+        ("megamart_orders_in", "received"): 2,
+        ("megamart_orders_in", "ack_sent"): 2,
+        ("megamart_orders_in", "paused"): 2,
+    }
+    [problem] = summary.problems
+    assert f"endpoint {endpoint} paused" in problem and "INVALID_LOGIN" in problem
+    assert f"erpbridge endpoint resume {endpoint}" in problem
+    assert sales_orders(emulator, po_number_of(2)) == sales_orders(emulator, po_number_of(5)) == []
+    assert not (site.root / "var" / "quarantine" / "megamart_orders_in").exists()
+    refused = calls(emulator)
+    assert [status for _, _, status in emulator.log].count(200) == 0  # (SOAP answers a fault with 500)
     _, ledger = site.runner()
     with ledger:
-        [doc] = ledger.find(direction=Direction.IN, kind="x12")
-        assert doc.state == State.QUARANTINED and doc.last_error
-        assert "env:NS_TOKEN_ID" in doc.last_error and TOKEN_SECRET not in doc.last_error
-    # the administrator makes a new token; the site's secret is replaced; dlq retry, then a run
+        docs = ledger.find(direction=Direction.IN, kind="x12")
+        assert [(d.state, d.attempts, d.claimed_by) for d in docs] == [(State.MAPPED, 0, None)] * 2
+        [pause] = ledger.paused_endpoints().values()
+        assert pause.endpoint == endpoint and pause.document_id == docs[0].id
+        assert "env:NS_TOKEN_ID" in pause.reason and TOKEN_SECRET not in pause.reason
+        [paused_event] = [e for e in ledger.events(docs[0].id) if e.step == "endpoint_pause"]
+        # the exception event goes to a person through the notification job
+        recorder = Recorder()
+        notified = notify_from_ledger(ledger, Notifications([recorder], window=timedelta(0)), worker="test:1")
+        assert [n.kind for n in notified.notified] == [Kind.ENDPOINT_PAUSED]
+        [sent] = recorder.sent
+        assert sent.partner == endpoint and sent.ledger_event == paused_event.id
+        assert f"erpbridge endpoint resume {endpoint}" in sent.text() and TOKEN_SECRET not in sent.text()
+    # erpbridge status shows it
+    with pytest.raises(SystemExit) as done:
+        cli(["status", "--config", str(site.config), "--json"])
+    assert done.value.code == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [p["endpoint"] for p in status["paused_endpoints"]] == [endpoint]
+
+    # polls while the token is still revoked: no request to NetSuite, nothing failed, no new event
+    events_before = last_event(site)
+    summary = site.run()
+    assert only_flows(summary, "megamart_orders_in") == {
+        ("megamart_orders_in", "resumed"): 2,
+        ("megamart_orders_in", "paused"): 2,
+    }
+    assert calls(emulator) == refused and not summary.problems
+    assert last_event(site) == events_before  # no event either: the ledger does not grow per poll
+
+    # the administrator makes a new token; the site's secret is replaced: the next poll resumes
     emulator.verifier.integration.tokens["tk-new-0001"] = Token("tk-new-0001", "ts-new-secret-0001")
     monkeypatch.setenv("NS_TOKEN_ID", "tk-new-0001")
     monkeypatch.setenv("NS_TOKEN_SECRET", "ts-new-secret-0001")
-    with pytest.raises(SystemExit) as done:
-        cli(["dlq", "retry", doc.id[:8], "--config", str(site.config)])
-    assert done.value.code == 0, capsys.readouterr()
     summary = site.run()
     assert not summary.failed, summary.problems
-    assert only_flows(summary, "megamart_orders_in").get(("megamart_orders_in", "delivered")) == 1
-    assert len(sales_orders(emulator, po)) == 1
+    assert only_flows(summary, "megamart_orders_in") == {
+        ("megamart_orders_in", "resumed"): 2,
+        ("megamart_orders_in", "delivered"): 2,
+    }
+    assert len(sales_orders(emulator, po_number_of(2))) == len(sales_orders(emulator, po_number_of(5))) == 1
     _, ledger = site.runner()
     with ledger:
-        [doc] = ledger.find(direction=Direction.IN, kind="x12")
-        assert doc.state == State.ARCHIVED
+        assert [d.state for d in ledger.find(direction=Direction.IN, kind="x12")] == [State.ARCHIVED] * 2
+        assert ledger.paused_endpoints() == {}
+        [resume] = [e for e in ledger.events(limit=10_000) if e.step == "endpoint_resume"]
+        assert (
+            resume.detail["endpoint"] == endpoint and resume.detail["reason"] == "the credential was replaced"
+        )
+    assert only_flows(site.run(), "megamart_orders_in") == {}  # and nothing more
+    # no secret, old or new, anywhere in the ledger
+    everything = dump_ledger(site)
+    for secret in (CONSUMER_SECRET, TOKEN_SECRET, "ts-new-secret-0001"):
+        assert secret not in everything
+
+
+def test_a_refused_role_stays_paused_until_an_operator_resumes_the_endpoint_and_shipments_wait_too(
+    tmp_path: Path,
+    area: Area,  # noqa: F811
+    sshd: SshServer,  # noqa: F811
+    emulator: NetSuiteEmulator,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    site = make_site(tmp_path / "site", area, sshd, emulator, "netsuite")
+    (site.sftp("megamart", "inbound") / "po-6.edi").write_bytes(purchase_order(6))
+    assert not site.run().failed
+    [(order_id, _, _)] = sales_orders(emulator, po_number_of(6))
+    # the token is refused (say, its role lost a permission): the warehouse's shipment waits
+    emulator.verifier.integration.tokens[TOKEN_ID].revoked = True
+    wms = site.root / "var" / "wms" / "outbound" / "ship-notices"
+    (wms / "asn-6.json").write_text(json.dumps(shipment_for(6)), encoding="utf-8")
+    summary = site.run()
+    assert not summary.failed, summary.problems
+    assert only_flows(summary, ASN_FLOW) == {(ASN_FLOW, "paused"): 1}
+    assert (wms / "asn-6.json").exists()  # the file stays in the warehouse's folder
+    assert list(site.sftp("megamart", "outbound").glob("856_*.edi")) == []  # no 856 without NetSuite's
+    # the administrator fixes the role: the credential is the same, so the endpoint stays paused ...
+    emulator.verifier.integration.tokens[TOKEN_ID].revoked = False
+    before = calls(emulator)
+    assert only_flows(site.run(), ASN_FLOW) == {(ASN_FLOW, "paused"): 1}
+    assert calls(emulator) == before
+    # ... until an operator resumes it
+    with pytest.raises(SystemExit) as done:
+        cli(["endpoint", "resume", "netsuite", "--config", str(site.config), "--reason", "role fixed"])
+    assert done.value.code == 0
+    assert "endpoint netsuite resumed" in capsys.readouterr().out
+    summary = site.run()
+    assert only_flows(summary, ASN_FLOW) == {(ASN_FLOW, "delivered"): 1, (ASN_FLOW, "sent"): 1}
+    assert len(fulfillments(emulator, order_id)) == 1
+    assert len(list(site.sftp("megamart", "outbound").glob("856_*.edi"))) == 1
+    with pytest.raises(SystemExit) as done:
+        cli(["endpoint", "resume", "netsuite", "--config", str(site.config)])
+    assert done.value.code == 0 and "is not paused" in capsys.readouterr().out
 
 
 # -- the warehouse's shipment: an item fulfillment in NetSuite and an 856 to the retailer ----------

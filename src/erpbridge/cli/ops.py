@@ -2,6 +2,7 @@
 
     erpbridge ledger list|show|export|verify     what the ledger holds, and whether its log is intact
     erpbridge dlq list|retry|drop                dead letters and quarantined documents
+    erpbridge endpoint resume NAME               resume an endpoint paused by refused credentials
     erpbridge replay DOC                         send a document again, on purpose
     erpbridge status                             the installation at a glance
 
@@ -753,6 +754,16 @@ def collect_status(config: Config, ledger: Ledger) -> dict[str, Any]:
             for doc in overdue
         ],
         "last_event": {p: _plain(t) for p, t in sorted(ledger.last_event_times().items())},
+        "paused_endpoints": [
+            {
+                "endpoint": p.endpoint,
+                "paused_at": _plain(p.paused_at),
+                "reason": p.reason,
+                "document_id": p.document_id,
+                "worker": p.worker,
+            }
+            for p in sorted(ledger.paused_endpoints().values(), key=lambda p: p.endpoint)
+        ],
         # issue 7: the last run of each reconciliation (the ledger's job runs) goes here, as
         # "reconciliation": {...}, with a section of its own in _render_status.
     }
@@ -833,6 +844,15 @@ def _render_status(status: Mapping[str, Any]) -> list[str]:
             ],
             "  ",
         )
+    paused = status.get("paused_endpoints") or []
+    out.append(f"paused endpoints: {len(paused) or 'none'}")
+    if paused:
+        out += _table(
+            ("endpoint", "since", "reason"),
+            [(p["endpoint"], when(p["paused_at"]), _short(p["reason"], 100)) for p in paused],
+            "  ",
+        )
+        out.append("  (they resume when their credential is replaced, or: erpbridge endpoint resume NAME)")
     last = status["last_event"]
     out += ["", "last event per partner" + ("" if last else ": none")]
     out += _table(("partner", "time"), [(p, when(t)) for p, t in last.items()], "  ") if last else []
@@ -856,9 +876,40 @@ def status_cmd(config_file: Path | None, as_json: bool) -> None:
         click.echo(line)
 
 
+@click.group("endpoint")
+def endpoint_group() -> None:
+    """Endpoints paused because they refused erpbridge's credentials (docs/operations.md)."""
+
+
+@endpoint_group.command("resume")
+@click.argument("name")
+@_config_option
+@click.option("--reason", default="resumed by an operator", show_default=True, help="Kept in the ledger.")
+@_guarded
+def endpoint_resume_cmd(name: str, config_file: Path | None, reason: str) -> None:
+    """Resume the paused endpoint NAME: the work that waited for it goes at the next poll. (An
+    endpoint whose credential was replaced resumes by itself; this is for what a new secret does not
+    fix, such as a role's permission.)"""
+    import getpass
+
+    config = _load(config_file)
+    if name not in config.endpoints:
+        raise ConfigError(
+            f"no endpoint {name!r} in the configuration ({', '.join(sorted(config.endpoints))})"
+        )
+    with _open(config) as ledger:
+        ended = ledger.resume_endpoint(name, by=f"operator {getpass.getuser()}", reason=reason)
+    if ended is None:
+        click.echo(f"endpoint {name} is not paused")
+        return
+    click.echo(
+        f"endpoint {name} resumed (paused since {_when(ended.paused_at)} UTC: {_short(ended.reason, 200)})"
+    )
+
+
 def register(group: click.Group) -> None:
     """Add the operator commands to the ``erpbridge`` group."""
-    for command in (ledger_group, dlq_group, replay_cmd, status_cmd):
+    for command in (ledger_group, dlq_group, endpoint_group, replay_cmd, status_cmd):
         group.add_command(command)
 
 

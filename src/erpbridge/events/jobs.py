@@ -3,7 +3,8 @@
 :func:`notify_from_ledger` is the job the daemon schedules (every minute, in the process that holds
 the batches' lock): it reads the ledger's event log from where its last run stopped, notifies every
 document that entered ``quarantined``, ``dead_lettered``, ``rejected`` or ``ack_overdue`` since and
-is still there (one a person already retried or dropped is left alone), and, for the sources named
+is still there (one a person already retried or dropped is left alone), every endpoint paused since
+because it refused the credentials (``endpoint_pause`` events), and, for the sources named
 in ``event_sources``, every exception event the receiver recorded; it sends the de-duplication
 window's summaries and the retries that are due, and records a job run ``notify`` whose detail
 keeps the cursor (the last event ID read) and the windows and retries
@@ -108,6 +109,17 @@ def notify_from_ledger(
                 result.cursor = event.id
                 result.events += 1
                 state_to = event.to_state
+                if event.step == "endpoint_pause":  # pipeline/pauses.py: refused credentials
+                    notification = Notification.endpoint_paused(
+                        endpoint=str(event.detail.get("endpoint") or "?"),
+                        reason=str(event.detail.get("error") or "the endpoint refused the credentials"),
+                        occurred_at=event.created_at,
+                        document_id=event.document_id,
+                        ledger_event=event.id,
+                    )
+                    result.notified.append(notification)
+                    result.failures += notifications.notify(notification)
+                    continue
                 if event.document_id is None:
                     continue
                 if state_to is State.RECEIVED and event_sources and _from_receiver(event.detail):

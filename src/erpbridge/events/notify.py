@@ -76,6 +76,7 @@ class Kind(StrEnum):
     ACK_OVERDUE = "ack_overdue"
     RECONCILIATION_DELTA = "reconciliation_delta"
     EVENT = "event"
+    ENDPOINT_PAUSED = "endpoint_paused"
 
 
 #: How each kind is named in a sentence (one, several).
@@ -86,6 +87,7 @@ _LABEL: Final[Mapping[Kind, tuple[str, str]]] = {
     Kind.ACK_OVERDUE: ("overdue acknowledgment", "overdue acknowledgments"),
     Kind.RECONCILIATION_DELTA: ("reconciliation delta over its threshold", "reconciliation deltas"),
     Kind.EVENT: ("exception event", "exception events"),
+    Kind.ENDPOINT_PAUSED: ("paused endpoint", "paused endpoints"),
 }
 
 
@@ -267,6 +269,37 @@ class Notification:
             advice=advice,
             details={"check": check, "delta": str(delta), "threshold": str(threshold), **(details or {})},
             occurred_at=occurred_at or _utcnow(),
+        )
+
+    @classmethod
+    def endpoint_paused(
+        cls,
+        *,
+        endpoint: str,
+        reason: str,
+        occurred_at: datetime,
+        document_id: str | None = None,
+        ledger_event: int | None = None,
+    ) -> Notification:
+        """An endpoint refused erpbridge's credentials and is paused (pipeline/pauses.py): its work
+        waits, nothing is lost; a person replaces the credential."""
+        return cls(
+            kind=Kind.ENDPOINT_PAUSED,
+            partner=endpoint,
+            title=f"endpoint {endpoint} paused: it refused erpbridge's credentials",
+            reason=reason,
+            command="erpbridge status",
+            advice=(
+                "Nothing is sent to this endpoint, and its documents wait (none is lost or failed). "
+                "Replace the credential the reason names (an expired or revoked token: make a new one "
+                "and put it in the secret store): erpbridge resumes by itself at the next poll. If the "
+                "credential was right (a role's permission, a certificate mapping), fix that, then:\n"
+                f"    erpbridge endpoint resume {endpoint}"
+            ),
+            document_id=document_id,
+            details={"endpoint": endpoint},
+            occurred_at=occurred_at,
+            ledger_event=ledger_event,
         )
 
     # -- rendering ------------------------------------------------------------------------------

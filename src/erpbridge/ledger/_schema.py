@@ -274,3 +274,18 @@ class JobRunRow(Base):
     finished_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class EndpointPauseRow(Base):
+    """An endpoint erpbridge stopped sending to because it refused the credentials (one row while
+    paused; resuming deletes it). ``fingerprint`` is a hash of the credential's values then, never
+    the values: a different one now means the credential was replaced."""
+
+    __tablename__ = "endpoint_pauses"
+
+    endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
+    paused_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    worker: Mapped[str] = mapped_column(String(200))

@@ -46,6 +46,7 @@ from ._schema import (
     ControlNumberRow,
     DeadLetterRow,
     DocumentRow,
+    EndpointPauseRow,
     EventRow,
     JobRunRow,
     LinkRow,
@@ -55,6 +56,7 @@ from ._schema import (
 )
 from .chain import GENESIS, canonical_json, hash_fields
 from .numbers import LEDGER_WIDE, MAXIMUM, REUSE_CHECKED, counter_owner, format_number, next_block
+from .pauses import EndpointPause
 from .records import (
     Allocation,
     DeadLetter,
@@ -225,6 +227,17 @@ def _link(row: LinkRow) -> Link:
         to_document=row.to_document,
         relation=Relation(row.relation),
         created_at=row.created_at,
+    )
+
+
+def _pause(row: EndpointPauseRow) -> EndpointPause:
+    return EndpointPause(
+        endpoint=row.endpoint,
+        paused_at=row.paused_at,
+        reason=row.reason,
+        fingerprint=row.fingerprint,
+        document_id=row.document_id,
+        worker=row.worker,
     )
 
 
@@ -1439,6 +1452,93 @@ class Ledger:
             return {r.job: _job_run(r) for r in rows}
 
         return self._tx("last_job_runs", work)
+
+    # --- endpoint pauses -----------------------------------------------------------------
+
+    def pause_endpoint(
+        self,
+        endpoint: str,
+        *,
+        reason: str,
+        fingerprint: str,
+        worker: str,
+        document_id: str | None = None,
+    ) -> tuple[EndpointPause, bool]:
+        """Pause ``endpoint`` (it refused the credentials): ``(pause, created)``. An endpoint already
+        paused stays paused as it was (``created=False``). A new pause appends an ``endpoint_pause``
+        event (on ``document_id``, the document whose delivery was refused, if any): the exception
+        event the notification job tells a person about. ``fingerprint`` is a hash of the credential's
+        values, never the values; ``reason`` must name credentials by their references only."""
+        endpoint = _name(endpoint, "endpoint", 128)
+        worker = _name(worker, "worker", 200)
+        fingerprint = _name(fingerprint, "fingerprint", 64)
+
+        def work(s: Session) -> tuple[EndpointPause, bool]:
+            row = s.get(EndpointPauseRow, endpoint, with_for_update=True)
+            if row is not None:
+                return _pause(row), False
+            now = self._now()
+            if document_id is not None:
+                self._doc_row(s, document_id)
+            row = EndpointPauseRow(
+                endpoint=endpoint,
+                paused_at=now,
+                reason=reason,
+                fingerprint=fingerprint,
+                document_id=document_id,
+                worker=worker,
+            )
+            s.add(row)
+            s.flush()
+            self._append_event(
+                s,
+                document_id=document_id,
+                step="endpoint_pause",
+                outcome="paused",
+                now=now,
+                detail={"endpoint": endpoint, "error": reason},
+            )
+            return _pause(row), True
+
+        return self._tx("pause_endpoint", work, race=True, endpoint=endpoint)
+
+    def resume_endpoint(self, endpoint: str, *, by: str, reason: str) -> EndpointPause | None:
+        """Resume a paused endpoint (``by``: the worker or operator; ``reason``: why, e.g. the
+        credential was replaced): the pause it ends, or None when it was not paused. Appends an
+        ``endpoint_resume`` event."""
+        endpoint = _name(endpoint, "endpoint", 128)
+
+        def work(s: Session) -> EndpointPause | None:
+            row = s.get(EndpointPauseRow, endpoint, with_for_update=True)
+            if row is None:
+                return None
+            ended = _pause(row)
+            s.delete(row)
+            s.flush()
+            self._append_event(
+                s,
+                document_id=None,
+                step="endpoint_resume",
+                outcome="ok",
+                now=self._now(),
+                detail={
+                    "endpoint": endpoint,
+                    "by": by,
+                    "reason": reason,
+                    "paused_at": ended.paused_at.isoformat(),
+                },
+            )
+            return ended
+
+        return self._tx("resume_endpoint", work, endpoint=endpoint)
+
+    def paused_endpoints(self) -> dict[str, EndpointPause]:
+        """Every paused endpoint, by name."""
+
+        def work(s: Session) -> dict[str, EndpointPause]:
+            return {r.endpoint: _pause(r) for r in s.scalars(select(EndpointPauseRow))}
+
+        return self._tx("paused_endpoints", work, write=False)
 
     # --- dead letters --------------------------------------------------------------------
 

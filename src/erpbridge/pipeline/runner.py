@@ -42,7 +42,15 @@ from typing import Any
 
 from ..config import Config, Flow, Partner, Place, SapIdocEndpoint, build_connector, build_transport
 from ..connectors import Connector, Delivered
-from ..errors import CsvError, DocumentRejectedError, ErpBridgeError, FlatFileError, InputError, ModelError
+from ..errors import (
+    AuthenticationError,
+    CsvError,
+    DocumentRejectedError,
+    ErpBridgeError,
+    FlatFileError,
+    InputError,
+    ModelError,
+)
 from ..formats.csvrows import read_csv
 from ..formats.flatfile import Layout, load_layout
 from ..formats.flatfile import read as read_flatfile
@@ -68,6 +76,7 @@ from ..mapping.meta import idoc_meta, x12_meta
 from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
 from ..transports import Session, Transport
+from .pauses import credential_fingerprint, current_pause
 from .warehouse import WarehouseConnector, link_confirmation, link_derived
 
 
@@ -150,6 +159,8 @@ class Runner:
         self.connectors: dict[str, Connector] = {}
         self._mark = time.monotonic()  # when the step in hand started: events carry latencies
         self._target_down: set[str] = set()  # outbound flows whose target failed a put this pass
+        self._paused: dict[str, bool] = {}  # endpoints found paused (True) or not this pass (pauses.py)
+        self._held: set[str] = set()  # documents left waiting for a paused endpoint this pass
         self._mappings: dict[Path, LoadedMapping] = {}
         self._layouts: dict[Path, Layout] = {}  # flows' flat-file layouts, loaded once
         self._rules: dict[Path, InventoryRules] = {}  # flows' inventory rules, loaded once
@@ -331,6 +342,49 @@ class Runner:
             )
         return after
 
+    def _endpoint_paused(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` is paused (pipeline/pauses.py); one whose credential was replaced since
+        is resumed here. Asked of the ledger once per endpoint and pass."""
+        if endpoint not in self._paused:
+            pause = current_pause(self.ledger, self.config, endpoint, worker=self.worker)
+            self._paused[endpoint] = pause is not None
+        return self._paused[endpoint]
+
+    def _pause(
+        self,
+        endpoint: str,
+        exc: AuthenticationError,
+        summary: Summary,
+        *,
+        flow: str,
+        doc: Document | None = None,
+    ) -> None:
+        """``endpoint`` refused the credentials: pause it in the ledger (an ``endpoint_pause`` event on
+        ``doc``, which the notification job sends) until the credential is replaced or resumed."""
+        _, created = self.ledger.pause_endpoint(
+            endpoint,
+            reason=str(exc),
+            fingerprint=credential_fingerprint(self.config, endpoint),
+            worker=self.worker,
+            document_id=doc.id if doc is not None else None,
+        )
+        self._paused[endpoint] = True
+        if created:
+            summary.problems.append(
+                f"{flow}: endpoint {endpoint} paused: {exc} (it resumes when its credential is replaced, "
+                f"or with: erpbridge endpoint resume {endpoint})"
+            )
+
+    def _hold(self, flow: Flow, s: Session, doc: Document, summary: Summary) -> None:
+        """Leave an inbound document in its work state for a paused target: released, no attempt
+        spent; the partner's file is archived (its payload is in the ledger, where the document is
+        taken up again once the endpoint resumes), so that polls do not record it again and again."""
+        if flow.source.archive and doc.file_name:
+            s.archive(flow.source.folder, doc.file_name, flow.source.archive)
+        self.ledger.release(doc.id, self.worker)
+        self._held.add(doc.id)
+        summary.add(flow.name, "paused")
+
     # -- the pass -------------------------------------------------------------------------------
 
     def run_once(self, flows: Collection[str] | None = None, *, ack_overdue: bool = True) -> Summary:
@@ -344,6 +398,8 @@ class Runner:
             folder.mkdir(parents=True, exist_ok=True)
         self._make_local_folders()
         self._target_down.clear()
+        self._paused.clear()
+        self._held.clear()
         self._release_dead_claims()
         for flow in self.config.flows.values():
             if not flow.enabled or (flows is not None and flow.name not in flows):
@@ -418,6 +474,9 @@ class Runner:
             if self.stopping.is_set():  # not started: give it back at once instead of at lease end
                 self.ledger.release(doc.id, self.worker)
                 continue
+            if doc.id in self._held:  # waits for a paused endpoint: seen this pass already
+                self.ledger.release(doc.id, self.worker)
+                continue
             payload = self.ledger.payload(doc.payload_sha256 or "")
             summary.add(flow.name, "resumed")
             self._advance_inbound(flow, partner, s, doc, payload, summary)
@@ -455,6 +514,9 @@ class Runner:
             if doc.state in (State.ACKNOWLEDGED, State.MAPPED) or (
                 doc.state == State.VALIDATED and flow.reads_idoc
             ):
+                if doc.state == State.MAPPED and self._endpoint_paused(flow.target.endpoint):
+                    self._hold(flow, s, doc, summary)  # mapped already: not again while it waits
+                    return
                 if flow.reads_idoc:
                     documents = self._canonical_idoc(flow, partner, payload, doc)
                 else:
@@ -462,6 +524,9 @@ class Runner:
                 if doc.state in (State.ACKNOWLEDGED, State.VALIDATED):
                     doc = self._move(doc.id, State.MAPPED, step=step, detail={"documents": len(documents)})
                 step = "deliver"
+                if self._endpoint_paused(flow.target.endpoint):
+                    self._hold(flow, s, doc, summary)
+                    return
                 connector = self._connector(flow)
                 delivered = [connector.deliver(body, key=key) for key, body in documents]
                 self._link_delivered(doc, delivered)
@@ -481,6 +546,12 @@ class Runner:
                 if flow.source.archive and doc.file_name:
                     s.archive(flow.source.folder, doc.file_name, flow.source.archive)
                 self._move(doc.id, State.ARCHIVED, step=step)
+        except AuthenticationError as exc:
+            if step != "deliver":
+                self._fail(flow.name, doc, exc, step, payload, summary)
+                return
+            self._pause(flow.target.endpoint, exc, summary, flow=flow.name, doc=doc)
+            self._hold(flow, s, doc, summary)
         except ErpBridgeError as exc:
             after = self._fail(flow.name, doc, exc, step, payload, summary)
             if (
@@ -874,10 +945,18 @@ class Runner:
             except ErpBridgeError as exc:
                 self._reject_document(flow, partner, name, body, key, f"cannot write the X12: {exc}", summary)
                 return True
+        if any(self._endpoint_paused(p.endpoint) for p in flow.also_deliver):
+            summary.add(flow.name, "paused")  # the file stays: delivered and sent once resumed
+            return False
+        place = flow.target
         try:
             for n, place in enumerate(flow.also_deliver):
                 connector = self._connector(flow, place, f"{flow.name}:also:{n}")
                 also.append(connector.deliver(checked, key=f"{key}:{place.endpoint}"))
+        except AuthenticationError as exc:  # the endpoint is paused; the file stays for its resumption
+            self._pause(place.endpoint, exc, summary, flow=flow.name)
+            summary.add(flow.name, "paused")
+            return False
         except ErpBridgeError as exc:
             if not exc.transient:
                 self._reject_document(flow, partner, name, body, key, f"deliver: {exc}", summary)
