@@ -15,13 +15,16 @@ configuration.
 from __future__ import annotations
 
 import getpass
+import io
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -30,19 +33,25 @@ from erpbridge.config import load_config
 from erpbridge.events.jobs import notify_from_ledger
 from erpbridge.events.notify import Kind, Notification, Notifications
 from erpbridge.ledger import Direction, Ledger, State
+from erpbridge.observability.logs import configure_logging
+from erpbridge.observability.metrics import MetricsServer
 from erpbridge.pipeline import Runner, Summary
 from erpbridge.pipeline.replay import replay
 from tests.conftest import ROOT
 from tests.integration.test_sftp_flow import po_number_of, purchase_order
 from tests.netsuite.conftest import (
+    CERTIFICATE_ID,
+    CLIENT_ID,
     CONSUMER_KEY,
     CONSUMER_SECRET,
+    RSA_PEM,
     TOKEN_ID,
     TOKEN_SECRET,
     WSDL,
     make_emulator,
 )
 from tests.netsuite.emulator import NetSuiteEmulator, Token
+from tests.observability.conftest import get
 from tests.transports.conftest import Area, SshServer, area, sftp_root, ssh_keys, sshd  # noqa: F401
 
 SAMPLE_850 = ROOT / "edi_samples" / "valid" / "850_004010.edi"
@@ -92,6 +101,16 @@ consumer_key = {{ env = "NS_CONSUMER_KEY" }}
 consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
 token_id = {{ env = "NS_TOKEN_ID" }}
 token_secret = {{ env = "NS_TOKEN_SECRET" }}
+
+[endpoints.netsuite_m2m]
+type = "netsuite_rest"
+account = "1234567_SB1"
+url = "{rest_url}"
+mapping = "mappings/netsuite/purchase-order-to-sales-order.yaml"
+concurrency = 2
+backoff = "10ms"
+max_backoff = "50ms"
+auth = {{ client_id = {{ env = "NS_CLIENT_ID" }}, certificate_id = "{certificate_id}", private_key = {{ file = "{m2m_key}" }} }}
 
 [endpoints.netsuite_soap]
 type = "netsuite_soap"
@@ -213,7 +232,10 @@ def make_site(
         rest_url=emulator.url,
         soap_url=emulator.soap_url,
         wsdl=WSDL,
+        certificate_id=CERTIFICATE_ID,
+        m2m_key=root / "netsuite_m2m.pem",
     )
+    (root / "netsuite_m2m.pem").write_text(RSA_PEM, encoding="utf-8")
     (root / "config.toml").write_text(text, encoding="utf-8")
     return Site(root, place)
 
@@ -224,6 +246,7 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NS_CONSUMER_SECRET", CONSUMER_SECRET)
     monkeypatch.setenv("NS_TOKEN_ID", TOKEN_ID)
     monkeypatch.setenv("NS_TOKEN_SECRET", TOKEN_SECRET)
+    monkeypatch.setenv("NS_CLIENT_ID", CLIENT_ID)
 
 
 def only_flows(summary: Summary, *names: str) -> dict[tuple[str, str], int]:
@@ -567,3 +590,82 @@ def test_a_shipment_for_an_order_netsuite_does_not_have_is_quarantined_with_the_
     assert list(site.sftp("megamart", "outbound").glob("856_*.edi")) == []  # no 856 without NetSuite's
     [reason] = (site.root / "var" / "quarantine" / ASN_FLOW).glob("*.reason.txt")
     assert f"no sales order with PO # {po_number_of(4)}" in reason.read_text()
+
+
+# -- a full flow with known NetSuite secrets: none of them anywhere --------------------------------
+
+
+def test_a_full_netsuite_flow_with_known_secrets_leaves_none_in_logs_ledger_errors_or_metrics(
+    tmp_path: Path,
+    area: Area,  # noqa: F811
+    sshd: SshServer,  # noqa: F811
+    emulator: NetSuiteEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Orders in over TBA, a shipment out over OAuth 2.0 M2M (the private key from a file), a revoked
+    token (the pause, its notification, erpbridge status) and the rotated one, with the daemon's
+    JSON logs at DEBUG and the metrics endpoint up; then the consumer secret, both token secrets and
+    the private key are looked for in the logs, every table of the ledger, every error and message
+    shown to a person, and the scraped metrics. The rotated token secret is never registered with
+    the log redactor: finding it nowhere shows that nothing logs it, not that it was masked."""
+    site = make_site(tmp_path / "site", area, sshd, emulator, "netsuite", asn_to="netsuite_m2m")
+    config = load_config(site.config)
+    new_secret = "ts-rotated-5d0c7e19a2b84f36"
+    key_lines = [line for line in RSA_PEM.splitlines() if not line.startswith("-----")]
+    secrets = [CONSUMER_SECRET, TOKEN_SECRET, new_secret, *key_lines]
+    buf = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    configure_logging(
+        json=True, level="DEBUG", secrets=[ref for _, ref in config.secrets()], stream=buf, excepthooks=False
+    )
+    shown: list[str] = []  # what a person reads: problems, reasons, notifications, commands' output
+    try:
+        runner, ledger = site.runner()
+        with ledger, MetricsServer("127.0.0.1", 0, ledger) as server:
+            (site.sftp("megamart", "inbound") / "po-11.edi").write_bytes(purchase_order(11))
+            first = runner.run_once()
+            wms = site.root / "var" / "wms" / "outbound" / "ship-notices"
+            (wms / "asn-11.json").write_text(json.dumps(shipment_for(11)), encoding="utf-8")
+            second = runner.run_once()
+            assert not first.failed and not second.failed, first.problems + second.problems
+            assert only_flows(second, ASN_FLOW) == {(ASN_FLOW, "delivered"): 1, (ASN_FLOW, "sent"): 1}
+            # the token is revoked: paused, notified, shown; then rotated: resumed
+            emulator.verifier.integration.tokens[TOKEN_ID].revoked = True
+            (site.sftp("megamart", "inbound") / "po-12.edi").write_bytes(purchase_order(12))
+            third = runner.run_once()
+            assert only_flows(third, "megamart_orders_in")[("megamart_orders_in", "paused")] == 1
+            recorder = Recorder()
+            notify_from_ledger(ledger, Notifications([recorder], window=timedelta(0)), worker="test:1")
+            assert [n.kind for n in recorder.sent] == [Kind.ENDPOINT_PAUSED]
+            shown += [n.text() for n in recorder.sent] + [json.dumps(n.to_json()) for n in recorder.sent]
+            with pytest.raises(SystemExit):
+                cli(["status", "--config", str(site.config)])
+            emulator.verifier.integration.tokens["tk-rotated-0001"] = Token("tk-rotated-0001", new_secret)
+            monkeypatch.setenv("NS_TOKEN_ID", "tk-rotated-0001")
+            monkeypatch.setenv("NS_TOKEN_SECRET", new_secret)
+            fourth = runner.run_once()
+            assert only_flows(fourth, "megamart_orders_in")[("megamart_orders_in", "delivered")] == 1
+            metrics = get(f"{server.url}/metrics").body
+            assert "erpbridge_documents_received_total" in metrics
+        for summary in (first, second, third, fourth):
+            shown += summary.problems
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    shown += [p.read_text() for p in (site.root / "var" / "quarantine").rglob("*.reason.txt")]
+    shown.append(capsys.readouterr().out)
+    logged = buf.getvalue()
+    assert '"level"' in logged and "endpoint netsuite paused" in logged
+    assert "endpoint netsuite paused" in "".join(shown)
+    for where, text in {
+        "logs": logged,
+        "ledger": dump_ledger(site),
+        "errors and messages": "\n".join(shown),
+        "metrics": metrics,
+        "emulator's own log": repr(emulator.log),
+    }.items():
+        for secret in secrets:
+            for form in {secret, quote(secret, safe=""), json.dumps(secret)[1:-1]}:
+                assert form not in text, f"{form[:12]}... found in the {where}"
