@@ -90,8 +90,12 @@ def test_netsuite_refusing_the_order_keeps_its_error_body(emulator: NetSuiteEmul
     assert error.context["netsuite_code"] == "USER_ERROR" and error.context["po_number"] == "4500012400"
 
 
-def test_only_purchase_orders_are_delivered(rest: NetSuiteRestConnector) -> None:
-    with pytest.raises(ConfigError, match="takes PurchaseOrder"):
+def test_only_purchase_orders_and_ship_notices_are_delivered(rest: NetSuiteRestConnector) -> None:
+    with pytest.raises(
+        ConfigError, match="takes PurchaseOrder and ShipNotice documents, not InventoryAdvice"
+    ):
+        rest.deliver({"kind": "InventoryAdvice"}, key="x")
+    with pytest.raises(TransformError, match="no shipment_id"):  # a ShipNotice goes to the fulfillments
         rest.deliver({"kind": "ShipNotice"}, key="x")
 
 

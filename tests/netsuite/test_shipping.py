@@ -9,7 +9,7 @@ import pytest
 
 from erpbridge.connectors.netsuite_shipping import (
     OrderLine,
-    ShippedPackage,
+    Package,
     fulfillment_lines,
     fulfillment_plans,
 )
@@ -60,11 +60,11 @@ def test_one_plan_per_order_named_by_shipment_and_po_with_items_summed_and_packa
     assert [p.external_id for p in plans] == ["ShipNotice-SHP1-PO1", "ShipNotice-SHP1-PO2"]
     assert [(i.sku, i.quantity) for i in plans[0].items] == [("NW-TS-BLK-S", 12), ("NW-TS-BLK-M", 1)]
     assert plans[0].packages == (
-        ShippedPackage("1Z1", Decimal("4.41"), "SSCC 1"),
-        ShippedPackage("1Z2", None, "carton"),
+        Package("1Z1", Decimal("4.41"), "SSCC 1"),
+        Package("1Z2", None, "carton"),
     )
     # no pack with a tracking number: the shipment's own, without the weight of a shared shipment
-    assert plans[1].packages == (ShippedPackage("PRO42", None, "shipment SHP1"),)
+    assert plans[1].packages == (Package("PRO42", None, "shipment SHP1"),)
     assert plans[0].ship_date == "2026-03-16"
 
 

@@ -54,7 +54,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
@@ -92,7 +92,7 @@ from .netsuite_common import (
     resolve_item_refs,
     rest_url,
 )
-from .netsuite_shipping import OrderLine, fulfillment_lines, fulfillment_plans
+from .netsuite_shipping import OrderLine, Package, fulfillment_lines, fulfillment_plans, to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -161,15 +161,6 @@ class Upserted:
     id: str
     external_id: str
     created: bool
-
-
-@dataclass(frozen=True)
-class Package:
-    """One package of an item fulfillment (the ``package`` sublist)."""
-
-    tracking_number: str
-    weight: Decimal | None = None
-    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -543,15 +534,6 @@ def _shown(path: str) -> str:
     return path.split("?")[0]
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def _quoted(value: str) -> str:
     """A SuiteQL string literal."""
     return "'" + value.replace("'", "''") + "'"
@@ -696,9 +678,7 @@ class NetSuiteRestConnector:
                         order.id,
                         external=plan.external_id,
                         lines=[FulfillmentLine(n, q) for n, q in lines],
-                        packages=[
-                            Package(p.tracking_number, p.weight_lb, p.description) for p in plan.packages
-                        ],
+                        packages=plan.packages,
                         date=dt.date.fromisoformat(plan.ship_date) if plan.ship_date else None,
                         memo=f"EDI ship notice {plan.shipment_id}",
                     )
@@ -750,8 +730,8 @@ class NetSuiteRestConnector:
             OrderLine(
                 int(r["linesequencenumber"]),
                 str(r["item"]),
-                abs(_decimal(r.get("quantity")) or Decimal(0)),
-                abs(_decimal(r.get("quantityshiprecv")) or Decimal(0)),
+                abs(to_decimal(r.get("quantity")) or Decimal(0)),
+                abs(to_decimal(r.get("quantityshiprecv")) or Decimal(0)),
             )
             for r in rows
             if r.get("item") is not None
@@ -1019,8 +999,8 @@ class NetSuiteRestConnector:
                     item=item,
                     sku=known.sku if known else None,
                     location=str(row["location"]),
-                    on_hand=_decimal(row.get("quantityonhand")) or Decimal(0),
-                    available=_decimal(row.get("quantityavailable")),
+                    on_hand=to_decimal(row.get("quantityonhand")) or Decimal(0),
+                    available=to_decimal(row.get("quantityavailable")),
                 )
             )
         return out

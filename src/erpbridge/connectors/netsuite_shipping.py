@@ -55,11 +55,12 @@ class ShippedItem:
 
 
 @dataclass(frozen=True)
-class ShippedPackage:
-    """One package of an item fulfillment: tracking number, weight in pounds, description."""
+class Package:
+    """One package of an item fulfillment (the ``package`` sublist): tracking number, weight (in
+    pounds, NetSuite's ``packageWeight``), description."""
 
     tracking_number: str
-    weight_lb: Decimal | None = None
+    weight: Decimal | None = None
     description: str | None = None
 
 
@@ -71,7 +72,7 @@ class FulfillmentPlan:
     po_number: str
     external_id: str
     items: tuple[ShippedItem, ...]
-    packages: tuple[ShippedPackage, ...]
+    packages: tuple[Package, ...]
     ship_date: str | None
 
 
@@ -182,7 +183,7 @@ def _items(order: Mapping[str, Any], *, where: str) -> tuple[ShippedItem, ...]:
             raise TransformError(
                 f"{where}: item {n + 1} has no vendor_sku, sku or upc to find it by in NetSuite"
             )
-        quantity = _decimal(item.get("quantity"))
+        quantity = to_decimal(item.get("quantity"))
         if quantity is None or quantity <= 0:
             raise TransformError(f"{where}: item {n + 1} has no quantity shipped ({item.get('quantity')!r})")
         key = (str(sku) if sku else None, str(upc) if upc else None)
@@ -190,9 +191,7 @@ def _items(order: Mapping[str, Any], *, where: str) -> tuple[ShippedItem, ...]:
     return tuple(ShippedItem(sku, upc, qty) for (sku, upc), qty in found.items())
 
 
-def _packages(
-    notice: Mapping[str, Any], order: Mapping[str, Any], *, alone: bool
-) -> tuple[ShippedPackage, ...]:
+def _packages(notice: Mapping[str, Any], order: Mapping[str, Any], *, alone: bool) -> tuple[Package, ...]:
     out = []
     for pack in _list(order.get("packs")):
         if not isinstance(pack, Mapping) or not pack.get("tracking_number"):
@@ -202,7 +201,7 @@ def _packages(
             f"SSCC {pack['sscc']}" if pack.get("sscc") else "",
         ]
         out.append(
-            ShippedPackage(
+            Package(
                 str(pack["tracking_number"]),
                 _pounds(pack.get("weight")),
                 " ".join(w for w in words if w) or None,
@@ -210,7 +209,7 @@ def _packages(
         )
     if not out and notice.get("tracking_number"):
         out.append(
-            ShippedPackage(
+            Package(
                 str(notice["tracking_number"]),
                 _pounds(notice.get("gross_weight")) if alone else None,
                 f"shipment {notice.get('shipment_id')}",
@@ -222,14 +221,16 @@ def _packages(
 def _pounds(measure: Any) -> Decimal | None:
     if not isinstance(measure, Mapping):
         return None
-    value = _decimal(measure.get("value"))
+    value = to_decimal(measure.get("value"))
     factor = _TO_POUNDS.get(str(measure.get("unit") or "").upper())
     if value is None or factor is None:
         return None
     return (value * factor).quantize(Decimal("0.01"))
 
 
-def _decimal(value: Any) -> Decimal | None:
+def to_decimal(value: Any) -> Decimal | None:
+    """A number NetSuite or a document gave (a string, a float, an int) as a Decimal; None when empty
+    or not a number."""
     if value is None or value == "":
         return None
     try:
@@ -245,8 +246,9 @@ def _list(value: Any) -> list[Any]:
 __all__ = [
     "FulfillmentPlan",
     "OrderLine",
+    "Package",
     "ShippedItem",
-    "ShippedPackage",
     "fulfillment_lines",
     "fulfillment_plans",
+    "to_decimal",
 ]
