@@ -11,7 +11,10 @@ a terminator is refused (:class:`X12SyntaxError`), so a broken file cannot exhau
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, count, repeat
+from operator import add
 from typing import TYPE_CHECKING
 
 from ...errors import NotX12Error, X12SyntaxError
@@ -99,12 +102,23 @@ class Lexer:
 
     def tokens(self) -> list[Token]:
         """All tokens that can be read from what was fed so far."""
-        out: list[Token] = []
+        return list(self.iter_tokens())
+
+    def iter_tokens(self) -> Iterator[Token]:
+        """The tokens of :meth:`tokens`, made one at a time as they are pulled.
+
+        Segments that are dropped as soon as they are used are freed at once, so the garbage
+        collector never sees a megabyte's worth of them alive. The lexer's position moves on a
+        whole run of segments at a time: a consumer that stops pulling loses the rest of that run
+        (like the rest of a :meth:`tokens` list it would not read).
+        """
         buf = self._buf
         n = len(buf)
         pos = self._pos
         line = self._line
         while not self._finished:
+            if self._buf is not buf:
+                return  # fed while this generator waited: a newer one reads on from the saved position
             dialect = self._dialect
             if dialect is None:
                 # Between interchanges: skip a BOM and whitespace, then expect a whole ISA.
@@ -122,7 +136,8 @@ class Lexer:
                         if not self._seen_isa:
                             raise NotX12Error("input is empty: no ISA segment found")
                         self._finished = True
-                        out.append(EndOfInput(self._base + pos, line, ""))
+                        self._pos, self._line = pos, line
+                        yield EndOfInput(self._base + pos, line, "")
                     break
                 if n - pos < ISA_LENGTH + 2 and not self._closed:
                     break  # wait for the whole ISA and what follows its terminator
@@ -132,7 +147,8 @@ class Lexer:
                             f"input does not start with an ISA segment (found {buf[pos : pos + 20]!r})"
                         )
                     self._finished = True
-                    out.append(EndOfInput(self._base + pos, line, buf[pos : pos + 200]))
+                    self._pos, self._line = pos, line
+                    yield EndOfInput(self._base + pos, line, buf[pos : pos + 200])
                     break
                 try:
                     dialect = Dialect.from_isa(
@@ -142,12 +158,14 @@ class Lexer:
                     if not self._seen_isa:
                         raise
                     self._finished = True
-                    out.append(EndOfInput(self._base + pos, line, buf[pos : pos + 200]))
+                    self._pos, self._line = pos, line
+                    yield EndOfInput(self._base + pos, line, buf[pos : pos + 200])
                     break
                 self._dialect = dialect
                 self._seen_isa = True
-                isa_text = buf[pos : pos + ISA_LENGTH - 1]
-                out.append(Segment(isa_text.split(dialect.element), self._base + pos, line, dialect))
+                isa = Segment(
+                    buf[pos : pos + ISA_LENGTH - 1].split(dialect.element), self._base + pos, line, dialect
+                )
                 self.segments_read += 1
                 pos += ISA_LENGTH
                 if dialect.segment == "\n":
@@ -156,54 +174,142 @@ class Lexer:
                     if buf[pos] == "\n":
                         line += 1
                     pos += 1
+                self._pos, self._line = pos, line
+                yield isa
                 continue
             term = dialect.segment
-            sep = dialect.element
-            base = self._base
-            find = buf.find
-            count = 0
-            nl = term == "\n"
-            while True:
-                while pos < n and buf[pos] in "\r\n":
-                    if buf[pos] == "\n":
-                        line += 1
-                    pos += 1
-                end = find(term, pos)
-                if end < 0:
-                    break
-                text = buf[pos:end]
-                line_at = line
-                if "\n" in text:  # a line break inside a segment: keep counting lines
-                    line += text.count("\n")
-                    text = text.rstrip("\r\n")
-                elements = text.split(sep)
-                out.append(Segment(elements, base + pos, line_at, dialect))
-                count += 1
-                pos = end + 1
-                if nl:
+            while pos < n and buf[pos] in "\r\n":
+                if buf[pos] == "\n":
                     line += 1
-                if elements[0] == "IEA":
-                    self._dialect = None
-                    break
-            self.segments_read += count
-            if self._dialect is not None:
-                # no terminator in the rest of the buffer
-                rest = n - pos
-                if self._closed:
-                    self._finished = True
-                    tail = buf[pos:]
-                    out.append(EndOfInput(self._base + pos, line, tail.strip(_LEADING_JUNK)))
-                elif rest > self._max_segment:
-                    raise X12SyntaxError(
-                        f"no segment terminator {term!r} within {self._max_segment} bytes",
-                        offset=self._base + pos,
-                        line=line,
+                pos += 1
+            last = buf.rfind(term, pos)
+            if last >= 0:
+                run = _regular_run(buf, pos, last, dialect)
+                if run is not None:
+                    texts, stop, ended = run
+                    start, first_line = self._base + pos, line
+                    sep = len(dialect.suffix) + 1
+                    step = (term + dialect.suffix).count("\n")
+                    lines = len(texts)
+                    pos = stop + 1
+                    line += (lines - 1) * step + (term == "\n")
+                    self.segments_read += lines
+                    if ended:
+                        self._dialect = None
+                    self._pos, self._line = pos, line
+                    yield from map(
+                        Segment,
+                        map(str.split, texts, repeat(dialect.element)),
+                        accumulate(map(add, map(len, texts), repeat(sep)), initial=start),
+                        count(first_line, step) if step else repeat(first_line),
+                        repeat(dialect),
                     )
-                break
+                    continue
+                segments, pos, line = self._irregular_run(buf, pos, line, dialect)
+                self._pos, self._line = pos, line
+                yield from segments
+                continue
+            # no terminator in the rest of the buffer
+            if self._closed:
+                self._finished = True
+                self._pos, self._line = pos, line
+                yield EndOfInput(self._base + pos, line, buf[pos:].strip(_LEADING_JUNK))
+            elif n - pos > self._max_segment:
+                raise X12SyntaxError(
+                    f"no segment terminator {term!r} within {self._max_segment} bytes",
+                    offset=self._base + pos,
+                    line=line,
+                )
+            break
         self._pos = pos
         self._line = line
-        if pos > (1 << 16) and pos > n // 2:
+        if pos > (1 << 16) and pos > n // 2 and self._buf is buf:
             self._buf = buf[pos:]
             self._base += pos
             self._pos = 0
-        return out
+
+    def _irregular_run(
+        self, buf: str, pos: int, line: int, dialect: Dialect
+    ) -> tuple[list[Segment], int, int]:
+        """Segments one by one, for text with line breaks other than one after each terminator.
+
+        Reads up to the last terminator in ``buf`` or the first IEA, whichever comes first.
+        """
+        out: list[Segment] = []
+        n = len(buf)
+        term = dialect.segment
+        sep = dialect.element
+        base = self._base
+        find = buf.find
+        nl = term == "\n"
+        while True:
+            while pos < n and buf[pos] in "\r\n":
+                if buf[pos] == "\n":
+                    line += 1
+                pos += 1
+            end = find(term, pos)
+            if end < 0:
+                break
+            text = buf[pos:end]
+            line_at = line
+            if "\n" in text:  # a line break inside a segment: keep counting lines
+                line += text.count("\n")
+                text = text.rstrip("\r\n")
+            elements = text.split(sep)
+            out.append(Segment(elements, base + pos, line_at, dialect))
+            pos = end + 1
+            if nl:
+                line += 1
+            if elements[0] == "IEA":
+                self._dialect = None
+                break
+        self.segments_read += len(out)
+        return out, pos, line
+
+
+def _regular_run(buf: str, pos: int, last: int, dialect: Dialect) -> tuple[list[str], int, bool] | None:
+    """The segment texts of ``buf[pos:last]`` when it is regular, else ``None``.
+
+    Regular: every terminator is followed by exactly the dialect's suffix and there is no other
+    CR or LF, so the texts are one C-level ``split`` away and each starts one line after the last.
+    The run ends at the first IEA (its terminator's index is returned, with ``True``) or at ``last``.
+    """
+    term = dialect.segment
+    ts = term + dialect.suffix
+    region = buf[pos:last]
+    k = region.count(ts)
+    if (
+        region.count(term) != k
+        or region.count("\n") != k * ts.count("\n")
+        or region.count("\r") != k * ts.count("\r")
+    ):
+        return None
+    if term in "\r\n" and (ts + ts in region or region.endswith(ts) or region.startswith(ts)):
+        return None  # blank lines between newline-terminated segments are skipped, not segments
+    iea = _find_iea(region, ts, dialect.element)
+    ended = iea >= 0
+    if ended:
+        end = region.find(ts, iea)
+        if end >= 0:
+            region = region[:end]
+            last = pos + end
+    return region.split(ts), last, ended
+
+
+def _find_iea(region: str, ts: str, sep: str) -> int:
+    """Index of the first IEA segment in a regular run, or -1."""
+    size = len(region)
+
+    def is_iea(at: int) -> bool:
+        after = at + 3
+        return after == size or region.startswith(sep, after) or region.startswith(ts, after)
+
+    if region.startswith("IEA") and is_iea(0):
+        return 0
+    needle = ts + "IEA"
+    hit = region.find(needle)
+    while hit >= 0:
+        if is_iea(hit + len(ts)):
+            return hit + len(ts)
+        hit = region.find(needle, hit + 1)
+    return -1

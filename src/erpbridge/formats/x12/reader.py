@@ -96,20 +96,44 @@ class X12Reader:
         """Yield every event that the input fed so far allows."""
         if self._failed is not None:
             raise self._failed
+        # The body segments of a set take the inline path below; everything else (envelope
+        # segments, segments outside sets, the end of input) goes through _segment and _pending.
+        in_set = self._st is not None
+        validator = self._validator
+        count = self._set_segments
         try:
-            tokens = self._lexer.tokens()
+            for tok in self._lexer.iter_tokens():
+                if in_set and tok.__class__ is Segment:
+                    sid = tok.elements[0]
+                    if sid not in _ENVELOPE:
+                        count += 1
+                        tok.position = count
+                        if validator is not None:
+                            found = validator.segment(tok)
+                            if found:
+                                for ev in found:
+                                    if ev.__class__ is Finding:
+                                        self.findings_count += 1
+                                yield from found  # type: ignore[misc]
+                        yield tok
+                        continue
+                self._set_segments = count
+                if isinstance(tok, EndOfInput):
+                    self._end_of_input(tok)
+                else:
+                    self._segment(tok)
+                in_set = self._st is not None
+                validator = self._validator
+                count = self._set_segments
+                if self._pending:
+                    pending = self._pending
+                    self._pending = []
+                    yield from pending
         except X12Error as exc:
             self._failed = exc
             raise
-        for tok in tokens:
-            if isinstance(tok, EndOfInput):
-                self._end_of_input(tok)
-            else:
-                self._segment(tok)
-            if self._pending:
-                pending = self._pending
-                self._pending = []
-                yield from pending
+        finally:
+            self._set_segments = count
 
     # ------------------------------------------------------------------------------- internals
     def _emit(self, ev: Event) -> None:
