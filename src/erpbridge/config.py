@@ -85,6 +85,7 @@ __all__ = [
     "Schedules",
     "SecretRef",
     "SftpEndpoint",
+    "WmsFlatFileEndpoint",
     "WorkFolders",
     "build_connector",
     "build_transport",
@@ -116,7 +117,7 @@ SECTIONS: Final = (
 #: endpoint types that move X12 to and from partners, and those that take canonical documents
 #: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs, NetSuite over REST or SOAP)
 TRANSPORT_TYPES: Final = ("local", "sftp")
-CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc", "sap_odata")
+CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc", "sap_odata", "wms_flatfile")
 #: the connectors that know where documents go themselves (an API: no folder)
 API_TYPES: Final = ("netsuite_rest", "netsuite_soap", "sap_odata")
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
@@ -493,6 +494,22 @@ class FolderEndpoint:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WmsFlatFileEndpoint:
+    """A WMS that takes its work as flat files (connectors/wms_flatfile.py): folders below ``root``
+    like a folder endpoint, each document written in ``layout`` after the mapping for its kind."""
+
+    name: str
+    root: Path
+    layout: Path
+    mappings: Mapping[str, Path]
+    suffix: str = ".txt"
+    stable_after: int = 0
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    fsync: bool = True
+    type: Literal["wms_flatfile"] = "wms_flatfile"
+
+
+@dataclass(frozen=True, kw_only=True)
 class SftpEndpoint:
     """A partner's (or our) SFTP server; host keys pinned in ``known_hosts``."""
 
@@ -652,7 +669,13 @@ class NetSuiteEndpoint:
 
 
 Endpoint: TypeAlias = (
-    LocalEndpoint | SftpEndpoint | FolderEndpoint | SapODataEndpoint | SapIdocEndpoint | NetSuiteEndpoint
+    LocalEndpoint
+    | SftpEndpoint
+    | FolderEndpoint
+    | SapODataEndpoint
+    | SapIdocEndpoint
+    | NetSuiteEndpoint
+    | WmsFlatFileEndpoint
 )
 
 
@@ -1014,6 +1037,19 @@ def build_connector(
             verify=str(endpoint.verify) if isinstance(endpoint.verify, Path) else endpoint.verify,
         )
         return SapIdocConnector(settings, ledger=ledger, partner=partner, worker=worker, transport=transport)
+    if isinstance(endpoint, WmsFlatFileEndpoint):
+        from .connectors.wms_flatfile import WmsFlatFileConnector, WmsFlatFileSettings
+
+        return WmsFlatFileConnector(
+            WmsFlatFileSettings(
+                name=endpoint.name,
+                layout=endpoint.layout,
+                mappings=dict(endpoint.mappings),
+                suffix=endpoint.suffix,
+            ),
+            transport or build_transport(endpoint, partner=partner),
+            folder,
+        )
     from .connectors import FolderConnector
 
     if isinstance(endpoint, FolderEndpoint | LocalEndpoint | SftpEndpoint):
@@ -1842,6 +1878,8 @@ class _Parser:
                 stable_after=t.integer("stable_after", 0, low=0, high=100),
                 ignore=t.strings("ignore", DEFAULT_IGNORE),
             )
+        if kind == "wms_flatfile":
+            return self.wms_flatfile_endpoint(name, t, common)
         t.allow((*common, "root", "fsync"))
         root = self.path(
             t, "root", hint='the folder below which its folders are, such as root = "var/partners/megamart"'
@@ -1850,6 +1888,56 @@ class _Parser:
         return cls(
             name=name,
             root=root,
+            stable_after=t.integer("stable_after", 0, low=0, high=100),
+            ignore=t.strings("ignore", DEFAULT_IGNORE),
+            fsync=t.boolean("fsync", True),
+        )
+
+    def wms_flatfile_endpoint(self, name: str, t: _Table, common: tuple[str, ...]) -> WmsFlatFileEndpoint:
+        """``type = "wms_flatfile"``: root, layout (a name in mappings/wms/layouts/ or a path; it must
+        load), mappings (canonical kind -> a mapping that reads that kind and makes wms/... rows),
+        suffix."""
+        from .errors import ConfigError
+        from .formats.flatfile import load_layout
+
+        t.allow((*common, "root", "fsync", "layout", "mappings", "suffix"))
+        root = self.path(
+            t, "root", hint='the folder below which the WMS\'s folders are, such as root = "var/wms"'
+        )
+        layout_name = t.string("layout", hint='such as "pick-order" (mappings/wms/layouts/) or a path')
+        if "/" not in layout_name and not layout_name.endswith((".yaml", ".yml")):
+            t = _Table({**t.data, "layout": f"mappings/wms/layouts/{layout_name}.yaml"}, t.path)
+        layout = self.shipped_path(t, "layout", hint="")
+        try:
+            load_layout(layout)
+        except ConfigError as exc:
+            raise _Bad(t.key("layout"), str(exc)) from None
+        m = t.table("mappings", tuple(KINDS), None)
+        if m is None or not m.data:
+            raise _Bad(
+                t.key("mappings"),
+                'missing: a mapping per canonical kind, such as mappings = { PurchaseOrder = "mappings/wms/purchase-order-to-pick-order.yaml" }',
+            )
+        mappings: dict[str, Path] = {}
+        for kind in list(m.data):
+            path, mapping = self.mapping_file(
+                m, kind, hint='such as "mappings/wms/purchase-order-to-pick-order.yaml"'
+            )
+            if mapping.source != kind or not str(mapping.target).startswith("wms/"):
+                raise _Bad(
+                    m.key(kind),
+                    f"{path} maps {_show(mapping.source)} to {_show(mapping.target)}; a WMS file mapping reads {kind} and makes wms/<rows>",
+                )
+            mappings[kind] = path
+        suffix = t.string("suffix", ".txt")
+        if not re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix):
+            raise _Bad(t.key("suffix"), f'{_show(suffix)} is not a file suffix such as ".txt" or ".csv"')
+        return WmsFlatFileEndpoint(
+            name=name,
+            root=root,
+            layout=layout,
+            mappings=mappings,
+            suffix=suffix,
             stable_after=t.integer("stable_after", 0, low=0, high=100),
             ignore=t.strings("ignore", DEFAULT_IGNORE),
             fsync=t.boolean("fsync", True),

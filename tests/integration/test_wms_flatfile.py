@@ -187,3 +187,85 @@ def test_a_ship_confirmation_read_with_its_layout_makes_the_same_856s(site: Path
     assert sorted(shipped) == sorted(
         (row["shipment_id"], row["sku"], row["qty_shipped"]) for row in csv_rows(CONFIRMATIONS.read_text())
     )
+
+
+# -- pick orders out: a retailer's 850 and SAP's SHPORD become fixed-width pick-order files ---------
+
+PICK_ENDPOINTS = """
+[endpoints.wms_pick]
+type = "wms_flatfile"
+root = "var/wms"
+layout = "pick-order"
+mappings = { PurchaseOrder = "mappings/wms/purchase-order-to-pick-order.yaml", WarehouseShippingOrder = "mappings/wms/warehouse-shipping-order-to-pick-order.yaml" }
+
+[endpoints.s4_files]
+type = "local"
+root = "var/s4"
+
+[flows.s4_pick_orders]
+direction = "in"
+partner = "blueriver3pl"
+source = { endpoint = "s4_files", folder = "out", archive = "out/done" }
+target = { endpoint = "wms_pick", folder = "inbound/pick-orders" }
+documents = ["idoc/SHPORD.DELVRY07"]
+every = "1m"
+"""
+
+
+def test_purchase_orders_and_sap_deliveries_become_pick_order_files(site: Path) -> None:
+    from erpbridge.formats.flatfile import load_layout, read
+    from erpbridge.formats.idoc import decode as decode_idoc
+    from tests.conftest import SAMPLES
+
+    config = site / "config.toml"
+    text = config.read_text()
+    old = 'target = { endpoint = "erp", folder = "purchase-orders" }'
+    assert old in text
+    config.write_text(
+        text.replace(old, 'target = { endpoint = "wms_pick", folder = "inbound/pick-orders" }')
+        + PICK_ENDPOINTS
+    )
+    inbound = site / "var/partners/megamart/inbound"
+    inbound.mkdir(parents=True)
+    shutil.copy(SAMPLES / "valid" / "850_004010.edi", inbound / "850_004010.edi")
+    (site / "var/s4/out").mkdir(parents=True)
+    shpord = ROOT / "tests/idoc_samples/delvry07_shpord.xml"
+    shutil.copy(shpord, site / "var/s4/out/SHPORD_0000000000204711.xml")
+    r = run("run", "--once", "--config", "config.toml", cwd=site)
+    assert r.returncode == 0, r.stdout + r.stderr
+    picks = site / "var/wms/inbound/pick-orders"
+    names = files(picks)
+    assert len(names) == 2 and all(n.endswith(".txt") for n in names), names
+    layout = load_layout(ROOT / "mappings/wms/layouts/pick-order.yaml")
+    by_order: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        data = (picks / name).read_bytes()
+        assert data.endswith(b"\r\n") and data.isascii()
+        result = read(layout, data, file=name)
+        assert not result.rejects
+        header = result.rows[0]
+        assert header.record == "header" and all(r.record == "detail" for r in result.rows[1:])
+        by_order[header.values["order_number"]] = [r.values for r in result.rows[1:]]
+
+    # the 850's lines, as our X12 reader gives them (independent of the mappings)
+    [po_set] = sets_of(SAMPLES / "valid" / "850_004010.edi", "850")
+    po_number = po_set["BEG"]["BEG03"]
+    lines = [loop["PO1"] for loop in as_list(po_set["PO1_loop"])]
+    vn = [p["PO109"] for p in lines]  # PO1*1*24*EA*9.50**UP*<upc>*VN*<our SKU>: the VN pair is 08/09
+    assert all(p["PO108"] == "VN" for p in lines) and len(lines) == 10
+    assert [(str(d["line_number"]), d["sku"], d["quantity"], d["uom"]) for d in by_order[po_number]] == [
+        (p["PO101"], sku, Decimal(p["PO102"]), p["PO103"]) for p, sku in zip(lines, vn, strict=True)
+    ]
+
+    # SAP's delivery: its items, as the IDoc reader gives them
+    [idoc] = decode_idoc(shpord.read_bytes()).document["idocs"]
+    delivery = idoc["E1EDL20"]["VBELN"]
+    items = as_list(idoc["E1EDL20"]["E1EDL24"])
+    assert [(d["line_number"], d["sku"], d["quantity"]) for d in by_order[delivery]] == [
+        (int(i["POSNR"]), i["MATNR"], Decimal(i["LFIMG"])) for i in items
+    ]
+    # a second run does nothing; the same SHPORD again is a duplicate, no second file
+    shutil.copy(shpord, site / "var/s4/out/SHPORD_again.xml")
+    again = run("run", "--once", "--quiet", "--config", "config.toml", cwd=site)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert files(picks) == names

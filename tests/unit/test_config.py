@@ -301,14 +301,15 @@ BROKEN: list[tuple[str, str, str, str]] = [
         'type = "folder"',
         'type = "sap_rfc"',
         'endpoints.erp.type: "sap_rfc" is not a known endpoint type (did you mean sap_idoc?); known: folder, local, '
-        "netsuite_rest, netsuite_soap, sap_idoc, sap_odata, sftp",
+        "netsuite_rest, netsuite_soap, sap_idoc, sap_odata, sftp, wms_flatfile",
     ),
     (
         "wrong kind of endpoint for an inbound target",
         'target = { endpoint = "erp" }',
         'target = { endpoint = "megamart" }',
         "flows.orders_in.target.endpoint: [endpoints.megamart] is a local endpoint; an inbound flow's "
-        "target (canonical documents) must be a folder, netsuite_rest, netsuite_soap, sap_idoc or sap_odata endpoint",
+        "target (canonical documents) must be a folder, netsuite_rest, netsuite_soap, sap_idoc, sap_odata or "
+        "wms_flatfile endpoint",
     ),
     (
         "version typo",

@@ -210,7 +210,7 @@ def test_writing_refuses_values_that_do_not_fit() -> None:
         ({"qty": "1.5"}, "<output>:1:qty: qty: '1.5' is not a integer"),
         ({"cost": Decimal("1.234")}, "cost: Decimal('1.234') is not a decimal with at most 2 decimal place"),
         ({"uom": "PL"}, "uom: 'PL' is not one of the column's codes (EA, CA)"),
-        ({"counted_on": "2026-03-16"}, "counted_on: '2026-03-16' is not a date (datetime.date)"),
+        ({"counted_on": "16.03.2026"}, "counted_on: '16.03.2026' is not a date (datetime.date)"),
         ({"sku": "X" * 13}, "sku: 13 characters; the column holds at most 12"),
     ]
     for change, message in cases:

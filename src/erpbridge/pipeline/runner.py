@@ -186,7 +186,9 @@ class Runner:
             place = place or flow.target
             ep = self.config.endpoints[place.endpoint]
             # folders and IDoc file ports write through a transport; OData and XML HTTP speak HTTP
-            has_files = ep.type == "folder" or (isinstance(ep, SapIdocEndpoint) and ep.port == "file")
+            has_files = ep.type in ("folder", "wms_flatfile") or (
+                isinstance(ep, SapIdocEndpoint) and ep.port == "file"
+            )
             transport = self._transport(place.endpoint, None) if has_files else None
             built = build_connector(
                 ep,

@@ -142,7 +142,9 @@ class YamlNode:
 _N = YamlNode
 
 
-def compose_yaml(text: str, file: str, error: type[Exception] = LayoutError, what: str = "layout") -> YamlNode:
+def compose_yaml(
+    text: str, file: str, error: type[Exception] = LayoutError, what: str = "layout"
+) -> YamlNode:
     """Parse YAML keeping each value's line (scalars typed as YAML types them: 10, true, null, "x").
     Problems raise ``error`` with a message starting ``file:line:``; a key given twice is one."""
     try:
@@ -551,7 +553,9 @@ _PARSERS: Final[dict[str, Callable[[Column, str], tuple[str | None, Any]]]] = {
 
 
 def format_value(c: Column, value: Any) -> str | None:
-    """``value`` as the column writes it, or None when it is not of the column's type."""
+    """``value`` as the column writes it, or None when it is not of the column's type. Values may be
+    Python's (int, Decimal, date, datetime, bool, str) or their JSON forms (numbers as text, dates and
+    times as ISO 8601 text), so the rows a mapping makes can be written as they are."""
     if value is None:
         return ""
     t = c.type
@@ -582,6 +586,11 @@ def format_value(c: Column, value: Any) -> str | None:
         if c.implied_decimal:
             return str(int(number.scaleb(c.scale or 0)))
         return format(number, "f")
+    if t in ("date", "datetime") and isinstance(value, str):  # ISO 8601, as JSON (and view()) has it
+        try:
+            value = dt.date.fromisoformat(value) if t == "date" else dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if t == "date":
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             return None
