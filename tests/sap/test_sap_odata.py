@@ -471,7 +471,7 @@ def test_settings_are_checked(change: dict[str, object], message: str) -> None:
         SapODataSettings(**{**values, **change})  # type: ignore[arg-type]
 
 
-def test_the_endpoint_takes_purchase_orders_only(sap: SapODataConnector) -> None:
+def test_the_endpoint_takes_purchase_orders_and_ship_notices_only(sap: SapODataConnector) -> None:
     assert isinstance(sap, Connector)
-    with pytest.raises(ConfigError, match="takes PurchaseOrder documents, not ShipNotice"):
-        sap.deliver({"kind": "ShipNotice"}, key="x")
+    with pytest.raises(ConfigError, match="takes PurchaseOrder and ShipNotice documents, not Invoice"):
+        sap.deliver({"kind": "Invoice"}, key="x")

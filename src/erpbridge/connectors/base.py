@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -62,6 +62,23 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Let go of connections; the connector may be used again afterwards."""
+        ...
+
+
+@runtime_checkable
+class WorkSource(Protocol):
+    """A system that hands the warehouse its work by being polled (SAP's outbound deliveries over
+    OData): an inbound flow whose source is such an endpoint records each record it yields."""
+
+    name: str
+
+    def work_records(self, *, shipping_point: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(number, record)`` for each piece of work open now: its number (the delivery) and the
+        record as JSON (the same record for the same work: only what the warehouse acts on)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections; the source may be used again afterwards."""
         ...
 
 
@@ -107,4 +124,4 @@ class FolderConnector:
             context.__exit__(None, None, None)
 
 
-__all__ = ["Connector", "Delivered", "FolderConnector"]
+__all__ = ["Connector", "Delivered", "FolderConnector", "WorkSource"]

@@ -8,9 +8,14 @@
   same for the pipeline (:mod:`erpbridge.connectors.base`);
   :meth:`~SapODataConnector.sales_order_status` reads the order back for reconciliation.
 - ``API_OUTBOUND_DELIVERY_SRV;v=0002``: :meth:`~SapODataConnector.deliveries_to_pick` (with items,
-  page by page), :meth:`~SapODataConnector.report_picked_quantity` (an update sent with the item's
-  ETag in ``If-Match``) and :meth:`~SapODataConnector.post_goods_issue` (the ``PostGoodsIssue``
-  function import, with the header's ETag).
+  page by page; :meth:`~SapODataConnector.work_records` gives them to an inbound flow as
+  :func:`delivery_record` JSON), :meth:`~SapODataConnector.report_picked_quantity` (an update sent
+  with the item's ETag in ``If-Match``; several items in one ``$batch``), and the function imports,
+  each with the header's ETag: ``PostGoodsIssue`` (:meth:`~SapODataConnector.post_goods_issue`),
+  ``PickAllItems`` (:meth:`~SapODataConnector.pick_all_items`) and ``ReverseGoodsIssue``
+  (:meth:`~SapODataConnector.reverse_goods_issue`, the operator's remedy).
+  :meth:`~SapODataConnector.confirm_picking` (the pipeline's ``deliver`` of a ShipNotice) is the
+  warehouse's confirmation: the picked quantities, then goods issue, idempotently on SAP's statuses.
 - ``API_MATERIAL_STOCK_SRV``: :meth:`~SapODataConnector.stock`, per material and plant, over all
   pages.
 
@@ -250,6 +255,25 @@ class GoodsIssue:
     delivery: str
     posted_on: dt.date | None
     already_posted: bool  # True when SAP had it posted before (a retry): nothing was changed
+
+
+@dataclass(frozen=True, kw_only=True)
+class PickConfirmation:
+    """What :meth:`SapODataConnector.confirm_picking` did with a warehouse's confirmation of a delivery."""
+
+    delivery: str
+    picked: Mapping[str, Decimal]  # item -> the picked quantity SAP now holds
+    reported: str  # "PickAllItems", "$batch", "PATCH", or "" (SAP had these quantities already)
+    goods_issue: GoodsIssue
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoodsIssueReversal:
+    """The result of reversing a delivery's goods issue (:meth:`SapODataConnector.reverse_goods_issue`)."""
+
+    delivery: str
+    reversed_on: dt.date | None  # the posting date of the reversal; None when nothing was reversed
+    reversed: bool  # False: SAP showed no goods issue posted, so nothing was changed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -778,12 +802,31 @@ class SapODataConnector:
 
     def deliver(self, document: Mapping[str, Any], *, key: str) -> Delivered:
         """The pipeline's :class:`~erpbridge.connectors.base.Connector` call: a canonical PurchaseOrder
-        (JSON) becomes a sales order, once; ``reference`` is the sales order number."""
+        (JSON) becomes a sales order, once (``reference`` the sales order number); a ShipNotice
+        naming SAP's delivery (a reference of kind ``delivery``, its items numbered by the delivery's
+        items) confirms that delivery's picking and posts its goods issue, once (:meth:`confirm_picking`;
+        ``reference`` the delivery number)."""
         kind = document.get("kind")
+        if kind == "ShipNotice":
+            number, picked, units = picked_quantities(document)
+            done = self.confirm_picking(number, picked, units=units)
+            return Delivered(
+                number,
+                created=not done.goods_issue.already_posted,
+                detail={
+                    "delivery": number,
+                    "picked": {n: str(q) for n, q in done.picked.items()},
+                    "reported": done.reported,
+                    "goods_issue_date": done.goods_issue.posted_on.isoformat()
+                    if done.goods_issue.posted_on
+                    else None,
+                    "already_posted": done.goods_issue.already_posted,
+                },
+            )
         if kind != "PurchaseOrder":
             raise ConfigError(
-                f"SAP endpoint {self.name} (sap_odata) takes PurchaseOrder documents, not {kind}: route "
-                "this flow to another endpoint",
+                f"SAP endpoint {self.name} (sap_odata) takes PurchaseOrder and ShipNotice documents, not "
+                f"{kind}: route this flow to another endpoint",
                 endpoint=self.name,
                 key=key,
             )
@@ -1027,6 +1070,20 @@ class SapODataConnector:
                 shown,
             )
 
+    def _delivery_action(self, srv: Any, name: str, delivery: str, header: Any, **parameters: Any) -> Any:
+        """Calls the function import ``name`` for one delivery (``sap:action-for`` its header) with the
+        header's ETag in If-Match; SAP's answer (the header), or the header read again when none came."""
+        request = getattr(srv.functions, name).parameter("DeliveryDocument", delivery)
+        for key, value in parameters.items():
+            request = request.parameter(key, value)
+        request.add_headers({"If-Match": header.etag or "*"})
+        result = request.execute()
+        return (
+            result
+            if result is not None
+            else srv.entity_sets.A_OutbDeliveryHeader.get_entity(delivery).execute()
+        )
+
     def post_goods_issue(self, delivery: str) -> GoodsIssue:
         """Posts goods issue for a completely picked delivery (the ``PostGoodsIssue`` function import,
         with the header's ETag). A delivery SAP shows as posted already is left alone (a retry)."""
@@ -1038,18 +1095,106 @@ class SapODataConnector:
                 return GoodsIssue(
                     delivery=delivery, posted_on=_date(header.ActualGoodsMovementDate), already_posted=True
                 )
-            request = srv.functions.PostGoodsIssue.parameter("DeliveryDocument", delivery)
-            request.add_headers({"If-Match": header.etag or "*"})
-            result = request.execute()
-            posted = (
-                result
-                if result is not None
-                else srv.entity_sets.A_OutbDeliveryHeader.get_entity(delivery).execute()
-            )
+            posted = self._delivery_action(srv, "PostGoodsIssue", delivery, header)
             log.info("posted goods issue for SAP delivery %s", delivery)
             return GoodsIssue(
                 delivery=delivery, posted_on=_date(posted.ActualGoodsMovementDate), already_posted=False
             )
+
+    def pick_all_items(self, delivery: str) -> OutboundDelivery:
+        """Picks every item of a delivery in full (the ``PickAllItems`` function import, with the
+        header's ETag): one call instead of a quantity per item. Returns the delivery as SAP then
+        holds it."""
+        with self._concerning(
+            f"picking every item of SAP delivery {delivery} (PickAllItems)", delivery=delivery
+        ):
+            srv = self._service(self.settings.delivery_service)
+            header = srv.entity_sets.A_OutbDeliveryHeader.get_entity(delivery).execute()
+            self._delivery_action(srv, "PickAllItems", delivery, header)
+            log.info("picked every item of SAP delivery %s (PickAllItems)", delivery)
+        return self.delivery(delivery)
+
+    def reverse_goods_issue(self, delivery: str, *, on: dt.date | None = None) -> GoodsIssueReversal:
+        """Reverses a delivery's posted goods issue (the ``ReverseGoodsIssue`` function import, SAP's
+        VL09, posted on ``on``, default today in UTC): the remedy for a goods issue posted in error.
+        The delivery stays picked. A delivery SAP shows no goods issue for is left alone."""
+        day = on or dt.datetime.now(dt.UTC).date()
+        with self._concerning(f"reversing the goods issue of SAP delivery {delivery}", delivery=delivery):
+            srv = self._service(self.settings.delivery_service)
+            header = srv.entity_sets.A_OutbDeliveryHeader.get_entity(delivery).execute()
+            if header.OverallGoodsMovementStatus != "C":
+                log.info("SAP delivery %s has no goods issue posted: nothing to reverse", delivery)
+                return GoodsIssueReversal(delivery=delivery, reversed_on=None, reversed=False)
+            posting_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            self._delivery_action(
+                srv, "ReverseGoodsIssue", delivery, header, ActualGoodsMovementDate=posting_date
+            )
+            log.warning("reversed the goods issue of SAP delivery %s (posting date %s)", delivery, day)
+            return GoodsIssueReversal(delivery=delivery, reversed_on=day, reversed=True)
+
+    def confirm_picking(
+        self,
+        delivery: str,
+        picked: Mapping[str, Decimal],
+        *,
+        units: Mapping[str, str] | None = None,
+    ) -> PickConfirmation:
+        """The warehouse's confirmation of a delivery: the picked quantity of each item (an item it
+        does not name: 0) reported, then goods issue posted. Idempotent: the delivery is read first;
+        goods issue posted already means nothing is sent (a retry after a crash, or SAP posted it),
+        quantities SAP holds already (item picked, same quantity) are not sent again. Everything
+        picked as ordered on a delivery not picked yet is one ``PickAllItems``; otherwise the
+        quantities go in one ``$batch`` (:meth:`report_picked`). ``units``: the unit each item was
+        confirmed in, which must be the delivery item's (erpbridge converts no units)."""
+        current = self.delivery(delivery)
+        items = {i.item: i for i in current.items}
+        unknown = sorted(set(picked) - set(items))
+        if unknown:
+            raise TransformError(
+                f"SAP delivery {delivery} has no item {', '.join(unknown)} (its items: {', '.join(items)}): "
+                "the confirmation must number its items by the delivery's items",
+                delivery=delivery,
+                endpoint=self.name,
+            )
+        wrong = [
+            f"item {n} in {u} (SAP: {items[n].unit})"
+            for n, u in (units or {}).items()
+            if n in items and u and items[n].unit and u != items[n].unit
+        ]
+        if wrong:
+            raise TransformError(
+                f"the confirmation of SAP delivery {delivery} gives quantities in other units than the "
+                f"delivery's: {', '.join(wrong)}; erpbridge converts no units: have the WMS confirm in SAP's unit",
+                delivery=delivery,
+                endpoint=self.name,
+            )
+        wanted = {n: picked.get(n, Decimal(0)) for n in items}
+        reported = ""
+        if current.goods_movement_status != "C":
+            todo = {
+                n: q
+                for n, q in wanted.items()
+                if not (items[n].picking_status == "C" and items[n].quantity == q)
+            }
+            full = all(
+                i.ordered_quantity is not None and wanted[n] == i.ordered_quantity for n, i in items.items()
+            )
+            if not todo:
+                log.info("SAP delivery %s holds the picked quantities already: not sent again", delivery)
+            elif full and current.picking_status == "A":
+                self.pick_all_items(delivery)
+                reported = "PickAllItems"
+            else:
+                self.report_picked(current, todo)
+                reported = "$batch" if len(todo) > 1 else "PATCH"
+        issued = self.post_goods_issue(delivery)
+        return PickConfirmation(delivery=delivery, picked=wanted, reported=reported, goods_issue=issued)
+
+    def work_records(self, *, shipping_point: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The deliveries to pick as records for an inbound flow (:class:`~erpbridge.connectors.base.WorkSource`):
+        ``(delivery number, delivery_record(...))``."""
+        for found in self.deliveries_to_pick(shipping_point=shipping_point):
+            yield found.delivery, delivery_record(found)
 
     # -- API_MATERIAL_STOCK_SRV
 
@@ -1128,6 +1273,91 @@ def _delivery(header: Any) -> OutboundDelivery:
     )
 
 
+# The properties of a delivery an inbound flow records (delivery_record): what the warehouse acts on.
+# Statuses, the picked quantities and ETags are left out, so that the same delivery is the same record
+# while it is being picked.
+def delivery_record(delivery: OutboundDelivery) -> dict[str, Any]:
+    """A delivery to pick as the JSON record an inbound flow maps (SAP's property names, as
+    ``A_OutbDeliveryHeader`` with ``to_DeliveryDocumentItem``; dates ISO, quantities decimal
+    strings, empty values left out). Pure."""
+
+    def kept(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    return kept(
+        {
+            "DeliveryDocument": delivery.delivery,
+            "DeliveryDocumentType": delivery.delivery_type,
+            "ShippingPoint": delivery.shipping_point,
+            "SoldToParty": delivery.sold_to,
+            "ShipToParty": delivery.ship_to,
+            "DeliveryDate": delivery.delivery_date.isoformat() if delivery.delivery_date else None,
+            "PlannedGoodsIssueDate": delivery.planned_goods_issue_date.isoformat()
+            if delivery.planned_goods_issue_date
+            else None,
+        }
+    ) | {
+        "to_DeliveryDocumentItem": [
+            kept(
+                {
+                    "DeliveryDocumentItem": i.item,
+                    "Material": i.material,
+                    "DeliveryDocumentItemText": i.description,
+                    "OriginalDeliveryQuantity": str(i.ordered_quantity)
+                    if i.ordered_quantity is not None
+                    else None,
+                    "DeliveryQuantityUnit": i.unit,
+                    "Plant": i.plant,
+                    "StorageLocation": i.storage_location,
+                    "Batch": i.batch,
+                    "ReferenceSDDocument": i.sales_order,
+                    "ReferenceSDDocumentItem": i.sales_order_item,
+                }
+            )
+            for i in delivery.items
+        ]
+    }
+
+
+def picked_quantities(ship_notice: Mapping[str, Any]) -> tuple[str, dict[str, Decimal], dict[str, str]]:
+    """The SAP delivery a canonical ShipNotice (JSON) confirms (its one reference of kind
+    ``delivery``), the quantity shipped per delivery item (``line_number``, summed over packs and
+    orders) and the unit each item was given in. Pure; a TransformError says what is missing."""
+    shipment = ship_notice.get("shipment_id")
+    numbers = list(
+        dict.fromkeys(
+            str(r["value"])
+            for r in ship_notice.get("references") or []
+            if isinstance(r, Mapping) and r.get("kind") == "delivery" and r.get("value")
+        )
+    )
+    if len(numbers) != 1:
+        raise TransformError(
+            f"a confirmation for SAP over OData names one delivery (a reference of kind delivery), not "
+            f"{len(numbers)} ({', '.join(numbers) or 'none'}): the WMS's file must name the delivery it shipped",
+            shipment=shipment,
+        )
+    picked: dict[str, Decimal] = {}
+    units: dict[str, str] = {}
+    for order in ship_notice.get("orders") or []:
+        items = [i for pack in order.get("packs") or [] for i in pack.get("items") or []]
+        for item in items + list(order.get("items") or []):
+            number = str(item.get("line_number") or "")
+            quantity = _decimal(item.get("quantity"))
+            if not number or quantity is None:
+                sku = (item.get("product_ids") or {}).get("vendor_sku") or "-"
+                raise TransformError(
+                    f"an item of the confirmation (SKU {sku}) has no delivery item number or no quantity: "
+                    "SAP needs both for each item",
+                    shipment=shipment,
+                    delivery=numbers[0],
+                )
+            picked[number] = picked.get(number, Decimal(0)) + quantity
+            if item.get("unit"):
+                units[number] = str(item["unit"])
+    return numbers[0], picked, units
+
+
 __all__ = [
     "DELIVERY_SERVICE",
     "SALES_ORDER_SERVICE",
@@ -1135,11 +1365,15 @@ __all__ = [
     "BasicAuth",
     "DeliveryItem",
     "GoodsIssue",
+    "GoodsIssueReversal",
     "OAuthClientCredentials",
     "OutboundDelivery",
+    "PickConfirmation",
     "SalesOrderItemStatus",
     "SalesOrderStatus",
     "SapODataConnector",
     "SapODataSettings",
     "StockLevel",
+    "delivery_record",
+    "picked_quantities",
 ]

@@ -2,8 +2,8 @@
 // Behaviour of A_OutbDeliveryHeader that the mock server lacks (its documented <EntitySet>.js hooks):
 //  - ETags: every header read carries __metadata.etag (and an ETag response header when one entity is
 //    read), computed from the stored entry, so that any change gives a new ETag; expanded items get theirs;
-//  - the PostGoodsIssue function import (executeAction): needs If-Match with the header's ETag, like SAP;
-//    checks that picking is complete and that goods issue is not posted yet, then posts it;
+//  - the function imports PostGoodsIssue, PickAllItems and ReverseGoodsIssue (executeAction, ACTIONS below):
+//    each needs If-Match with the header's ETag, like SAP, checks the delivery's statuses, then changes it;
 //  - an empty date is null, as SAP sends it (the mock server turns a null Edm.DateTime into /Date(0)/).
 
 const { checkIfMatch, etagOf, fail, today } = require('../../sap');
@@ -14,6 +14,46 @@ function parameter(odataRequest, name) {
     const raw = odataRequest.allParams ? odataRequest.allParams.get(name) : null;
     return raw && raw.startsWith("'") && raw.endsWith("'") ? raw.slice(1, -1) : raw;
 }
+
+// The function imports, each given the delivery, its stored header and a way to change every item; each
+// returns the header's changes. If-Match with the header's ETag is checked before (as for PostGoodsIssue).
+const ACTIONS = {
+    // Posts goods issue: picking must be complete, and goods issue not posted yet.
+    async PostGoodsIssue({ delivery, header, setItems }) {
+        if (header.OverallGoodsMovementStatus === 'C') {
+            fail(this, 400, SERVICE, 'VL/602', `Goods issue for delivery ${delivery} has already been posted`);
+        }
+        if (header.OverallPickingStatus !== 'C') {
+            fail(this, 400, SERVICE, 'VL/609', `Delivery ${delivery}: picking is not complete; report the picked quantities first`);
+        }
+        await setItems(() => ({ GoodsMovementStatus: 'C' }));
+        return { OverallGoodsMovementStatus: 'C', ActualGoodsMovementDate: today() };
+    },
+    // Picks every item in full (its delivery quantity becomes the original quantity): not after goods issue.
+    async PickAllItems({ delivery, header, setItems }) {
+        if (header.OverallGoodsMovementStatus === 'C') {
+            fail(this, 400, SERVICE, 'VL/602', `Delivery ${delivery}: goods issue has been posted; the delivery can no longer be changed`);
+        }
+        await setItems((item) => ({
+            ActualDeliveryQuantity: Number(item.OriginalDeliveryQuantity).toFixed(3),
+            PickingStatus: 'C'
+        }));
+        return { OverallPickingStatus: 'C' };
+    },
+    // Reverses a posted goods issue (SAP's VL09) on the date given: the delivery stays picked, its goods
+    // movement status goes back to "not yet posted".
+    async ReverseGoodsIssue({ delivery, header, setItems, odataRequest }) {
+        if (header.OverallGoodsMovementStatus !== 'C') {
+            fail(this, 400, SERVICE, 'VL/610', `Delivery ${delivery}: goods issue has not been posted, so it cannot be reversed`);
+        }
+        const date = parameter(odataRequest, 'ActualGoodsMovementDate');
+        if (!date || !/^datetime'\d{4}-\d{2}-\d{2}T/.test(date)) {
+            fail(this, 400, SERVICE, '/IWBEP/CM_MGW_RT/020', `ReverseGoodsIssue needs ActualGoodsMovementDate (datetime'YYYY-MM-DDT00:00:00'), not ${date || 'nothing'}`);
+        }
+        await setItems(() => ({ GoodsMovementStatus: 'A' }));
+        return { OverallGoodsMovementStatus: 'A', ActualGoodsMovementDate: null };
+    }
+};
 
 module.exports = {
     async onAfterRead(data, odataRequest) {
@@ -44,7 +84,8 @@ module.exports = {
     },
 
     async executeAction(action, actionData, keys, odataRequest) {
-        if (action.name !== 'PostGoodsIssue') {
+        const run = ACTIONS[action.name];
+        if (!run) {
             this.throwError('Not implemented', 501, { error: { message: `Function import ${action.name} is not mocked` } });
         }
         const delivery = parameter(odataRequest, 'DeliveryDocument');
@@ -53,21 +94,19 @@ module.exports = {
             fail(this, 404, SERVICE, 'VL/001', `Delivery ${delivery || '(empty)'} does not exist`);
         }
         checkIfMatch(this, odataRequest, header, SERVICE, `Delivery ${delivery}`);
-        if (header.OverallGoodsMovementStatus === 'C') {
-            fail(this, 400, SERVICE, 'VL/602', `Goods issue for delivery ${delivery} has already been posted`);
-        }
-        if (header.OverallPickingStatus !== 'C') {
-            fail(this, 400, SERVICE, 'VL/609', `Delivery ${delivery}: picking is not complete; report the picked quantities first`);
-        }
         const itemSet = await this.base.getEntityInterface('A_OutbDeliveryItem');
-        for (const item of (await itemSet.getAllEntries(odataRequest)).filter((i) => i.DeliveryDocument === delivery)) {
-            const key = { DeliveryDocument: delivery, DeliveryDocumentItem: item.DeliveryDocumentItem };
-            await itemSet.updateEntry(key, { ...item, GoodsMovementStatus: 'C' }, { GoodsMovementStatus: 'C' }, odataRequest);
-        }
-        const changes = { OverallGoodsMovementStatus: 'C', ActualGoodsMovementDate: today(), LastChangeDate: today() };
-        await this.base.updateEntry({ DeliveryDocument: delivery }, changes, odataRequest);
-        const [posted] = await this.base.fetchEntries({ DeliveryDocument: delivery }, odataRequest);
-        odataRequest.addResponseHeader('etag', etagOf(posted));
-        return { ...posted };
+        const items = (await itemSet.getAllEntries(odataRequest)).filter((i) => i.DeliveryDocument === delivery);
+        const setItems = async (changesOf) => {
+            for (const item of items) {
+                const changes = changesOf(item);
+                const key = { DeliveryDocument: delivery, DeliveryDocumentItem: item.DeliveryDocumentItem };
+                await itemSet.updateEntry(key, { ...item, ...changes }, changes, odataRequest);
+            }
+        };
+        const changes = await run.call(this, { delivery, header, setItems, odataRequest });
+        await this.base.updateEntry({ DeliveryDocument: delivery }, { ...changes, LastChangeDate: today() }, odataRequest);
+        const [after] = await this.base.fetchEntries({ DeliveryDocument: delivery }, odataRequest);
+        odataRequest.addResponseHeader('etag', etagOf(after));
+        return { ...after };
     }
 };
