@@ -28,9 +28,7 @@ layout's columns, such as a NetSuite helper makes from NetSuite's items) as one 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,10 +37,8 @@ from ..errors import DocumentRejectedError, FlatFileError
 from ..formats.flatfile import Layout, load_layout, write
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
-from ..transports import Session, Transport
-from .base import Delivered
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+from ..transports import Transport
+from .base import Delivered, FolderConnector
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,20 +52,19 @@ class WmsFlatFileSettings:
     suffix: str = ".txt"
 
 
-class WmsFlatFileConnector:
-    """Canonical documents as flat files in ``folder`` of a transport (see the module)."""
+class WmsFlatFileConnector(FolderConnector):
+    """Canonical documents as flat files in ``folder`` of a transport (see the module); the session
+    handling is the folder connector's."""
 
     def __init__(self, settings: WmsFlatFileSettings, transport: Transport, folder: str) -> None:
-        self.settings, self.transport, self.folder = settings, transport, folder
-        self.name = settings.name
+        super().__init__(settings.name, transport, folder)
+        self.settings = settings
         self.layout: Layout = load_layout(settings.layout)
         self._mappings: dict[str, LoadedMapping] = {}
-        self._context: AbstractContextManager[Session] | None = None
-        self._session: Session | None = None
 
-    def file_name(self, key: str) -> str:
+    def file_name(self, key: str) -> str:  # type: ignore[override]  # the suffix is the endpoint's
         """The file a key is delivered as (characters a file name cannot hold become ``_``)."""
-        return _UNSAFE.sub("_", key).strip("._")[:200] + self.settings.suffix
+        return FolderConnector.file_name(key).removesuffix(".json") + self.settings.suffix
 
     def rows(self, document: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The layout's rows of one canonical document (pure: the endpoint's mapping for its kind)."""
@@ -123,17 +118,6 @@ class WmsFlatFileConnector:
             self.close()  # a broken session is not reused
             raise
         return Delivered(name, detail={"folder": self.folder, "layout": self.layout.name})
-
-    def _open(self) -> Session:
-        if self._session is None:
-            self._context = self.transport.session()
-            self._session = self._context.__enter__()
-        return self._session
-
-    def close(self) -> None:
-        context, self._context, self._session = self._context, None, None
-        if context is not None:
-            context.__exit__(None, None, None)
 
 
 __all__ = ["WmsFlatFileConnector", "WmsFlatFileSettings"]

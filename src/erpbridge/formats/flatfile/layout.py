@@ -552,6 +552,17 @@ _PARSERS: Final[dict[str, Callable[[Column, str], tuple[str | None, Any]]]] = {
 }
 
 
+def _finite(value: Any) -> Decimal | None:
+    """A finite number given as int, Decimal or text (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        return None
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None
+
+
 def format_value(c: Column, value: Any) -> str | None:
     """``value`` as the column writes it, or None when it is not of the column's type. Values may be
     Python's (int, Decimal, date, datetime, bool, str) or their JSON forms (numbers as text, dates and
@@ -561,23 +572,12 @@ def format_value(c: Column, value: Any) -> str | None:
     t = c.type
     if t in ("string", "code"):
         return value if isinstance(value, str) else None
-    if t == "integer":
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+    if t in ("integer", "decimal"):
+        number = _finite(value)
+        if number is None:
             return None
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            return None
-        return str(int(number)) if number == number.to_integral_value() and number.is_finite() else None
-    if t == "decimal":
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            return None
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            return None
-        if not number.is_finite():
-            return None
+        if t == "integer":
+            return str(int(number)) if number == number.to_integral_value() else None
         if c.scale is not None:
             q = number.quantize(Decimal(1).scaleb(-c.scale))
             if q != number:

@@ -153,6 +153,9 @@ class _Typed:
         self.layout, self.file, self.sheet = layout, file, sheet
         self.rows: list[Row] = []
         self.rejects: list[Reject] = []
+        self._seen: dict[int, dict[str, tuple[str | None, Any]]] = {
+            id(c): {} for c in layout.all_columns() if c.type in _CACHED
+        }
 
     def result(self) -> FlatFileResult:
         return FlatFileResult(self.file, self.layout.name, self.rows, self.rejects)
@@ -180,7 +183,16 @@ class _Typed:
                     bad = True
                 values[c.name] = c.default
                 continue
-            problem, value = parse_value(c, text)
+            if c.type == "integer" and text.isdigit() and text.isascii():  # the common case, fast
+                values[c.name] = int(text)
+                continue
+            cache = self._seen.get(id(c))
+            hit = cache.get(text) if cache is not None else None
+            if hit is None:
+                hit = parse_value(c, text)
+                if cache is not None and len(cache) < 4096:  # dates, codes, yes/no repeat: parse once
+                    cache[text] = hit
+            problem, value = hit
             if problem is not None:
                 self.reject(number, column, c.name, text, problem)
                 bad = True
@@ -360,6 +372,10 @@ class _Typed:
                 ],
             )
         return self.result()
+
+
+#: column types whose parsed values are kept per distinct text while one file is read
+_CACHED = frozenset({"date", "datetime", "code", "boolean"})
 
 
 def _from_cell(c: Column, cell: Any) -> tuple[str | None, Any]:
