@@ -662,29 +662,52 @@ def map_group() -> None:
 @map_group.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def map_check_cmd(paths: tuple[Path, ...]) -> None:
-    """Load and check mapping files (default: the shipped ones). Exit 1 when any is wrong."""
-    from ..mapping import MappingError, load_mapping
+    """Load and check mapping files (default: the shipped ones), and the flat-file layouts (in a
+    ``layouts`` folder) and inventory rules (``*-rules.yaml``) among them. Exit 1 when any is wrong."""
+    from ..errors import ConfigError
+    from ..formats.flatfile import load_layout
+    from ..mapping import load_mapping
+    from ..mapping.inventory_rules import load_rules
 
-    files = _mapping_files(paths)
+    files = _mapping_files(paths, everything=True)
     if not files:
         _fail(InputError("no mapping files found"))
     bad = 0
     for f in files:
         try:
-            m = load_mapping(f)
-        except MappingError as exc:
+            if _is_layout(f):
+                layout = load_layout(f)
+                what = f"layout, {layout.kind}"
+            elif _is_rules(f):
+                what = f"inventory rules, {len(load_rules(f).channels)} channel exception(s)"
+            else:
+                m = load_mapping(f)
+                what = f"{m.source} -> {m.target}"
+        except ConfigError as exc:  # MappingError, LayoutError: file:line
             bad += 1
             click.secho(f"error: {exc}", fg="red")
             continue
-        click.echo(f"{f}: ok ({m.source} -> {m.target})")
+        click.echo(f"{f}: ok ({what})")
     sys.exit(1 if bad else 0)
 
 
-def _mapping_files(paths: tuple[Path, ...]) -> list[Path]:
+def _mapping_files(paths: tuple[Path, ...], *, everything: bool = False) -> list[Path]:
+    """The YAML files below ``paths``; the flat-file layouts and inventory rules among them only
+    with ``everything`` (they are not mappings, and have no samples)."""
     files: list[Path] = []
     for p in paths or tuple(_mapping_dirs()[:1]):
         files += sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
-    return files
+    return [f for f in files if everything or not (_is_layout(f) or _is_rules(f))]
+
+
+def _is_layout(path: Path) -> bool:
+    """A flat-file layout (docs/flatfiles.md): a YAML file in a ``layouts`` folder."""
+    return "layouts" in path.parent.parts
+
+
+def _is_rules(path: Path) -> bool:
+    """Per-channel inventory rules (docs/flatfiles.md): ``*-rules.yaml``."""
+    return path.name.endswith("-rules.yaml")
 
 
 @map_group.command("test")
