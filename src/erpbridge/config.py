@@ -113,6 +113,8 @@ SECTIONS: Final = (
     "observability",
     "events",
     "notify",
+    "reconcile",
+    "jobs",
 )
 #: endpoint types that move X12 to and from partners, and those that take canonical documents
 #: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs, NetSuite over REST or SOAP)
@@ -829,6 +831,53 @@ class NotifySettings:
     webhook: WebhookSettings | None = None
 
 
+#: The reconciliation jobs (``[reconcile.<job>]``, ``erpbridge reconcile JOB``), in the order they run.
+RECONCILE_JOBS: Final = ("orders", "acks", "shipments", "inventory")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileJob:
+    """``[reconcile.<job>]``: whether the nightly batch runs the job, and its thresholds.
+
+    ``threshold``: discrepancies per partner tolerated before the job is over its threshold (a
+    notification, exit status 1). ``tolerance``/``tolerance_pct`` (inventory): a SKU's difference
+    counts only when it is bigger than both (units, and percent of the WMS's quantity)."""
+
+    enabled: bool = True
+    threshold: int = 0
+    tolerance: float = 0.0
+    tolerance_pct: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileErp:
+    """``[reconcile.inventory.erp.<endpoint>]``: an ERP whose on-hand the inventory job compares.
+
+    ``locations`` maps the WMS's location (warehouse code) to the ERP's: an SAP plant, a NetSuite
+    location's internal ID. ``adjustment_account`` (NetSuite): the account ``--fix`` posts inventory
+    adjustments to. ``stock`` (SAP): compare ``unrestricted`` use stock, or the ``total``."""
+
+    endpoint: str
+    locations: Mapping[str, str]
+    adjustment_account: str | None = None
+    stock: Literal["unrestricted", "total"] = "unrestricted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileSettings:
+    """``[reconcile]``: the nightly reconciliation (docs/reconciliation.md)."""
+
+    report: Path | None = None  # the report folder; None: <the archive folder's parent>/reports
+    lookback: timedelta = timedelta(days=7)  # documents recorded this long ago or later are checked
+    grace: timedelta = timedelta(hours=1)  # younger ones are still in flight
+    wms_partner: str | None = None  # whose InventoryAdvice documents are the WMS's snapshots; None: any
+    sku: tuple[str, ...] = ("vendor_sku", "sku", "upc")  # which product ID is the SKU, first found
+    erps: tuple[ReconcileErp, ...] = ()
+    jobs: Mapping[str, ReconcileJob] = field(
+        default_factory=lambda: MappingProxyType({j: ReconcileJob() for j in RECONCILE_JOBS})
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """A whole, checked configuration. Paths are absolute; secrets are references only."""
@@ -847,6 +896,8 @@ class Config:
     observability: Observability = field(default_factory=Observability)
     events: EventsSettings | None = None
     notify: NotifySettings | None = None
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    jobs: Mapping[str, ItemJob] = field(default_factory=dict)  # [jobs.<name>]
 
     def partner_by_isa(self, qualifier: str, isa_id: str) -> Partner | None:
         """The partner with this ISA qualifier and ID (as an inbound ISA05/ISA06 names it)."""
@@ -1506,6 +1557,17 @@ class _Parser:
             if flow is not None:
                 flows[name] = flow
         self.section(self.check_flows_distinct, flows, endpoints)
+        reconcile = self.section(self.parse_reconcile, root.data.get("reconcile", {}), endpoints)
+        jobs: dict[str, ItemJob] = {}
+        try:
+            raw_jobs = self.named(root.data.get("jobs"), "jobs")
+        except _Bad as bad:
+            self.problems.append(bad)
+            raw_jobs = {}
+        for name, value in raw_jobs.items():
+            item_job = self.section(self.parse_item_job, name, value, endpoints)
+            if item_job is not None:
+                jobs[name] = item_job
 
         if (
             self.problems
@@ -1514,6 +1576,7 @@ class _Parser:
             or ledger is None
             or schedules is None
             or observability is None
+            or reconcile is None
         ):
             lines = [
                 f"{self.shown}: {p.key}: {p.message}" if p.key else f"{self.shown}: {p.message}"
@@ -1535,6 +1598,8 @@ class _Parser:
             observability=observability,
             events=events,
             notify=notify,
+            reconcile=reconcile,
+            jobs=MappingProxyType(jobs),
         )
 
     def party(self, t: _Table, hint_id: str) -> Party:
@@ -1742,6 +1807,150 @@ class _Parser:
             default_topic=t.string("default_topic", "webhook"),
             max_body=t.integer("max_body", 1_048_576, low=1),
             notify=t.boolean("notify", False),
+        )
+
+    def parse_reconcile(self, data: Any, endpoints: Mapping[str, Endpoint]) -> ReconcileSettings:
+        t = _Table(data, "reconcile", ("report", "lookback", "grace", *RECONCILE_JOBS))
+        defaults = ReconcileSettings()
+        jobs: dict[str, ReconcileJob] = {}
+        erps: tuple[ReconcileErp, ...] = ()
+        wms_partner, sku = defaults.wms_partner, defaults.sku
+        for job in RECONCILE_JOBS:
+            inventory = (
+                ("tolerance", "tolerance_pct", "wms_partner", "sku", "erp") if job == "inventory" else ()
+            )
+            j = t.table(job, ("enabled", "threshold", *inventory), _Table({}, t.key(job)))
+
+            def number(name: str, j: _Table = j) -> float:
+                value = j.get(name, 0)
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise _Bad(j.key(name), f"expected a number of 0 or more, got {_show(value)}")
+                return float(value)
+
+            jobs[job] = ReconcileJob(
+                enabled=j.boolean("enabled", True),
+                threshold=j.integer("threshold", 0, low=0),
+                tolerance=number("tolerance"),
+                tolerance_pct=number("tolerance_pct"),
+            )
+            if job == "inventory":
+                wms_partner = j.string("wms_partner", None)
+                sku = j.strings("sku", defaults.sku)
+                if not sku:
+                    raise _Bad(j.key("sku"), 'name at least one product ID kind, such as ["vendor_sku"]')
+                erps = tuple(
+                    self.parse_reconcile_erp(name, _Table(raw, _join(j.key("erp"), name)), endpoints)
+                    for name, raw in self.named(j.get("erp", {}), j.key("erp")).items()
+                )
+        return ReconcileSettings(
+            report=self.path(t, "report", None),
+            lookback=t.duration("lookback", defaults.lookback),
+            grace=t.duration("grace", defaults.grace),
+            wms_partner=wms_partner,
+            sku=sku,
+            erps=erps,
+            jobs=MappingProxyType(jobs),
+        )
+
+    def parse_reconcile_erp(self, name: str, t: _Table, endpoints: Mapping[str, Endpoint]) -> ReconcileErp:
+        t.allow(("locations", "adjustment_account", "stock"))
+        ep = endpoints.get(name)
+        if ep is None or ep.type not in ("sap_odata", "netsuite_rest"):
+            what = f"is a {ep.type} endpoint" if ep is not None else "is not an endpoint of this file"
+            raise _Bad(
+                t.path,
+                f"{name} {what}: the inventory job reads on-hand from sap_odata and netsuite_rest endpoints",
+            )
+        raw = t.get("locations", hint='the WMS location to the ERP\'s, such as { "BRL-LOU1" = "1710" }')
+        if not isinstance(raw, dict) or not raw or not all(isinstance(v, str) and v for v in raw.values()):
+            raise _Bad(
+                t.key("locations"), f'expected a table of WMS location = "ERP location", got {_show(raw)}'
+            )
+        account = t.string("adjustment_account", None)
+        if account is not None and ep.type != "netsuite_rest":
+            raise _Bad(
+                t.key("adjustment_account"), "only a netsuite_rest endpoint takes inventory adjustments"
+            )
+        return ReconcileErp(
+            endpoint=name,
+            locations=MappingProxyType({str(k): str(v) for k, v in raw.items()}),
+            adjustment_account=account,
+            stock=t.choice("stock", ("unrestricted", "total"), "unrestricted"),
+        )
+
+    def parse_item_job(self, name: str, data: Any, endpoints: Mapping[str, Endpoint]) -> ItemJob:
+        """``[jobs.<name>]`` (ItemJob): the endpoints must be here and of the right types, the
+        layout must load, the cron must parse."""
+        from .errors import ConfigError
+
+        t = _Table(data, _join("jobs", name))
+        kind = t.choice("type", JOB_TYPES, hint='"item_master" or "catalog_drift"')
+        drift = kind == "catalog_drift"
+        t.allow(
+            ("type", "erp", "wms", "layout", "file", "cron", "enabled", "item_types", "dimensions")
+            + (("weight_tolerance", "dimension_tolerance", "tolerance_pct") if drift else ())
+        )
+        erp = t.string("erp", hint='the netsuite_rest endpoint whose items are read, such as erp = "netsuite"')
+        ep = endpoints.get(erp)
+        if ep is None or ep.type != "netsuite_rest":
+            what = f"is a {ep.type} endpoint" if ep is not None else "is not an endpoint of this file"
+            raise _Bad(t.key("erp"), f"{erp} {what}: the item master is read from a netsuite_rest endpoint")
+        w = t.table("wms", ("endpoint", "folder"))
+        wms = Place(endpoint=w.string("endpoint"), folder=w.string("folder", "", empty=True))
+        target = endpoints.get(wms.endpoint)
+        if target is None or target.type not in ("local", "folder", "wms_flatfile", "sftp"):
+            what = f"is a {target.type} endpoint" if target is not None else "is not an endpoint of this file"
+            raise _Bad(
+                w.key("endpoint"),
+                f"{wms.endpoint} {what}: the WMS's item files are in a local, folder, wms_flatfile or sftp endpoint",
+            )
+        layout_name = t.string("layout", "wms-items" if drift else "item-master")
+        if "/" not in layout_name and not layout_name.endswith((".yaml", ".yml")):
+            t = _Table({**t.data, "layout": f"mappings/wms/layouts/{layout_name}.yaml"}, t.path)
+        else:
+            t = _Table({**t.data, "layout": layout_name}, t.path)
+        layout = self.shipped_path(t, "layout", hint="")
+        from .formats.flatfile import load_layout
+
+        try:
+            load_layout(layout)
+        except ConfigError as exc:  # LayoutError: file:line
+            raise _Bad(t.key("layout"), str(exc)) from None
+        file = t.string("file", None if drift else "items.txt")
+        if file is not None and (not file or "/" in file or file.startswith(".")):
+            raise _Bad(t.key("file"), f"{_show(file)} is not a file name (no folders: put them in wms.folder)")
+        dimensions: tuple[str, str, str, str] | None = None
+        if t.has("dimensions"):
+            d = t.table("dimensions", ("length", "width", "height", "unit"))
+            unit = d.choice("unit", ("in", "cm", "mm", "ft", "m"), "in")
+            dimensions = (d.string("length"), d.string("width"), d.string("height"), unit)
+            for key, value in zip(("length", "width", "height"), dimensions, strict=False):
+                if not re.fullmatch(r"custitem[a-z0-9_]{1,40}", value):
+                    raise _Bad(d.key(key), f"{_show(value)} is not a custom item field ID (custitem_...)")
+        types = t.strings("item_types", ("InvtPart", "Assembly"))
+        if not types or not all(re.fullmatch(r"[A-Za-z]+", k) for k in types):
+            raise _Bad(t.key("item_types"), 'expected item types such as ["InvtPart", "Assembly"]')
+
+        def number(key: str, default: float) -> float:
+            value = t.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise _Bad(t.key(key), f"expected a number of 0 or more, got {_show(value)}")
+            return float(value)
+
+        return ItemJob(
+            name=name,
+            type=kind,
+            erp=erp,
+            wms=wms,
+            layout=layout,
+            cron=t.cron("cron", Cron.parse("30 2 * * *" if drift else "0 2 * * *")),
+            file=file,
+            enabled=t.boolean("enabled", True),
+            item_types=types,
+            dimensions=dimensions,
+            weight_tolerance=number("weight_tolerance", 0.01),
+            dimension_tolerance=number("dimension_tolerance", 0.1),
+            tolerance_pct=number("tolerance_pct", 0.0),
         )
 
     def parse_notify(self, data: Any) -> NotifySettings:

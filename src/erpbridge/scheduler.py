@@ -8,10 +8,15 @@ Jobs
 * ``ack_overdue`` (``[schedules] ack_overdue``, a cron): what we sent that no 997 answered within
   the partner's ``ack_window`` becomes ``ack_overdue``, an exception event.
 * ``reconciliation`` (``[schedules] reconciliation``, nightly): every flow once more (anything a
-  poll missed), the overdue check, and a count of what needs a person or is stuck.
+  poll missed), the overdue check, a count of what needs a person or is stuck, then the
+  reconciliation jobs of ``[reconcile]`` (:mod:`erpbridge.reconcile`: orders, acks, shipments,
+  inventory), recorded in the ledger with their discrepancies, a report written, the
+  ``reconciler_delta`` metric set, and each job and partner over its threshold notified.
 * ``notify`` (``[notify] schedule``, leader only): what entered quarantined, dead_lettered,
   rejected or ack_overdue since the last run, and the exception events of sources with
   ``notify = true``, to the configured email and webhook (:mod:`erpbridge.events`).
+* ``job:<name>``, one per enabled ``[jobs.<name>]`` (leader only, on its ``cron``): the item
+  master file for the WMS, or catalog drift (:mod:`erpbridge.catalog.jobs`), each run recorded.
 * ``events_pending`` (every minute, with ``[events]``): exception events whose handling must be
   tried again. The receiver itself (``[events] listen``) runs beside the scheduler.
 
@@ -117,6 +122,12 @@ class Daemon:
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self.notifications = build_notifications(config)
+        from .catalog.jobs import publish_last as publish_drift
+
+        publish_drift(ledger, config)  # catalog_drift shows the last catalog_drift runs from the start
+        from .reconcile.jobs import publish_last
+
+        publish_last(ledger)  # the reconciler_delta metric shows the last night's runs from the start
         self.receiver = build_receiver(config, ledger, worker=f"{runner.worker}/events")
 
     # -- the jobs -----------------------------------------------------------------------------
@@ -151,6 +162,16 @@ class Daemon:
                 leader_only=True,
             )
         )
+        for item_job in self.config.jobs.values():  # [jobs.<name>]: item master, catalog drift
+            if item_job.enabled:
+                out.append(
+                    Job(
+                        f"job:{item_job.name}",
+                        cron_trigger(item_job.cron, tz),
+                        partial(self.item_job, item_job.name),
+                        leader_only=True,
+                    )
+                )
         if self.config.notify is not None:
             out.append(
                 Job("notify", cron_trigger(self.config.notify.schedule, tz), self.notify, leader_only=True)
@@ -198,6 +219,7 @@ class Daemon:
                 return self.runner.check_ack_overdue()
             summary = self.runner.run_once()  # every flow, then the overdue check
             summary.detail.update(self._ledger_health())
+            summary.detail["reconcile"] = self.reconcile(summary)
             return summary
 
         summary = self._guarded(job, work, failed)
@@ -208,6 +230,44 @@ class Daemon:
         if summary.table() or summary.problems or failed:
             self.report(job, summary)
         return summary
+
+    def reconcile(self, summary: Summary) -> dict[str, Any]:
+        """The reconciliation jobs ``[reconcile]`` enables (reconcile/jobs.py), each recorded in the
+        ledger with its discrepancies and the report written; the ``reconciler_delta`` metric set, and
+        each job and partner over its threshold notified and added to the batch's problems."""
+        from .reconcile.jobs import Reconciler, publish
+
+        reconciler = Reconciler(self.config, self.ledger, self.runner)
+        done = reconciler.run()
+        notify = self.notifications.notify if self.notifications is not None else None
+        for line in publish(done.results, notify=notify, remedies=reconciler.remedies):
+            summary.problems.append(line)
+        for result in done.results:
+            summary.add(
+                f"reconcile {result.job}", result.verdict.replace(" ", "_"), len(result.discrepancies)
+            )
+            if result.error:
+                summary.problems.append(f"reconcile {result.job}: could not run: {result.error}")
+        return {
+            "jobs": {r.job: r.verdict for r in done.results},
+            "report": str(done.report[1]) if done.report else None,
+        }
+
+    def item_job(self, name: str) -> object:
+        """A job of ``[jobs.<name>]`` (erpbridge/catalog/jobs.py) if this process leads: it records
+        its own run in the ledger; a failed run is said, not raised."""
+        if not self.lead():
+            return None
+        from .catalog.jobs import run_job
+
+        try:
+            result = run_job(self.config, self.ledger, name, worker=self.runner.worker)
+        except ErpBridgeError as exc:
+            self.say(f"job:{name}: {exc}")
+            return None
+        if result.error:
+            self.say(f"job:{name} failed: {result.error}")
+        return result
 
     def notify(self) -> int | None:
         """The ``notify`` job, if this process leads: how many notifications it found."""

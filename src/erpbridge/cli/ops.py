@@ -764,8 +764,30 @@ def collect_status(config: Config, ledger: Ledger) -> dict[str, Any]:
             }
             for p in sorted(ledger.paused_endpoints().values(), key=lambda p: p.endpoint)
         ],
-        # issue 7: the last run of each reconciliation (the ledger's job runs) goes here, as
-        # "reconciliation": {...}, with a section of its own in _render_status.
+        "reconciliation": _reconciliation_status(ledger),
+    }
+
+
+def _reconciliation_status(ledger: Ledger) -> dict[str, Any]:
+    """The last run of each reconciliation job: when, its result, its open discrepancies per partner
+    (those it found: a later run that no longer finds one has closed it)."""
+    from ..reconcile.jobs import last_reconciliations
+
+    runs = last_reconciliations(ledger)
+    counts = ledger.discrepancy_counts(r.id for r in runs.values())
+    return {
+        job: {
+            "run": run.id,
+            "started_at": _plain(run.started_at),
+            "finished_at": _plain(run.finished_at),
+            "outcome": run.outcome,
+            "verdict": run.detail.get("verdict", run.outcome),
+            "open": sum(counts.get(run.id, {}).values()),
+            "by_partner": counts.get(run.id, {}),
+            "threshold": run.detail.get("threshold"),
+            "error": run.detail.get("error"),
+        }
+        for job, run in sorted(runs.items())
     }
 
 
@@ -856,6 +878,24 @@ def _render_status(status: Mapping[str, Any]) -> list[str]:
     last = status["last_event"]
     out += ["", "last event per partner" + ("" if last else ": none")]
     out += _table(("partner", "time"), [(p, when(t)) for p, t in last.items()], "  ") if last else []
+    runs = status.get("reconciliation") or {}
+    out += ["", "last reconciliation" + ("" if runs else ": never run (erpbridge reconcile)")]
+    if runs:
+        out += _table(
+            ("job", "finished", "result", "open", "per partner"),
+            [
+                (
+                    job,
+                    when(r["finished_at"]) if r["finished_at"] else f"running since {when(r['started_at'])}",
+                    r["verdict"] + (f": {_short(r['error'], 60)}" if r["error"] else ""),
+                    str(r["open"]),
+                    ", ".join(f"{p} {n}" for p, n in sorted(r["by_partner"].items())) or "-",
+                )
+                for job, r in runs.items()
+            ],
+            "  ",
+            right=(3,),
+        )
     return out
 
 
@@ -865,7 +905,7 @@ def _render_status(status: Mapping[str, Any]) -> list[str]:
 @_guarded
 def status_cmd(config_file: Path | None, as_json: bool) -> None:
     """The installation at a glance: flows, documents per state, pending work, dead letters,
-    overdue acknowledgments and the last event per partner."""
+    overdue acknowledgments, the last event per partner and the last reconciliation."""
     config = _load(config_file)
     with _open(config) as ledger:
         status = collect_status(config, ledger)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -274,6 +275,30 @@ class JobRunRow(Base):
     finished_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class DiscrepancyRow(Base):
+    """One discrepancy a reconciliation job run found (revision 0005); ``sides`` is JSON."""
+
+    __tablename__ = "discrepancies"
+    __table_args__ = (
+        CheckConstraint("owner IN ('wms', 'erp', 'partner', 'erpbridge')", name="owner"),
+        Index("ix_discrepancies_run_id", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(AutoId, ForeignKey("job_runs.id"))
+    job: Mapped[str] = mapped_column(String(64))
+    partner: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(String(300))
+    check: Mapped[str] = mapped_column(String(64))
+    sides: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(Text)
+    remedy: Mapped[str] = mapped_column(Text)
+    delta: Mapped[float] = mapped_column(Float)
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
 
 
 class EndpointPauseRow(Base):

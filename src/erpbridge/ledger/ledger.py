@@ -45,6 +45,7 @@ from ._schema import (
     ChainHeadRow,
     ControlNumberRow,
     DeadLetterRow,
+    DiscrepancyRow,
     DocumentRow,
     EndpointPauseRow,
     EventRow,
@@ -60,6 +61,7 @@ from .pauses import EndpointPause
 from .records import (
     Allocation,
     DeadLetter,
+    Discrepancy,
     Document,
     Event,
     EventCounts,
@@ -70,6 +72,7 @@ from .records import (
     Link,
     OutboxEntry,
     OutboxState,
+    Owner,
     Relation,
     StepLatency,
 )
@@ -149,7 +152,7 @@ def _name(value: str, what: str, max_len: int) -> str:
     return result
 
 
-_E = TypeVar("_E", State, Relation, Level)
+_E = TypeVar("_E", State, Relation, Level, Owner)
 
 
 def _member(cls: type[_E], value: _E | str, what: str) -> _E:
@@ -238,6 +241,24 @@ def _pause(row: EndpointPauseRow) -> EndpointPause:
         fingerprint=row.fingerprint,
         document_id=row.document_id,
         worker=row.worker,
+    )
+
+
+def _discrepancy(row: DiscrepancyRow) -> Discrepancy:
+    return Discrepancy(
+        id=row.id,
+        run_id=row.run_id,
+        job=row.job,
+        partner=row.partner,
+        subject=row.subject,
+        check=row.check,
+        sides=json.loads(row.sides),
+        owner=Owner(row.owner),
+        action=row.action,
+        remedy=row.remedy,
+        delta=row.delta,
+        document_id=row.document_id,
+        created_at=row.created_at,
     )
 
 
@@ -1452,6 +1473,82 @@ class Ledger:
             return {r.job: _job_run(r) for r in rows}
 
         return self._tx("last_job_runs", work)
+
+    # --- reconciliation discrepancies -----------------------------------------------------
+
+    def record_discrepancies(self, run_id: int, found: Iterable[Discrepancy]) -> int:
+        """Record what the reconciliation job run ``run_id`` found, in one transaction; how many.
+
+        The run's ``job`` and the discrepancies' are the caller's business (``reconcile:inventory``
+        and ``inventory``); ``id``, ``run_id`` and ``created_at`` of the records given are ignored."""
+        rows = [
+            {
+                "job": _name(d.job, "job", 64),
+                "partner": _name(d.partner, "partner", 128),
+                "subject": d.subject[:300],
+                "check": _name(d.check, "check", 64),
+                "sides": canonical_json({str(k): str(v) for k, v in d.sides.items()}),
+                "owner": _member(Owner, d.owner, "owner").value,
+                "action": d.action,
+                "remedy": d.remedy,
+                "delta": float(d.delta),
+                "document_id": d.document_id,
+            }
+            for d in found
+        ]
+
+        def work(s: Session) -> int:
+            if s.get(JobRunRow, run_id) is None:
+                raise LedgerError(f"no job run {run_id}")
+            now = self._now()
+            if rows:
+                s.execute(insert(DiscrepancyRow), [{**r, "run_id": run_id, "created_at": now} for r in rows])
+            return len(rows)
+
+        return self._tx("record_discrepancies", work, run=run_id)
+
+    def discrepancies(
+        self,
+        *,
+        run_id: int | None = None,
+        job: str | None = None,
+        partner: str | None = None,
+        limit: int | None = 10_000,
+    ) -> list[Discrepancy]:
+        """Recorded discrepancies, in the order they were recorded: of one run, job or partner."""
+
+        def work(s: Session) -> list[Discrepancy]:
+            stmt = select(DiscrepancyRow).order_by(DiscrepancyRow.id)
+            if run_id is not None:
+                stmt = stmt.where(DiscrepancyRow.run_id == run_id)
+            if job is not None:
+                stmt = stmt.where(DiscrepancyRow.job == job)
+            if partner is not None:
+                stmt = stmt.where(DiscrepancyRow.partner == partner)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return [_discrepancy(r) for r in s.scalars(stmt)]
+
+        return self._tx("discrepancies", work, write=False, run=run_id)
+
+    def discrepancy_counts(self, run_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """How many discrepancies each of ``run_ids`` recorded, per partner (runs without any: absent)."""
+        wanted = sorted(set(run_ids))
+
+        def work(s: Session) -> dict[int, dict[str, int]]:
+            out: dict[int, dict[str, int]] = {}
+            if not wanted:
+                return out
+            stmt = (
+                select(DiscrepancyRow.run_id, DiscrepancyRow.partner, func.count())
+                .where(DiscrepancyRow.run_id.in_(wanted))
+                .group_by(DiscrepancyRow.run_id, DiscrepancyRow.partner)
+            )
+            for run, partner, n in s.execute(stmt):
+                out.setdefault(int(run), {})[str(partner)] = int(n)
+            return out
+
+        return self._tx("discrepancy_counts", work, write=False)
 
     # --- endpoint pauses -----------------------------------------------------------------
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..config import RECONCILE_JOBS
 from ..ledger import Discrepancy, Owner, State
 from ..ledger.states import WORK_STATES, Direction
 from .inventory import ANY_LOCATION, InventoryComparison
 
 #: The reconciliation jobs, in the order they run.
-JOBS = ("orders", "acks", "shipments", "inventory")
+JOBS = RECONCILE_JOBS
 
 #: The replay key the remedies use: a remedy run twice sends once (``erpbridge replay --key``).
 REMEDY_KEY = "reconcile"
