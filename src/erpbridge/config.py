@@ -122,6 +122,8 @@ TRANSPORT_TYPES: Final = ("local", "sftp")
 CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc", "sap_odata", "wms_flatfile")
 #: the connectors that know where documents go themselves (an API: no folder)
 API_TYPES: Final = ("netsuite_rest", "netsuite_soap", "sap_odata")
+#: what an inbound flow polling SAP over OData takes: the outbound deliveries to pick (docs/sap.md)
+ODATA_DELIVERIES: Final = "sap/A_OutbDeliveryHeader"
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
 _CSV_KEYS: Final = (  # outbound flows only
     "csv_mapping", "csv_encoding", "csv_delimiter", "layout", "rejects", "inventory_rules",
@@ -683,11 +685,14 @@ Endpoint: TypeAlias = (
 
 @dataclass(frozen=True, kw_only=True)
 class Place:
-    """A folder on an endpoint; ``archive`` is where a source's files go once recorded."""
+    """A folder on an endpoint; ``archive`` is where a source's files go once recorded.
+    ``shipping_point``: an inbound flow reading SAP's deliveries to pick over OData reads those of
+    this shipping point only (None: all)."""
 
     endpoint: str
     folder: str
     archive: str | None = None
+    shipping_point: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -699,6 +704,7 @@ class DocumentSpec:
     x12_set: str = ""  # "850" ("" for an IDoc)
     kind: str | None = None  # "ShipNotice" (outbound), None (inbound: the mapping decides)
     idoc: str | None = None  # "SHPORD.DELVRY07" (inbound IDoc flows)
+    odata: str | None = None  # "A_OutbDeliveryHeader" (inbound flows polling SAP over OData)
 
     @property
     def idoc_type(self) -> str | None:
@@ -751,6 +757,12 @@ class Flow:
         """Whether the flow reads SAP IDoc XML (an inbound flow whose documents are ``idoc/...``)."""
         return any(d.idoc for d in self.documents)
 
+    @property
+    def reads_odata(self) -> bool:
+        """Whether the flow polls SAP over OData (an inbound flow of ``sap/A_OutbDeliveryHeader``:
+        the deliveries to pick become pick requests)."""
+        return any(d.odata for d in self.documents)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Schedules:
@@ -759,6 +771,36 @@ class Schedules:
     timezone: str = "UTC"
     reconciliation: Cron = field(default_factory=lambda: Cron.parse("0 2 * * *"))
     ack_overdue: Cron = field(default_factory=lambda: Cron.parse("*/15 * * * *"))
+
+
+#: The kinds of ``[jobs.<name>]`` (erpbridge/catalog/jobs.py, docs/netsuite.md).
+JOB_TYPES: Final = ("item_master", "catalog_drift")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemJob:
+    """``[jobs.<name>]``: a scheduled job between the ERP's item master and the WMS's.
+
+    ``item_master``: the ERP's items (``erp``, a netsuite_rest endpoint, SuiteQL) written as the
+    WMS item file ``file`` in ``layout`` into ``wms`` (a folder of a local, folder, wms_flatfile or
+    sftp endpoint). ``catalog_drift``: the WMS's item export (``file`` in ``wms``, or its newest
+    file) read with ``layout`` and compared per SKU with the ERP's items, drift beyond
+    ``weight_tolerance`` (lb), ``dimension_tolerance`` (in) and ``tolerance_pct`` counted.
+    ``dimensions``: the ERP's custom fields holding length, width and height, and their unit."""
+
+    name: str
+    type: Literal["item_master", "catalog_drift"]
+    erp: str
+    wms: Place
+    layout: Path
+    cron: Cron
+    file: str | None = None
+    enabled: bool = True
+    item_types: tuple[str, ...] = ("InvtPart", "Assembly")
+    dimensions: tuple[str, str, str, str] | None = None  # length, width, height fields; their unit
+    weight_tolerance: float = 0.01
+    dimension_tolerance: float = 0.1
+    tolerance_pct: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -2641,7 +2683,7 @@ class _Parser:
         archive: bool,
         what: str,
     ) -> Place:
-        keys = ("endpoint", "folder", "archive") if archive else ("endpoint", "folder")
+        keys = ("endpoint", "folder", "archive", "shipping_point") if archive else ("endpoint", "folder")
         p = t.table(name, keys, None)
         if p is None:
             p = _Table({}, t.key(name))
@@ -2662,6 +2704,16 @@ class _Parser:
                 f"[endpoints.{_key(endpoint)}] is a {kind} endpoint; {what} must be a {_either(allowed_types)} endpoint",
             )
         assert isinstance(raw, dict)
+        if p.has("shipping_point") and not (archive and kind == "sap_odata"):
+            raise _Bad(
+                p.key("shipping_point"),
+                "only a flow reading SAP's deliveries to pick (an sap_odata source) has a shipping point; remove this key",
+            )
+        if archive and kind == "sap_odata" and p.has("archive"):
+            raise _Bad(
+                p.key("archive"),
+                "SAP's deliveries are read, not moved: there is nothing to archive; remove this key",
+            )
         if kind in API_TYPES or (kind == "sap_idoc" and not archive):
             # a connector that knows where documents go (an IDoc file port: its own folder)
             if p.has("folder"):
@@ -2670,7 +2722,13 @@ class _Parser:
                     p.key("folder"),
                     f"[endpoints.{_key(endpoint)}] is an {kind} endpoint: {where} says where documents go; remove this key",
                 )
-            return Place(endpoint=endpoint, folder="")
+            point = p.string("shipping_point", None) if p.has("shipping_point") else None
+            if point is not None and not re.fullmatch(r"[A-Z0-9]{1,4}", point):
+                raise _Bad(
+                    p.key("shipping_point"),
+                    f"{_show(point)} is not an SAP shipping point (1 to 4 capitals or digits)",
+                )
+            return Place(endpoint=endpoint, folder="", shipping_point=point)
         if kind == "sap_idoc":  # a source: the folder SAP's file port writes to
             if raw.get("port") != "file":
                 raise _Bad(
@@ -2739,6 +2797,16 @@ class _Parser:
         if direction == "in":
             documents = self.inbound_documents(t, partner)
             idoc = any(d.idoc for d in documents)
+            odata = any(d.odata for d in documents)
+            if odata and not t.has("source"):
+                raise _Bad(
+                    t.key("source"),
+                    'missing: a flow of SAP\'s deliveries to pick reads an sap_odata endpoint, such as source = { endpoint = "s4", shipping_point = "1710" }',
+                )
+            if odata and t.has("acks"):
+                raise _Bad(
+                    t.key("acks"), "a flow polling SAP over OData sends no acknowledgments; remove this key"
+                )
             if idoc and not t.has("source"):
                 raise _Bad(
                     t.key("source"),
@@ -2755,9 +2823,15 @@ class _Parser:
                 default_folder="inbound",
                 owner=partner_id,
                 raw_endpoints=raw_endpoints,
-                allowed_types=(*TRANSPORT_TYPES, "sap_idoc") if idoc else TRANSPORT_TYPES,
+                allowed_types=("sap_odata",)
+                if odata
+                else (*TRANSPORT_TYPES, "sap_idoc")
+                if idoc
+                else TRANSPORT_TYPES,
                 archive=True,
-                what="an inbound IDoc flow's source (SAP's IDoc XML)"
+                what="the source of a flow of SAP's deliveries to pick"
+                if odata
+                else "an inbound IDoc flow's source (SAP's IDoc XML)"
                 if idoc
                 else "an inbound flow's source (partner X12)",
             )
@@ -2774,7 +2848,7 @@ class _Parser:
             )
             acks = (
                 None
-                if idoc
+                if idoc or odata
                 else self.place(
                     t,
                     "acks",
@@ -2881,10 +2955,13 @@ class _Parser:
             ep = endpoints.get(place.endpoint)
             if ep is None:
                 raise _Skip  # the endpoint is broken: reported already
-            if isinstance(ep, SapODataEndpoint) and kinds != ["PurchaseOrder"]:
+            if isinstance(ep, SapODataEndpoint) and any(
+                k not in ("PurchaseOrder", "ShipNotice") for k in kinds
+            ):
                 raise _Bad(
                     where,
-                    f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders only; this flow carries {', '.join(kinds)}",
+                    f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders (sales orders) and ShipNotices "
+                    f"(a delivery's picking and goods issue); this flow carries {', '.join(kinds)}",
                 )
             if isinstance(ep, NetSuiteEndpoint) and any(
                 k not in ("PurchaseOrder", "ShipNotice") for k in kinds
@@ -3044,6 +3121,14 @@ class _Parser:
         key = t.key("documents")
         if not isinstance(value, list) or not value:
             raise _Bad(key, f'expected a list of X12 sets such as ["x12/850", "x12/997"], got {_show(value)}')
+        if any(isinstance(v, str) and v.startswith("sap/") for v in value):
+            if value != [ODATA_DELIVERIES]:
+                raise _Bad(
+                    key,
+                    f'a flow polling SAP over OData takes documents = ["{ODATA_DELIVERIES}"] (the outbound '
+                    f"deliveries to pick) and nothing else, not {_show(value)}",
+                )
+            return (DocumentSpec(odata=ODATA_DELIVERIES.partition("/")[2]),)
         if any(isinstance(v, str) and v.startswith("idoc/") for v in value):
             specs = []
             for n, v in enumerate(value):
@@ -3092,6 +3177,8 @@ class _Parser:
             ep = endpoints.get(place.endpoint)
             if isinstance(ep, SapIdocEndpoint) and ep.port == "file" and ep.transport:
                 return ep.transport, ep.folder if target else place.folder
+            if isinstance(ep, SapODataEndpoint) and not target:  # SAP's deliveries of a shipping point
+                return place.endpoint, f"deliveries of shipping point {place.shipping_point or '(all)'}"
             return place.endpoint, place.folder
 
         readers: dict[tuple[str, str], str] = {}

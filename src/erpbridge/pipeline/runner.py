@@ -25,6 +25,7 @@ recorded as done, so after a crash the next run resumes where the last one stopp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -38,12 +39,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..config import Config, Flow, Partner, Place, SapIdocEndpoint, build_connector, build_transport
-from ..connectors import Connector, Delivered
+from ..config import (
+    Config,
+    Flow,
+    Partner,
+    Place,
+    SapIdocEndpoint,
+    SapODataEndpoint,
+    build_connector,
+    build_transport,
+)
+from ..connectors import Connector, Delivered, WorkSource
 from ..errors import (
     AuthenticationError,
+    ConfigError,
     CsvError,
     DocumentRejectedError,
     ErpBridgeError,
@@ -56,17 +67,19 @@ from ..formats.flatfile import Layout, load_layout
 from ..formats.flatfile import read as read_flatfile
 from ..formats.idoc import decode as decode_idoc
 from ..formats.x12 import (
+    Acknowledgment,
     ControlNumbers,
+    DecodeResult,
     Finding,
     Overlay,
     build_acks,
-    decode,
     encode,
     envelope,
     read,
 )
 from ..formats.x12.lexer import Lexer, Segment
 from ..formats.x12.schema import builtin_overlays
+from ..formats.x12.view import build_view
 from ..ledger import Allocation, Direction, Document, Ledger, Relation, State
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
@@ -134,6 +147,35 @@ class Progress(str):
         return line
 
 
+#: A state move waiting to be made with others in one transaction: document, state, transition()'s keywords.
+_Move = tuple[str, State, dict[str, Any]]
+
+
+class _RecordedAck(NamedTuple):
+    """One of our acknowledgments of an inbound interchange, recorded: its kind (``x12/997``), the
+    ledger's document, and its bytes when they were written just now (else in the ledger)."""
+
+    kind: str
+    document: Document
+    data: bytes | None
+
+
+class _Interchange:
+    """An inbound X12 file read once, with its partner's overlays: the reader's events, and from
+    them (each built once, when asked) the JSON view to validate and map, and the acknowledgments."""
+
+    def __init__(self, payload: bytes, partner: Partner, events: list[Any]) -> None:
+        self.payload, self.partner, self.events = payload, partner, events
+
+    @functools.cached_property
+    def view(self) -> DecodeResult:
+        return build_view(self.events)
+
+    @functools.cached_property
+    def acks(self) -> list[Acknowledgment]:
+        return [a for a in build_acks(self.events, kind=self.partner.ack) if not a.is_empty()]
+
+
 class Runner:
     """Runs the flows of ``config`` against ``ledger``."""
 
@@ -162,6 +204,7 @@ class Runner:
         self._paused: dict[str, bool] = {}  # endpoints found paused (True) or not this pass (pauses.py)
         self._held: set[str] = set()  # documents left waiting for a paused endpoint this pass
         self._mappings: dict[Path, LoadedMapping] = {}
+        self._last_read: _Interchange | None = None  # the inbound interchange in hand, read once
         self._layouts: dict[Path, Layout] = {}  # flows' flat-file layouts, loaded once
         self._rules: dict[Path, InventoryRules] = {}  # flows' inventory rules, loaded once
         # set by the daemon on SIGTERM: the document in hand is finished, then the pass ends
@@ -204,7 +247,8 @@ class Runner:
                 self.ledger,
                 partner=flow.partner,
                 worker=self.worker,
-                to_sap=isinstance(ep, SapIdocEndpoint),
+                to_sap=isinstance(ep, SapIdocEndpoint | SapODataEndpoint),
+                receipt=isinstance(ep, SapODataEndpoint),
             )
         return self.connectors[slot]
 
@@ -315,6 +359,68 @@ class Runner:
         moved = self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
         self._mark = time.monotonic()
         return moved
+
+    def _lap(self) -> int:
+        """The step in hand is done: its latency in ms (since the previous step), for a move made
+        later with others (:meth:`_moves`)."""
+        now = time.monotonic()
+        latency, self._mark = int((now - self._mark) * 1000), now
+        return latency
+
+    def _moves(self, moves: list[_Move]) -> list[Document]:
+        """Moves of steps with no I/O between them, in one ledger transaction (relaxed, as every
+        move): each still checked, with its own event and latency. The documents after them."""
+        if not moves:
+            return []
+        moved = self.ledger.atomic(
+            lambda: [self.ledger.transition(d, to, worker=self.worker, **kw) for d, to, kw in moves],
+            durable=False,
+        )
+        self._mark = time.monotonic()
+        return moved
+
+    def _x12(self, partner: Partner, payload: bytes) -> _Interchange:
+        """An inbound interchange read once (with the partner's overlays) for validation, the
+        acknowledgments and the mapping: the last one read is kept while its document advances."""
+        last = self._last_read
+        if last is None or last.payload is not payload or last.partner is not partner:
+            last = _Interchange(payload, partner, list(read(payload, overlays=self._overlays_for(partner))))
+            self._last_read = last
+        return last
+
+    def _validation(self, partner: Partner, payload: bytes) -> dict[str, Any]:
+        """Validate an interchange (NotX12Error when it is not X12): the ``validate`` event's detail."""
+        decoded = self._x12(partner, payload).view
+        errors = [f for f in decoded.findings if f.severity == "error"]
+        sets = sum(len(g["sets"]) for i in decoded.document["interchanges"] for g in i["groups"])
+        return {"sets": sets, "errors": len(errors)}
+
+    def _record_acks(self, partner: Partner, doc: Document, payload: bytes) -> list[_RecordedAck]:
+        """Our 997/999/TA1s for ``doc``, built from its validation (the partner's overlay too), each
+        recorded as an outbound document with control numbers from the ledger, ``written``; with the
+        bytes when written now (idempotent: recorded before, the same document comes back)."""
+        recorded: list[_RecordedAck] = []
+        for i, ack in enumerate(self._x12(partner, payload).acks):
+            kinds = {ack.ack_kind(g) for g in ack.groups} or {"TA1"}
+            kind = "x12/" + "/".join(sorted(kinds))
+            made: dict[str, bytes] = {}
+
+            def build(alloc: Any, ack: Any = ack, made: dict[str, bytes] = made) -> bytes:
+                made["x12"] = ack.encode(self.now(), ControlNumbers(alloc.isa13, alloc.gs06, alloc.st02))
+                return made["x12"]
+
+            out = self.ledger.record_outbound(
+                partner.id,
+                kind,
+                payload=build,
+                state=State.WRITTEN,
+                idempotency_key=f"ack:{doc.id}:{i}",
+                links=[(Relation.ACKNOWLEDGES, doc.id)],
+                step="write_ack",
+                worker=self.worker,
+            )
+            recorded.append(_RecordedAck(kind, out, made.get("x12")))
+        return recorded
 
     def _credential(self, endpoint: str) -> str | None:
         """The name of the credential an endpoint's transport uses (for the events), if any."""
@@ -432,21 +538,13 @@ class Runner:
 
     def _inbound(self, flow: Flow, summary: Summary) -> None:
         partner = self.config.partners[flow.partner]
+        if flow.reads_odata:
+            self._inbound_work(flow, partner, summary)
+            return
         source = self._transport(flow.source.endpoint, partner.id)
         with source.session() as s:
-            idoc = flow.reads_idoc
             for name, payload in self._fetched(flow, s, summary):
-                doc, created = self.ledger.record_inbound(
-                    partner.id,
-                    "idoc" if idoc else "x12",
-                    payload,
-                    file_name=name,
-                    isa13=None if idoc else isa13_of(payload),
-                    docnum=docnum_of(payload) if idoc else None,
-                    step="receive",
-                    credential=self._credential(flow.source.endpoint),
-                    worker=self.worker,
-                )
+                doc, created, acks = self._receive(flow, partner, name, payload)
                 if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
                     summary.add(flow.name, "duplicate")
                     if flow.source.archive:
@@ -460,8 +558,121 @@ class Runner:
                     continue
                 if created:
                     summary.add(flow.name, "received")
-                self._advance_inbound(flow, partner, s, doc, payload, summary)
+                self._advance_inbound(flow, partner, s, doc, payload, summary, acks)
             self._resume_inbound(flow, partner, s, summary)
+
+    def _inbound_work(self, flow: Flow, partner: Partner, summary: Summary) -> None:
+        """An inbound flow polling SAP over OData: each delivery to pick (its record, as
+        connectors.sap_odata.delivery_record makes it) is recorded once per delivery number (kind
+        ``odata``, business key the delivery) and taken through the steps a file goes through
+        (validate, map by ``outbound-delivery-to-*.yaml``, deliver, archive). A delivery recorded
+        before is not recorded again; one SAP changed since is reported, not sent again (docs/sap.md)."""
+        endpoint = self.config.endpoints[flow.source.endpoint]
+        source = build_connector(endpoint, ledger=self.ledger, partner=partner.id, worker=self.worker)
+        if not isinstance(source, WorkSource):  # config.py allows sap_odata sources only
+            raise ConfigError(f"[endpoints.{flow.source.endpoint}] cannot be polled for work", flow=flow.name)
+        files = _NoFiles()
+        try:
+            for number, record in source.work_records(shipping_point=flow.source.shipping_point):
+                if self.stopping.is_set():
+                    break
+                self._mark = time.monotonic()
+                payload = (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+                doc = self._receive_work(flow, partner, number, payload, summary)
+                if doc is not None:
+                    self._advance_inbound(flow, partner, files, doc, payload, summary)
+            self._resume_inbound(flow, partner, files, summary)
+        finally:
+            source.close()
+
+    def _receive_work(
+        self, flow: Flow, partner: Partner, number: str, payload: bytes, summary: Summary
+    ) -> Document | None:
+        """Record one delivery to pick, once: the document to take on, or None (seen before)."""
+        found = self.ledger.find(
+            partner=partner.id, direction=Direction.IN, kind=WORK_KIND, business_key=number, limit=1
+        )
+        if found:
+            doc, sha = found[0], hashlib.sha256(payload).hexdigest()
+            if doc.payload_sha256 == sha or any(e.payload_sha256 == sha for e in self.ledger.events(doc.id)):
+                summary.add(flow.name, "duplicate")  # polled again while the warehouse works on it
+                return None
+        doc, created = self.ledger.record_inbound(
+            partner.id,
+            WORK_KIND,
+            payload,
+            file_name=f"{flow.documents[0].odata}-{number}.json",
+            business_key=number,
+            step="receive",
+            credential=None,
+            worker=self.worker,
+        )
+        if created:
+            summary.add(flow.name, "received")
+            return doc
+        # SAP changed the delivery since: the duplicate event keeps the new content, once
+        summary.add(flow.name, "changed")
+        summary.problems.append(
+            f"{flow.name}: SAP delivery {number} changed after erpbridge handed it to the warehouse "
+            f"(document {doc.id[:8]}): the pick request is not sent again; tell the warehouse, or have "
+            "SAP make a new delivery (docs/sap.md)"
+        )
+        return None
+
+    def _receive(
+        self, flow: Flow, partner: Partner, name: str, payload: bytes
+    ) -> tuple[Document, bool, list[_RecordedAck] | None]:
+        """Record a fetched file (deduplicated by content and ISA13: ``received``). A new X12 file
+        is validated and its acknowledgments are recorded with their control numbers in the same
+        ledger transaction (pure work between them, no I/O): one commit instead of three. Returns
+        the document, whether it is new, and the acknowledgments recorded (None: not here)."""
+        idoc = flow.reads_idoc
+
+        def record() -> tuple[Document, bool]:
+            return self.ledger.record_inbound(
+                partner.id,
+                "idoc" if idoc else "x12",
+                payload,
+                file_name=name,
+                isa13=None if idoc else isa13_of(payload),
+                docnum=docnum_of(payload) if idoc else None,
+                step="receive",
+                credential=self._credential(flow.source.endpoint),
+                worker=self.worker,
+            )
+
+        if idoc:
+            return (*record(), None)
+        try:
+            validation = self._validation(partner, payload)
+        except ErpBridgeError:  # not X12: recorded, then quarantined by _advance_inbound's validate
+            return (*record(), None)
+        latency = self._lap()
+
+        def record_validate_acknowledge() -> tuple[Document, bool, list[_RecordedAck] | None]:
+            doc, created = record()
+            if not created or doc.claimed_by != self.worker:
+                return doc, created, None
+            doc = self.ledger.transition(
+                doc.id,
+                State.VALIDATED,
+                step="validate",
+                detail=validation,
+                latency_ms=latency,
+                worker=self.worker,
+            )
+            return doc, created, self._record_acks(partner, doc, payload)
+
+        try:
+            found = self.ledger.atomic(record_validate_acknowledge)
+        except ErpBridgeError as exc:
+            if exc.transient:
+                raise
+            # refused after the recording (an acknowledgment that cannot be written): recorded
+            # alone, and the step fails again on its own, with its reason
+            found = (*record(), None)
+        self._mark = time.monotonic()
+        return found
 
     def _resume_inbound(self, flow: Flow, partner: Partner, s: Session, summary: Summary) -> None:
         """Documents a crash or a transient failure left half done, whose retry time has come."""
@@ -471,7 +682,7 @@ class Runner:
             self.worker,
             direction=Direction.IN,
             partner=partner.id,
-            kind="idoc" if flow.reads_idoc else "x12",
+            kind="idoc" if flow.reads_idoc else WORK_KIND if flow.reads_odata else "x12",
         ):  # (a replay is an inbound document too: its own command finishes it)
             if self.stopping.is_set():  # not started: give it back at once instead of at lease end
                 self.ledger.release(doc.id, self.worker)
@@ -484,28 +695,57 @@ class Runner:
             self._advance_inbound(flow, partner, s, doc, payload, summary)
 
     def _advance_inbound(
-        self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
+        self,
+        flow: Flow,
+        partner: Partner,
+        s: Session,
+        doc: Document,
+        payload: bytes,
+        summary: Summary,
+        acks: list[_RecordedAck] | None = None,
+    ) -> None:
+        """Take a document from its state to ``archived``. ``acks``: its acknowledgments, recorded
+        with the document (:meth:`_receive`). Moves with no I/O between them go in one ledger
+        transaction (the 997 sent, the document acknowledged and mapped)."""
+        try:
+            self._advance_inbound_steps(flow, partner, s, doc, payload, summary, acks)
+        finally:
+            self._last_read = None  # what was read of this file is not needed any more
+
+    def _advance_inbound_steps(
+        self,
+        flow: Flow,
+        partner: Partner,
+        s: Session,
+        doc: Document,
+        payload: bytes,
+        summary: Summary,
+        acks: list[_RecordedAck] | None,
     ) -> None:
         step = "validate"
+        moves: list[_Move] = []  # steps done since the last commit, made with the next one's
         try:
             if doc.state == State.RECEIVED and flow.reads_idoc:
                 doc = self._move(doc.id, State.VALIDATED, step=step, detail=_validate_idoc(payload, doc))
+            if doc.state == State.RECEIVED and flow.reads_odata:  # SAP's JSON, made by the connector
+                doc = self._move(doc.id, State.VALIDATED, step=step, detail={"delivery": doc.business_key})
             if doc.state == State.RECEIVED:
-                decoded = decode(payload, overlays=self._overlays_for(partner))
-                errors = [f for f in decoded.findings if f.severity == "error"]
-                sets = sum(len(g["sets"]) for i in decoded.document["interchanges"] for g in i["groups"])
                 doc = self._move(
-                    doc.id, State.VALIDATED, step=step, detail={"sets": sets, "errors": len(errors)}
+                    doc.id, State.VALIDATED, step=step, detail=self._validation(partner, payload)
                 )
             step = "acknowledge"
-            if doc.state == State.VALIDATED and not flow.reads_idoc:  # (SAP gets no 997)
-                doc = self._acknowledge(flow, partner, s, doc, payload, summary)
-                if doc.state == State.REJECTED:
+            if doc.state == State.VALIDATED and not (
+                flow.reads_idoc or flow.reads_odata
+            ):  # (SAP gets no 997)
+                moves = self._acknowledge(flow, partner, s, doc, payload, summary, acks)
+                if moves[-1][1] == State.REJECTED:
+                    doc = self._moves(moves)[-1]
+                    moves = []
                     if flow.source.archive:
                         s.archive(flow.source.folder, doc.file_name or "", flow.source.archive)
                     self._move(doc.id, State.ARCHIVED, step="archive")
                     summary.add(flow.name, "rejected")
-                    why = _error_findings(read(payload, overlays=self._overlays_for(partner)))
+                    why = _error_findings(self._x12(partner, payload).events)
                     shown = "; ".join(why[:3]) + (f"; and {len(why) - 3} more" if len(why) > 3 else "")
                     summary.problems.append(
                         f"{flow.name}: {doc.file_name}: rejected by our acknowledgment: {shown}"
@@ -513,18 +753,26 @@ class Runner:
                     self._quarantine_copy(flow.name, doc.file_name, payload, _rejection(flow, why))
                     return
             step = "map"
-            if doc.state in (State.ACKNOWLEDGED, State.MAPPED) or (
-                doc.state == State.VALIDATED and flow.reads_idoc
+            state = moves[-1][1] if moves else doc.state  # acknowledged, when that move waits in moves
+            if state in (State.ACKNOWLEDGED, State.MAPPED) or (
+                state == State.VALIDATED and (flow.reads_idoc or flow.reads_odata)
             ):
-                if doc.state == State.MAPPED and self._endpoint_paused(flow.target.endpoint):
+                if state == State.MAPPED and self._endpoint_paused(flow.target.endpoint):
                     self._hold(flow, s, doc, summary)  # mapped already: not again while it waits
                     return
                 if flow.reads_idoc:
                     documents = self._canonical_idoc(flow, partner, payload, doc)
+                elif flow.reads_odata:
+                    documents = self._canonical_work(partner, payload, doc)
                 else:
                     documents = self._canonical_inbound(flow, partner, payload, summary)
-                if doc.state in (State.ACKNOWLEDGED, State.VALIDATED):
-                    doc = self._move(doc.id, State.MAPPED, step=step, detail={"documents": len(documents)})
+                if state in (State.ACKNOWLEDGED, State.VALIDATED):
+                    detail = {"documents": len(documents)}
+                    moves.append(
+                        (doc.id, State.MAPPED, {"step": step, "detail": detail, "latency_ms": self._lap()})
+                    )
+                doc = (self._moves(moves) or [doc])[-1]
+                moves = []
                 step = "deliver"
                 if self._endpoint_paused(flow.target.endpoint):
                     self._hold(flow, s, doc, summary)
@@ -550,11 +798,13 @@ class Runner:
                 self._move(doc.id, State.ARCHIVED, step=step)
         except AuthenticationError as exc:
             if step != "deliver":
+                self._moves(moves)  # the steps done before this one failed are recorded first
                 self._fail(flow.name, doc, exc, step, payload, summary)
                 return
             self._pause(flow.target.endpoint, exc, summary, flow=flow.name, doc=doc)
             self._hold(flow, s, doc, summary)
         except ErpBridgeError as exc:
+            self._moves(moves)  # the steps done before this one failed are recorded first
             after = self._fail(flow.name, doc, exc, step, payload, summary)
             if (
                 after.state in (State.QUARANTINED, State.DEAD_LETTERED)
@@ -565,58 +815,51 @@ class Runner:
                 s.archive(flow.source.folder, doc.file_name, flow.source.archive)
 
     def _acknowledge(
-        self, flow: Flow, partner: Partner, s: Session, doc: Document, payload: bytes, summary: Summary
-    ) -> Document:
-        events = list(read(payload, overlays=self._overlays_for(partner)))  # as validated: overlays too
-        acks = [a for a in build_acks(events, kind=partner.ack) if not a.is_empty()]
-        errors = _error_findings(events)
+        self,
+        flow: Flow,
+        partner: Partner,
+        s: Session,
+        doc: Document,
+        payload: bytes,
+        summary: Summary,
+        recorded: list[_RecordedAck] | None,
+    ) -> list[_Move]:
+        """Put our 997/999/TA1s for a validated document into the acks folder (recorded first, unless
+        ``recorded`` already holds them). Returns the moves that follow, for the caller to make with
+        the next step's: each acknowledgment ``sent`` then ``archived``, and last the document
+        ``acknowledged``, or ``rejected`` when our acknowledgment rejects every set."""
+        interchange = self._x12(partner, payload)  # as validated: the partner's overlays too
+        acks, errors = interchange.acks, _error_findings(interchange.events)
         rejected = (
             bool(acks)
             and all(g.status == "R" for a in acks for g in a.groups)
             and any(a.groups for a in acks)
         )
         place = flow.acks or flow.source
-        for i, ack in enumerate(acks):
-            kinds = {ack.ack_kind(g) for g in ack.groups} or {"TA1"}
-            kind = "x12/" + "/".join(sorted(kinds))
-            made: dict[str, bytes] = {}
-
-            def build(alloc: Any, ack: Any = ack, made: dict[str, bytes] = made) -> bytes:
-                made["x12"] = ack.encode(self.now(), ControlNumbers(alloc.isa13, alloc.gs06, alloc.st02))
-                return made["x12"]
-
-            out = self.ledger.record_outbound(
-                partner.id,
-                kind,
-                payload=build,
-                state=State.WRITTEN,
-                idempotency_key=f"ack:{doc.id}:{i}",
-                links=[(Relation.ACKNOWLEDGES, doc.id)],
-                step="write_ack",
-                worker=self.worker,
-            )
+        moves: list[_Move] = []
+        for kind, out, made in recorded if recorded is not None else self._record_acks(partner, doc, payload):
             if out.state == State.SENT:  # put before a crash that came before it was closed
-                self._move(out.id, State.ARCHIVED, step="no_ack_expected")
+                moves.append((out.id, State.ARCHIVED, {"step": "no_ack_expected", "latency_ms": self._lap()}))
             if out.state != State.WRITTEN:
                 continue  # sent before a crash
-            data = made.get("x12") or self.ledger.payload(out.payload_sha256 or "")
+            data = made or self.ledger.payload(out.payload_sha256 or "")
             name = f"{kind.split('/')[1].replace('/', '_')}_{out.isa13}.edi"
             s.put(place.folder, name, data)
-            self._move(
-                out.id,
-                State.SENT,
-                step="put",
-                detail={"file": name, "folder": place.folder},
-                credential=self._credential(place.endpoint),
+            put = {"file": name, "folder": place.folder}
+            credential = self._credential(place.endpoint)
+            moves.append(
+                (
+                    out.id,
+                    State.SENT,
+                    {"step": "put", "detail": put, "credential": credential, "latency_ms": self._lap()},
+                )
             )
-            self._move(out.id, State.ARCHIVED, step="no_ack_expected")
+            moves.append((out.id, State.ARCHIVED, {"step": "no_ack_expected", "latency_ms": 0}))
             summary.add(flow.name, "ack_sent")
-        return self._move(
-            doc.id,
-            State.REJECTED if rejected else State.ACKNOWLEDGED,
-            step="acknowledge",
-            detail={"acks": len(acks)} | ({"errors": len(errors), "findings": errors[:20]} if errors else {}),
-        )
+        detail = {"acks": len(acks)} | ({"errors": len(errors), "findings": errors[:20]} if errors else {})
+        state = State.REJECTED if rejected else State.ACKNOWLEDGED
+        moves.append((doc.id, state, {"step": "acknowledge", "detail": detail, "latency_ms": self._lap()}))
+        return moves
 
     def _canonical_inbound(
         self, flow: Flow, partner: Partner, payload: bytes, summary: Summary
@@ -624,7 +867,7 @@ class Runner:
         """The canonical documents of the interchange's sets, each with its delivery key
         (``<kind>-<partner>-<ISA13>-<ST02>``: the same for a repeat of the same interchange);
         997s/999s are applied to what we sent instead."""
-        decoded = decode(payload, overlays=self._overlays_for(partner))
+        decoded = self._x12(partner, payload).view
         wanted = {d.x12_set for d in flow.documents}
         out: list[tuple[str, dict[str, Any]]] = []
         problems: list[str] = []
@@ -687,6 +930,30 @@ class Runner:
         if problems:
             raise DocumentRejectedError("; ".join(problems), partner=partner.id, file=doc.file_name)
         return out
+
+    def _canonical_work(
+        self, partner: Partner, payload: bytes, doc: Document
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The pick request of a delivery polled from SAP over OData, delivered keyed
+        ``<Kind>-<partner>-<delivery>``; mapped by ``outbound-delivery-to-*.yaml`` (the partner's
+        mappings first, then mappings/sap/)."""
+        mapping = self._mapping_for(partner, "outbound-delivery-to-*.yaml", "sap")
+        number = doc.business_key or ""
+        if mapping is None:
+            raise DocumentRejectedError(
+                "no mapping outbound-delivery-to-*.yaml in the partner's mappings or mappings/sap/",
+                partner=partner.id,
+                delivery=number,
+            )
+        meta = {"partner_id": partner.id, "set_control_number": number, "standard": "odata"}
+        result = mapping.apply(json.loads(payload), meta)
+        if result.document is None:
+            raise DocumentRejectedError(
+                f"SAP delivery {number}: " + "; ".join(str(f) for f in result.findings),
+                partner=partner.id,
+                delivery=number,
+            )
+        return [(f"{result.document['kind']}-{partner.id}-{number}", result.document)]
 
     def _apply_ack(self, flow: Flow, partner: Partner, tset: Mapping[str, Any], summary: Summary) -> None:
         """A partner's 997/999: our outbound document it answers becomes acknowledged or rejected."""
@@ -1093,6 +1360,29 @@ class Runner:
                 summary.problems.append(
                     f"{partner.id}: no 997 for {doc.kind} ISA13 {doc.isa13} within {partner.ack_window}"
                 )
+
+
+#: The ledger kind of a delivery polled from SAP over OData (an inbound flow of sap/A_OutbDeliveryHeader).
+WORK_KIND = "odata"
+
+
+class _NoFiles:
+    """The session of a source that is not a folder (SAP polled over OData): nothing to archive."""
+
+    def list(self, folder: str) -> list[Any]:
+        return []
+
+    def fetch(self, folder: str, name: str) -> bytes:
+        raise InputError(f"{folder}/{name}: a polled source has no files")
+
+    def put(self, folder: str, name: str, data: bytes) -> None:
+        raise InputError(f"{folder}/{name}: a polled source takes no files")
+
+    def archive(self, folder: str, name: str, archive_folder: str) -> str | None:
+        return None
+
+    def delete(self, folder: str, name: str) -> bool:
+        return False
 
 
 def default_worker() -> str:

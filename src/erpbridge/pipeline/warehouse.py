@@ -38,6 +38,8 @@ from ..ledger import Direction, Document, Ledger, Relation, State
 
 #: The ledger kind of a pick request (a WarehouseShippingOrder handed to a warehouse).
 PICK_REQUEST = "canonical/WarehouseShippingOrder"
+#: The ledger kind of what SAP over OData did with a confirmation (picked quantities, goods issue).
+GOODS_ISSUE = "odata/GoodsIssue"
 #: The reference kinds that carry SAP's delivery number on a confirmation, in the order looked at.
 DELIVERY_KINDS = ("delivery", "sales_order")
 
@@ -58,11 +60,21 @@ class PickRequest:
 
 class WarehouseConnector:
     """A flow's connector, with pick requests and confirmations kept in the ledger (see the module).
-    ``to_sap``: the connector is an SAP IDoc port (ShipNotices become SHPCONs there); ``ledger_key``:
-    the idempotency key that connector records its IDoc under for a delivery key."""
+    ``to_sap``: the connector is SAP (an IDoc port: ShipNotices become SHPCONs there; or OData: they
+    confirm the delivery's picking and post its goods issue); ``ledger_key``: the idempotency key
+    that an IDoc connector records its IDoc under for a delivery key. ``receipt``: the connector
+    records nothing itself (OData), so what it did with a confirmation is recorded here, as an
+    outbound document of kind ``odata/GoodsIssue``."""
 
     def __init__(
-        self, inner: Connector, ledger: Ledger, *, partner: str, worker: str | None, to_sap: bool
+        self,
+        inner: Connector,
+        ledger: Ledger,
+        *,
+        partner: str,
+        worker: str | None,
+        to_sap: bool,
+        receipt: bool = False,
     ) -> None:
         self.inner, self.ledger, self.partner, self.worker, self.to_sap = (
             inner,
@@ -71,6 +83,7 @@ class WarehouseConnector:
             worker,
             to_sap,
         )
+        self.receipt = receipt
         self.name = inner.name
 
     def deliver(self, document: Mapping[str, Any], *, key: str) -> Delivered:
@@ -86,19 +99,43 @@ class WarehouseConnector:
 
     def _pick_request(self, document: Mapping[str, Any], key: str) -> Delivered:
         delivered = self.inner.deliver(document, key=key)
-        body = (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
         po, order = document.get("po_number"), document.get("order_number")
-        record = self.ledger.record_outbound(
-            self.partner,
+        return self._record_done(
             PICK_REQUEST,
-            payload=body,
-            levels=(),
-            state=State.WRITTEN,
-            business_key=str(po or order or "")[:128] or None,
-            idempotency_key=f"pick:{self.name}:{key}"[:200],
-            file_name=delivered.reference,
+            document,
+            delivered,
+            business_key=str(po or order or ""),
+            idempotency_key=f"pick:{self.name}:{key}",
             step="pick_request",
             detail={"order_number": order, "po_number": po, "key": key},
+        )
+
+    def _record_done(
+        self,
+        kind: str,
+        body: Mapping[str, Any],
+        delivered: Delivered,
+        *,
+        business_key: str,
+        idempotency_key: str,
+        step: str,
+        detail: Mapping[str, Any],
+    ) -> Delivered:
+        """What the connector did, recorded once (on ``idempotency_key``) as an outbound document of
+        ``kind`` with ``body`` as JSON, ``written → sent → archived`` at once (nothing acknowledges
+        it); ``delivered`` with its ``document_id``."""
+        payload = (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        record = self.ledger.record_outbound(
+            self.partner,
+            kind,
+            payload=payload,
+            levels=(),
+            state=State.WRITTEN,
+            business_key=business_key[:128] or None,
+            idempotency_key=idempotency_key[:200],
+            file_name=delivered.reference,
+            step=step,
+            detail=detail,
             worker=self.worker,
         )
         if record.claimed_by == self.worker and record.state == State.WRITTEN:
@@ -117,13 +154,29 @@ class WarehouseConnector:
 
     def _confirmation(self, document: Mapping[str, Any], key: str) -> Delivered:
         ours = getattr(self.inner, "ledger_key", None)
-        pick = resolve(self.ledger, document, required=True, ours=ours(key) if callable(ours) else None)
-        if pick is None:  # it names a delivery erpbridge has no pick request for: SAP knows it
-            return self.inner.deliver(document, key=key)
-        delivered = self.inner.deliver(for_delivery(document, pick), key=key)
+        mine = f"confirm:{self.name}:{key}"[:200] if self.receipt else ours(key) if callable(ours) else None
+        pick = resolve(self.ledger, document, required=True, ours=mine)
+        # no pick request: it names a delivery erpbridge never handed out, which SAP knows; goes as it is
+        confirmation = document if pick is None else for_delivery(document, pick)
+        delivered = self.inner.deliver(confirmation, key=key)
+        if self.receipt:  # SAP over OData: what it did (quantities, goods issue), recorded here
+            delivered = self._record_done(
+                GOODS_ISSUE,
+                dict(delivered.detail) | {"shipment_id": document.get("shipment_id")},
+                delivered,
+                business_key=delivered.reference,
+                idempotency_key=f"confirm:{self.name}:{key}",
+                step="confirm_delivery",
+                detail={"delivery": delivered.reference, "key": key, "repeat": not delivered.created},
+            )
+        if pick is None:
+            return delivered
         made = delivered.detail.get("document_id")
         if isinstance(made, str) and pick.source is not None:
-            self.ledger.link(made, pick.source, Relation.ANSWERS)  # the SHPCON answers the SHPORD
+            # the SHPCON answers the SHPORD; the goods issue the delivery polled from SAP
+            self.ledger.link(made, pick.source, Relation.ANSWERS)
+        if isinstance(made, str) and self.receipt:  # ... and the pick request it confirms
+            self.ledger.link(made, pick.document.id, Relation.ANSWERS)
         return Delivered(
             delivered.reference,
             delivered.created,
@@ -324,6 +377,7 @@ def link_derived(ledger: Ledger, doc_id: str, document: Mapping[str, Any]) -> No
 
 
 __all__ = [
+    "GOODS_ISSUE",
     "PICK_REQUEST",
     "PickRequest",
     "WarehouseConnector",
