@@ -1932,7 +1932,9 @@ class _Parser:
             ("type", "erp", "wms", "layout", "file", "cron", "enabled", "item_types", "dimensions")
             + (("weight_tolerance", "dimension_tolerance", "tolerance_pct") if drift else ())
         )
-        erp = t.string("erp", hint='the netsuite_rest endpoint whose items are read, such as erp = "netsuite"')
+        erp = t.string(
+            "erp", hint='the netsuite_rest endpoint whose items are read, such as erp = "netsuite"'
+        )
         ep = endpoints.get(erp)
         if ep is None or ep.type != "netsuite_rest":
             what = f"is a {ep.type} endpoint" if ep is not None else "is not an endpoint of this file"
@@ -1960,7 +1962,9 @@ class _Parser:
             raise _Bad(t.key("layout"), str(exc)) from None
         file = t.string("file", None if drift else "items.txt")
         if file is not None and (not file or "/" in file or file.startswith(".")):
-            raise _Bad(t.key("file"), f"{_show(file)} is not a file name (no folders: put them in wms.folder)")
+            raise _Bad(
+                t.key("file"), f"{_show(file)} is not a file name (no folders: put them in wms.folder)"
+            )
         dimensions: tuple[str, str, str, str] | None = None
         if t.has("dimensions"):
             d = t.table("dimensions", ("length", "width", "height", "unit"))

@@ -233,3 +233,21 @@ def test_suiteql_outside_the_supported_subset_is_refused(emulator: NetSuiteEmula
     assert (
         answer.status_code == 400 and answer.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
     )
+
+
+def test_suiteql_reads_the_item_masters_fields_and_custom_item_fields(emulator: NetSuiteEmulator) -> None:
+    # Records Browser, item: weight, weightunit (the Weight Unit list: 1 lb, 2 oz, 3 kg, 4 g),
+    # countryofmanufacture, manufacturertariff (HS Tariff Number); custom fields are custitem_*
+    emulator.set_item(501, weight=0.45, weightunit=1, manufacturertariff="6109.10.0012", custitem_length=30.5)
+    url = emulator.url + "/services/rest/query/v1/suiteql?limit=10&offset=0"
+    query = {
+        "q": "SELECT itemid, weight, weightunit, manufacturertariff, custitem_length FROM item ORDER BY id"
+    }
+    rows = signed("POST", url, json=query, headers={"Prefer": "transient"}).json()["items"]
+    assert rows[0] == {"links": [], "itemid": "NW-TS-BLK-S", "weight": "0.45", "weightunit": "1",
+                       "manufacturertariff": "6109.10.0012", "custitem_length": "30.5"}  # fmt: skip
+    assert rows[1] == {"links": [], "itemid": "NW-SK-WHT-3P"}  # empty fields left out
+    bad = signed("POST", url, json={"q": "SELECT custitem_nope FROM item"}, headers={"Prefer": "transient"})
+    assert bad.status_code == 400 and "Invalid search query" in bad.json()["o:errorDetails"][0]["detail"]
+    with pytest.raises(ValueError, match="no field"):
+        emulator.set_item(501, length=3)  # not a field of the item record, nor a custom field

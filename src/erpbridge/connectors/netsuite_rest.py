@@ -49,6 +49,7 @@ import datetime as dt
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -99,6 +100,14 @@ log = logging.getLogger(__name__)
 RECORD_PATH: Final = "/services/rest/record/v1"
 SUITEQL_PATH: Final = "/services/rest/query/v1/suiteql"
 _RETRYABLE_STATUS: Final = frozenset({429, 503})
+#: What :meth:`NetSuiteRestConnector.item_master` reads of each item (the item record's field IDs).
+ITEM_MASTER_COLUMNS: Final = (
+    "id", "itemid", "upccode", "displayname", "description", "itemtype",
+    "weight", "weightunit", "countryofmanufacture", "manufacturertariff",
+)  # fmt: skip
+#: The item types a warehouse stocks: inventory items and assemblies (not services, kits, charges).
+ITEM_MASTER_TYPES: Final = ("InvtPart", "Assembly")
+_CUSTOM_FIELD: Final = re.compile(r"custitem[a-z0-9_]{1,40}")
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -935,6 +944,35 @@ class NetSuiteRestConnector:
                 log.info("NetSuite item cross-reference: %d items", len(self._items.items))
             return self._items
 
+    def item_master(
+        self, *, types: Sequence[str] = ITEM_MASTER_TYPES, custom: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The active items of ``types`` (SuiteQL ``itemtype``) with what a warehouse needs of them,
+        read with SuiteQL page by page in internal-ID order: ``id``, ``itemid`` (the SKU),
+        ``upccode``, ``displayname``, ``description`` (the sales description), ``itemtype``,
+        ``weight`` and ``weightunit`` (the Weight Unit list's internal ID: 1 lb, 2 oz, 3 kg, 4 g),
+        ``countryofmanufacture`` (ISO country code), ``manufacturertariff`` (the HS tariff number),
+        and the ``custom`` item fields (``custitem_...``, such as dimensions: NetSuite's item has no
+        standard ones). Rows as SuiteQL answers them: strings, empty fields left out."""
+        for name in custom:
+            if not _CUSTOM_FIELD.fullmatch(name):
+                raise ConfigError(
+                    f"{name!r} is not a NetSuite custom item field ID (custitem_...)", endpoint=self.name
+                )
+        for kind in types:
+            if not kind.isalnum():
+                raise ConfigError(f"{kind!r} is not a NetSuite item type", endpoint=self.name)
+        columns = ", ".join((*ITEM_MASTER_COLUMNS, *dict.fromkeys(custom)))
+        kinds = ", ".join(_quoted(k) for k in types)
+        with self._concerning("reading the NetSuite item master"):
+            rows = list(
+                self.suiteql(
+                    f"SELECT {columns} FROM item WHERE isinactive = 'F' AND itemtype IN ({kinds}) ORDER BY id"
+                )
+            )
+        log.info("NetSuite item master: %d items", len(rows))
+        return rows
+
     def refresh_items(self) -> ItemIndex:
         with self._items_lock:
             self._items = None
@@ -1007,6 +1045,8 @@ class NetSuiteRestConnector:
 
 
 __all__ = [
+    "ITEM_MASTER_COLUMNS",
+    "ITEM_MASTER_TYPES",
     "RECORD_PATH",
     "SUITEQL_PATH",
     "FulfillmentLine",

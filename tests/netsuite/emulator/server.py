@@ -44,7 +44,8 @@ _TITLES = {
 }
 SCHEMA = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, itemid TEXT, upccode TEXT, displayname TEXT, itemtype TEXT,
-                   isinactive TEXT DEFAULT 'F', externalid TEXT);
+                   isinactive TEXT DEFAULT 'F', externalid TEXT, description TEXT, weight REAL,
+                   weightunit INTEGER, countryofmanufacture TEXT, manufacturertariff TEXT);
 CREATE TABLE customer (id INTEGER PRIMARY KEY, entityid TEXT, companyname TEXT, externalid TEXT,
                        isinactive TEXT DEFAULT 'F');
 CREATE TABLE location (id INTEGER PRIMARY KEY, name TEXT);
@@ -188,15 +189,44 @@ class NetSuiteEmulator:
             return self._ids
 
     def add_item(
-        self, sku: str, *, upc: str | None = None, name: str | None = None, item_id: int | None = None
+        self,
+        sku: str,
+        *,
+        upc: str | None = None,
+        name: str | None = None,
+        item_id: int | None = None,
+        item_type: str = "InvtPart",
+        inactive: bool = False,
+        **fields: Any,
     ) -> int:
+        """An item; ``fields`` are more of its columns (``description``, ``weight``, ``weightunit``
+        as the list's internal ID: 1 lb, 2 oz, 3 kg, 4 g; ``countryofmanufacture``,
+        ``manufacturertariff``), or custom fields (``custitem_*``) the account defines."""
         with self.lock:
             new = item_id or self.next_id()
             self.db.execute(
-                "INSERT INTO item (id, itemid, upccode, displayname, itemtype, externalid) VALUES (?,?,?,?,?,?)",
-                (new, sku, upc, name or sku, "InvtPart", sku),
+                "INSERT INTO item (id, itemid, upccode, displayname, itemtype, isinactive, externalid) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (new, sku, upc, name or sku, item_type, "T" if inactive else "F", sku),
             )
+            self.set_item(new, **fields)
             return new
+
+    def set_item(self, item: int, **fields: Any) -> None:
+        """Changes columns of an item (a user editing the item record); a ``custitem_*`` field the
+        account has not defined yet is defined first (Customization > Lists, Records, & Fields >
+        Item Fields)."""
+        with self.lock:
+            known = {row[1] for row in self.db.execute("PRAGMA table_info(item)")}
+            for name, value in fields.items():
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                    raise ValueError(f"not a field name: {name!r}")
+                if name not in known:
+                    if not name.startswith("custitem"):
+                        raise ValueError(f"the item record has no field {name}")
+                    self.db.execute(f"ALTER TABLE item ADD COLUMN {name}")
+                    known.add(name)
+                self.db.execute(f"UPDATE item SET {name} = ? WHERE id = ?", (value, item))
 
     def add_customer(self, name: str, *, customer_id: int | None = None, external: str | None = None) -> int:
         with self.lock:
