@@ -250,3 +250,25 @@ def test_deliveries_to_pick_become_pick_requests_and_confirmations_post_goods_is
     assert site.delivery("80000001")["__metadata"]["etag"] == etags["80000001"]
     with ledger:
         assert len(ledger.find(direction=Direction.OUT, kind=GOODS_ISSUE, business_key="80000001")) == 1
+
+    # an operator reverses the goods issue of 80000002 (posted in error): SAP's ReverseGoodsIssue,
+    # recorded in the ledger as replacing the goods issue erpbridge posted
+    command = ["sap", "reverse-goods-issue", "80000002", "--endpoint", "s4", "--config", str(site.config)]
+    with pytest.raises(SystemExit) as reversed_:
+        cli([*command, "--reason", "WMS confirmed the wrong delivery", "--date", "2026-11-24"])
+    assert reversed_.value.code == 0
+    undone = site.delivery("80000002")
+    assert (undone["OverallPickingStatus"], undone["OverallGoodsMovementStatus"]) == ("C", "A")
+    with ledger:
+        [reversal] = ledger.find(direction=Direction.OUT, kind="odata/ReverseGoodsIssue")
+        assert (reversal.business_key, reversal.state) == ("80000002", State.ARCHIVED)
+        body = json.loads(ledger.payload(reversal.payload_sha256 or ""))
+        assert (body["reason"], body["reversed_on"]) == ("WMS confirmed the wrong delivery", "2026-11-24")
+        assert [(lk.relation, lk.to_document) for lk in ledger.links(reversal.id)] == [
+            (Relation.REPLACES, issues["80000002"].id)
+        ]
+    with pytest.raises(SystemExit) as nothing:  # again: SAP shows no goods issue, nothing is reversed
+        cli([*command, "--reason", "again"])
+    assert nothing.value.code == 1
+    with ledger:
+        assert len(ledger.find(direction=Direction.OUT, kind="odata/ReverseGoodsIssue")) == 1
