@@ -307,3 +307,34 @@ def test_the_item_file_goes_over_sftp_atomically(
         again = run_job(config, ledger, "items_to_wms", worker="test:1")
         assert again.detail["written"] is False
         assert sorted(p.name for p in on_server.parent.iterdir()) == ["items.txt"]
+
+
+def test_the_daemon_schedules_the_jobs_on_the_leader_and_publishes_the_last_drift(
+    tmp_path: Path, emulator: NetSuiteEmulator
+) -> None:
+    from erpbridge.observability.signals import SIGNALS
+    from erpbridge.pipeline import Runner
+    from erpbridge.scheduler import Daemon
+
+    erp = "ns-daemon-" + tmp_path.name[-10:].replace("_", "-")
+    config_file = site(tmp_path / "site", emulator, erp=erp)
+    export = tmp_path / "site/var/wms/exports/items/ITEMS.csv"
+    export.parent.mkdir(parents=True)
+    export.write_bytes(WMS_EXPORT)
+    config = load_config(config_file)
+    with Ledger.open(config.ledger.reveal_url()) as ledger:
+        daemon = Daemon(
+            config, ledger, Runner(config, ledger, mappings_root=ROOT / "mappings", worker="host:1")
+        )
+        jobs = {j.name: j for j in daemon.jobs()}
+        assert jobs["job:items_to_wms"].leader_only and jobs["job:catalog_drift"].leader_only
+        jobs["job:items_to_wms"].run()
+        jobs["job:catalog_drift"].run()
+        assert (tmp_path / "site/var/wms/inbound/items/items.txt").is_file()
+        assert [r.worker for r in ledger.job_runs(job_name("catalog_drift"))] == ["host:1"]
+        SIGNALS.set_catalog_drift(erp, -1)  # a restarted daemon: the figure comes from the ledger
+        Daemon(config, ledger, Runner(config, ledger, mappings_root=ROOT / "mappings", worker="host:2"))
+        assert SIGNALS.snapshot().catalog_drift[erp] == 4
+    listed = CliRunner().invoke(main, ["job", "list", "--config", str(config_file)])
+    assert listed.exit_code == 0, listed.output
+    assert "items_to_wms" in listed.output and "0 3 * * *" in listed.output and "ok" in listed.output
