@@ -114,6 +114,7 @@ SECTIONS: Final = (
     "events",
     "notify",
     "reconcile",
+    "jobs",
 )
 #: endpoint types that move X12 to and from partners, and those that take canonical documents
 #: (a connector: a folder of canonical JSON, SAP over OData, SAP over IDocs, NetSuite over REST or SOAP)
@@ -121,6 +122,8 @@ TRANSPORT_TYPES: Final = ("local", "sftp")
 CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc", "sap_odata", "wms_flatfile")
 #: the connectors that know where documents go themselves (an API: no folder)
 API_TYPES: Final = ("netsuite_rest", "netsuite_soap", "sap_odata")
+#: what an inbound flow polling SAP over OData takes: the outbound deliveries to pick (docs/sap.md)
+ODATA_DELIVERIES: Final = "sap/A_OutbDeliveryHeader"
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
 _CSV_KEYS: Final = (  # outbound flows only
     "csv_mapping", "csv_encoding", "csv_delimiter", "layout", "rejects", "inventory_rules",
@@ -682,11 +685,14 @@ Endpoint: TypeAlias = (
 
 @dataclass(frozen=True, kw_only=True)
 class Place:
-    """A folder on an endpoint; ``archive`` is where a source's files go once recorded."""
+    """A folder on an endpoint; ``archive`` is where a source's files go once recorded.
+    ``shipping_point``: an inbound flow reading SAP's deliveries to pick over OData reads those of
+    this shipping point only (None: all)."""
 
     endpoint: str
     folder: str
     archive: str | None = None
+    shipping_point: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -698,6 +704,7 @@ class DocumentSpec:
     x12_set: str = ""  # "850" ("" for an IDoc)
     kind: str | None = None  # "ShipNotice" (outbound), None (inbound: the mapping decides)
     idoc: str | None = None  # "SHPORD.DELVRY07" (inbound IDoc flows)
+    odata: str | None = None  # "A_OutbDeliveryHeader" (inbound flows polling SAP over OData)
 
     @property
     def idoc_type(self) -> str | None:
@@ -750,6 +757,12 @@ class Flow:
         """Whether the flow reads SAP IDoc XML (an inbound flow whose documents are ``idoc/...``)."""
         return any(d.idoc for d in self.documents)
 
+    @property
+    def reads_odata(self) -> bool:
+        """Whether the flow polls SAP over OData (an inbound flow of ``sap/A_OutbDeliveryHeader``:
+        the deliveries to pick become pick requests)."""
+        return any(d.odata for d in self.documents)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Schedules:
@@ -758,6 +771,36 @@ class Schedules:
     timezone: str = "UTC"
     reconciliation: Cron = field(default_factory=lambda: Cron.parse("0 2 * * *"))
     ack_overdue: Cron = field(default_factory=lambda: Cron.parse("*/15 * * * *"))
+
+
+#: The kinds of ``[jobs.<name>]`` (erpbridge/catalog/jobs.py, docs/netsuite.md).
+JOB_TYPES: Final = ("item_master", "catalog_drift")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemJob:
+    """``[jobs.<name>]``: a scheduled job between the ERP's item master and the WMS's.
+
+    ``item_master``: the ERP's items (``erp``, a netsuite_rest endpoint, SuiteQL) written as the
+    WMS item file ``file`` in ``layout`` into ``wms`` (a folder of a local, folder, wms_flatfile or
+    sftp endpoint). ``catalog_drift``: the WMS's item export (``file`` in ``wms``, or its newest
+    file) read with ``layout`` and compared per SKU with the ERP's items, drift beyond
+    ``weight_tolerance`` (lb), ``dimension_tolerance`` (in) and ``tolerance_pct`` counted.
+    ``dimensions``: the ERP's custom fields holding length, width and height, and their unit."""
+
+    name: str
+    type: Literal["item_master", "catalog_drift"]
+    erp: str
+    wms: Place
+    layout: Path
+    cron: Cron
+    file: str | None = None
+    enabled: bool = True
+    item_types: tuple[str, ...] = ("InvtPart", "Assembly")
+    dimensions: tuple[str, str, str, str] | None = None  # length, width, height fields; their unit
+    weight_tolerance: float = 0.01
+    dimension_tolerance: float = 0.1
+    tolerance_pct: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -896,6 +939,7 @@ class Config:
     events: EventsSettings | None = None
     notify: NotifySettings | None = None
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    jobs: Mapping[str, ItemJob] = field(default_factory=dict)  # [jobs.<name>]
 
     def partner_by_isa(self, qualifier: str, isa_id: str) -> Partner | None:
         """The partner with this ISA qualifier and ID (as an inbound ISA05/ISA06 names it)."""
@@ -1556,6 +1600,16 @@ class _Parser:
                 flows[name] = flow
         self.section(self.check_flows_distinct, flows, endpoints)
         reconcile = self.section(self.parse_reconcile, root.data.get("reconcile", {}), endpoints)
+        jobs: dict[str, ItemJob] = {}
+        try:
+            raw_jobs = self.named(root.data.get("jobs"), "jobs")
+        except _Bad as bad:
+            self.problems.append(bad)
+            raw_jobs = {}
+        for name, value in raw_jobs.items():
+            item_job = self.section(self.parse_item_job, name, value, endpoints)
+            if item_job is not None:
+                jobs[name] = item_job
 
         if (
             self.problems
@@ -1587,6 +1641,7 @@ class _Parser:
             events=events,
             notify=notify,
             reconcile=reconcile,
+            jobs=MappingProxyType(jobs),
         )
 
     def party(self, t: _Table, hint_id: str) -> Party:
@@ -1863,6 +1918,85 @@ class _Parser:
             locations=MappingProxyType({str(k): str(v) for k, v in raw.items()}),
             adjustment_account=account,
             stock=t.choice("stock", ("unrestricted", "total"), "unrestricted"),
+        )
+
+    def parse_item_job(self, name: str, data: Any, endpoints: Mapping[str, Endpoint]) -> ItemJob:
+        """``[jobs.<name>]`` (ItemJob): the endpoints must be here and of the right types, the
+        layout must load, the cron must parse."""
+        from .errors import ConfigError
+
+        t = _Table(data, _join("jobs", name))
+        kind = t.choice("type", JOB_TYPES, hint='"item_master" or "catalog_drift"')
+        drift = kind == "catalog_drift"
+        t.allow(
+            ("type", "erp", "wms", "layout", "file", "cron", "enabled", "item_types", "dimensions")
+            + (("weight_tolerance", "dimension_tolerance", "tolerance_pct") if drift else ())
+        )
+        erp = t.string(
+            "erp", hint='the netsuite_rest endpoint whose items are read, such as erp = "netsuite"'
+        )
+        ep = endpoints.get(erp)
+        if ep is None or ep.type != "netsuite_rest":
+            what = f"is a {ep.type} endpoint" if ep is not None else "is not an endpoint of this file"
+            raise _Bad(t.key("erp"), f"{erp} {what}: the item master is read from a netsuite_rest endpoint")
+        w = t.table("wms", ("endpoint", "folder"))
+        wms = Place(endpoint=w.string("endpoint"), folder=w.string("folder", "", empty=True))
+        target = endpoints.get(wms.endpoint)
+        if target is None or target.type not in ("local", "folder", "wms_flatfile", "sftp"):
+            what = f"is a {target.type} endpoint" if target is not None else "is not an endpoint of this file"
+            raise _Bad(
+                w.key("endpoint"),
+                f"{wms.endpoint} {what}: the WMS's item files are in a local, folder, wms_flatfile or sftp endpoint",
+            )
+        layout_name = t.string("layout", "wms-items" if drift else "item-master")
+        if "/" not in layout_name and not layout_name.endswith((".yaml", ".yml")):
+            t = _Table({**t.data, "layout": f"mappings/wms/layouts/{layout_name}.yaml"}, t.path)
+        else:
+            t = _Table({**t.data, "layout": layout_name}, t.path)
+        layout = self.shipped_path(t, "layout", hint="")
+        from .formats.flatfile import load_layout
+
+        try:
+            load_layout(layout)
+        except ConfigError as exc:  # LayoutError: file:line
+            raise _Bad(t.key("layout"), str(exc)) from None
+        file = t.string("file", None if drift else "items.txt")
+        if file is not None and (not file or "/" in file or file.startswith(".")):
+            raise _Bad(
+                t.key("file"), f"{_show(file)} is not a file name (no folders: put them in wms.folder)"
+            )
+        dimensions: tuple[str, str, str, str] | None = None
+        if t.has("dimensions"):
+            d = t.table("dimensions", ("length", "width", "height", "unit"))
+            unit = d.choice("unit", ("in", "cm", "mm", "ft", "m"), "in")
+            dimensions = (d.string("length"), d.string("width"), d.string("height"), unit)
+            for key, value in zip(("length", "width", "height"), dimensions, strict=False):
+                if not re.fullmatch(r"custitem[a-z0-9_]{1,40}", value):
+                    raise _Bad(d.key(key), f"{_show(value)} is not a custom item field ID (custitem_...)")
+        types = t.strings("item_types", ("InvtPart", "Assembly"))
+        if not types or not all(re.fullmatch(r"[A-Za-z]+", k) for k in types):
+            raise _Bad(t.key("item_types"), 'expected item types such as ["InvtPart", "Assembly"]')
+
+        def number(key: str, default: float) -> float:
+            value = t.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise _Bad(t.key(key), f"expected a number of 0 or more, got {_show(value)}")
+            return float(value)
+
+        return ItemJob(
+            name=name,
+            type=kind,
+            erp=erp,
+            wms=wms,
+            layout=layout,
+            cron=t.cron("cron", Cron.parse("30 2 * * *" if drift else "0 2 * * *")),
+            file=file,
+            enabled=t.boolean("enabled", True),
+            item_types=types,
+            dimensions=dimensions,
+            weight_tolerance=number("weight_tolerance", 0.01),
+            dimension_tolerance=number("dimension_tolerance", 0.1),
+            tolerance_pct=number("tolerance_pct", 0.0),
         )
 
     def parse_notify(self, data: Any) -> NotifySettings:
@@ -2553,7 +2687,7 @@ class _Parser:
         archive: bool,
         what: str,
     ) -> Place:
-        keys = ("endpoint", "folder", "archive") if archive else ("endpoint", "folder")
+        keys = ("endpoint", "folder", "archive", "shipping_point") if archive else ("endpoint", "folder")
         p = t.table(name, keys, None)
         if p is None:
             p = _Table({}, t.key(name))
@@ -2574,6 +2708,16 @@ class _Parser:
                 f"[endpoints.{_key(endpoint)}] is a {kind} endpoint; {what} must be a {_either(allowed_types)} endpoint",
             )
         assert isinstance(raw, dict)
+        if p.has("shipping_point") and not (archive and kind == "sap_odata"):
+            raise _Bad(
+                p.key("shipping_point"),
+                "only a flow reading SAP's deliveries to pick (an sap_odata source) has a shipping point; remove this key",
+            )
+        if archive and kind == "sap_odata" and p.has("archive"):
+            raise _Bad(
+                p.key("archive"),
+                "SAP's deliveries are read, not moved: there is nothing to archive; remove this key",
+            )
         if kind in API_TYPES or (kind == "sap_idoc" and not archive):
             # a connector that knows where documents go (an IDoc file port: its own folder)
             if p.has("folder"):
@@ -2582,7 +2726,13 @@ class _Parser:
                     p.key("folder"),
                     f"[endpoints.{_key(endpoint)}] is an {kind} endpoint: {where} says where documents go; remove this key",
                 )
-            return Place(endpoint=endpoint, folder="")
+            point = p.string("shipping_point", None) if p.has("shipping_point") else None
+            if point is not None and not re.fullmatch(r"[A-Z0-9]{1,4}", point):
+                raise _Bad(
+                    p.key("shipping_point"),
+                    f"{_show(point)} is not an SAP shipping point (1 to 4 capitals or digits)",
+                )
+            return Place(endpoint=endpoint, folder="", shipping_point=point)
         if kind == "sap_idoc":  # a source: the folder SAP's file port writes to
             if raw.get("port") != "file":
                 raise _Bad(
@@ -2651,6 +2801,16 @@ class _Parser:
         if direction == "in":
             documents = self.inbound_documents(t, partner)
             idoc = any(d.idoc for d in documents)
+            odata = any(d.odata for d in documents)
+            if odata and not t.has("source"):
+                raise _Bad(
+                    t.key("source"),
+                    'missing: a flow of SAP\'s deliveries to pick reads an sap_odata endpoint, such as source = { endpoint = "s4", shipping_point = "1710" }',
+                )
+            if odata and t.has("acks"):
+                raise _Bad(
+                    t.key("acks"), "a flow polling SAP over OData sends no acknowledgments; remove this key"
+                )
             if idoc and not t.has("source"):
                 raise _Bad(
                     t.key("source"),
@@ -2667,9 +2827,15 @@ class _Parser:
                 default_folder="inbound",
                 owner=partner_id,
                 raw_endpoints=raw_endpoints,
-                allowed_types=(*TRANSPORT_TYPES, "sap_idoc") if idoc else TRANSPORT_TYPES,
+                allowed_types=("sap_odata",)
+                if odata
+                else (*TRANSPORT_TYPES, "sap_idoc")
+                if idoc
+                else TRANSPORT_TYPES,
                 archive=True,
-                what="an inbound IDoc flow's source (SAP's IDoc XML)"
+                what="the source of a flow of SAP's deliveries to pick"
+                if odata
+                else "an inbound IDoc flow's source (SAP's IDoc XML)"
                 if idoc
                 else "an inbound flow's source (partner X12)",
             )
@@ -2686,7 +2852,7 @@ class _Parser:
             )
             acks = (
                 None
-                if idoc
+                if idoc or odata
                 else self.place(
                     t,
                     "acks",
@@ -2793,10 +2959,13 @@ class _Parser:
             ep = endpoints.get(place.endpoint)
             if ep is None:
                 raise _Skip  # the endpoint is broken: reported already
-            if isinstance(ep, SapODataEndpoint) and kinds != ["PurchaseOrder"]:
+            if isinstance(ep, SapODataEndpoint) and any(
+                k not in ("PurchaseOrder", "ShipNotice") for k in kinds
+            ):
                 raise _Bad(
                     where,
-                    f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders only; this flow carries {', '.join(kinds)}",
+                    f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders (sales orders) and ShipNotices "
+                    f"(a delivery's picking and goods issue); this flow carries {', '.join(kinds)}",
                 )
             if isinstance(ep, NetSuiteEndpoint) and any(
                 k not in ("PurchaseOrder", "ShipNotice") for k in kinds
@@ -2956,6 +3125,14 @@ class _Parser:
         key = t.key("documents")
         if not isinstance(value, list) or not value:
             raise _Bad(key, f'expected a list of X12 sets such as ["x12/850", "x12/997"], got {_show(value)}')
+        if any(isinstance(v, str) and v.startswith("sap/") for v in value):
+            if value != [ODATA_DELIVERIES]:
+                raise _Bad(
+                    key,
+                    f'a flow polling SAP over OData takes documents = ["{ODATA_DELIVERIES}"] (the outbound '
+                    f"deliveries to pick) and nothing else, not {_show(value)}",
+                )
+            return (DocumentSpec(odata=ODATA_DELIVERIES.partition("/")[2]),)
         if any(isinstance(v, str) and v.startswith("idoc/") for v in value):
             specs = []
             for n, v in enumerate(value):
@@ -3004,6 +3181,8 @@ class _Parser:
             ep = endpoints.get(place.endpoint)
             if isinstance(ep, SapIdocEndpoint) and ep.port == "file" and ep.transport:
                 return ep.transport, ep.folder if target else place.folder
+            if isinstance(ep, SapODataEndpoint) and not target:  # SAP's deliveries of a shipping point
+                return place.endpoint, f"deliveries of shipping point {place.shipping_point or '(all)'}"
             return place.endpoint, place.folder
 
         readers: dict[tuple[str, str], str] = {}

@@ -15,6 +15,8 @@ Jobs
 * ``notify`` (``[notify] schedule``, leader only): what entered quarantined, dead_lettered,
   rejected or ack_overdue since the last run, and the exception events of sources with
   ``notify = true``, to the configured email and webhook (:mod:`erpbridge.events`).
+* ``job:<name>``, one per enabled ``[jobs.<name>]`` (leader only, on its ``cron``): the item
+  master file for the WMS, or catalog drift (:mod:`erpbridge.catalog.jobs`), each run recorded.
 * ``events_pending`` (every minute, with ``[events]``): exception events whose handling must be
   tried again. The receiver itself (``[events] listen``) runs beside the scheduler.
 
@@ -120,6 +122,9 @@ class Daemon:
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self.notifications = build_notifications(config)
+        from .catalog.jobs import publish_last as publish_drift
+
+        publish_drift(ledger, config)  # catalog_drift shows the last catalog_drift runs from the start
         from .reconcile.jobs import publish_last
 
         publish_last(ledger)  # the reconciler_delta metric shows the last night's runs from the start
@@ -157,6 +162,16 @@ class Daemon:
                 leader_only=True,
             )
         )
+        for item_job in self.config.jobs.values():  # [jobs.<name>]: item master, catalog drift
+            if item_job.enabled:
+                out.append(
+                    Job(
+                        f"job:{item_job.name}",
+                        cron_trigger(item_job.cron, tz),
+                        partial(self.item_job, item_job.name),
+                        leader_only=True,
+                    )
+                )
         if self.config.notify is not None:
             out.append(
                 Job("notify", cron_trigger(self.config.notify.schedule, tz), self.notify, leader_only=True)
@@ -237,6 +252,22 @@ class Daemon:
             "jobs": {r.job: r.verdict for r in done.results},
             "report": str(done.report[1]) if done.report else None,
         }
+
+    def item_job(self, name: str) -> object:
+        """A job of ``[jobs.<name>]`` (erpbridge/catalog/jobs.py) if this process leads: it records
+        its own run in the ledger; a failed run is said, not raised."""
+        if not self.lead():
+            return None
+        from .catalog.jobs import run_job
+
+        try:
+            result = run_job(self.config, self.ledger, name, worker=self.runner.worker)
+        except ErpBridgeError as exc:
+            self.say(f"job:{name}: {exc}")
+            return None
+        if result.error:
+            self.say(f"job:{name} failed: {result.error}")
+        return result
 
     def notify(self) -> int | None:
         """The ``notify`` job, if this process leads: how many notifications it found."""

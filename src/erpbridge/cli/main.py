@@ -38,8 +38,10 @@ from ..formats.x12 import (
 from ..formats.x12.schema import SetSchema, builtin_overlays
 from ..mapping.shipped import find_mappings, kind_stem
 from . import ops
+from .jobs import job_group
 from .progress import ProgressPrinter
 from .reconcile import reconcile_cmd
+from .sap import sap_group
 
 CHUNK = 1 << 20
 
@@ -763,6 +765,8 @@ def map_test_cmd(paths: tuple[Path, ...]) -> None:
 
 ops.register(main)  # erpbridge ledger, dlq, replay, status (cli/ops.py)
 main.add_command(reconcile_cmd)  # erpbridge reconcile (cli/reconcile.py)
+main.add_command(job_group)  # erpbridge job list|run (cli/jobs.py)
+main.add_command(sap_group)  # erpbridge sap reverse-goods-issue (cli/sap.py)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
