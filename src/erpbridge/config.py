@@ -122,6 +122,8 @@ TRANSPORT_TYPES: Final = ("local", "sftp")
 CONNECTOR_TYPES: Final = ("folder", "netsuite_rest", "netsuite_soap", "sap_idoc", "sap_odata", "wms_flatfile")
 #: the connectors that know where documents go themselves (an API: no folder)
 API_TYPES: Final = ("netsuite_rest", "netsuite_soap", "sap_odata")
+#: Connectors an outbound flow's target may be instead of a partner's folder (no X12 is written).
+DELIVERING_TYPES: Final = ("netsuite_rest", "sap_idoc")
 #: what an inbound flow polling SAP over OData takes: the outbound deliveries to pick (docs/sap.md)
 ODATA_DELIVERIES: Final = "sap/A_OutbDeliveryHeader"
 ENDPOINT_TYPES: Final = tuple(sorted(TRANSPORT_TYPES + CONNECTOR_TYPES))
@@ -670,6 +672,11 @@ class NetSuiteEndpoint:
     connect_timeout: timedelta = timedelta(seconds=10)
     timeout: timedelta | None = None  # None: 120 s (REST), 180 s (SOAP)
     verify: bool | Path = True
+    # REST: GoodsMovements (the WMS's adjustments) become inventory adjustments posted to this
+    # account (internal ID), at the NetSuite location (internal ID) of each WMS warehouse code
+    adjustment_account: str | None = None
+    locations: Mapping[str, str] = field(default_factory=dict)
+    subsidiary: str | None = None
 
 
 Endpoint: TypeAlias = (
@@ -751,6 +758,12 @@ class Flow:
     rejects: Literal["quarantine", "process"] = "quarantine"  # outbound, with a layout: rejected rows
     inventory_rules: Path | None = None  # outbound: per-channel rules applied to InventoryAdvices
     also_deliver: tuple[Place, ...] = ()  # outbound: connectors each document is delivered to too
+
+    @property
+    def delivers(self) -> bool:
+        """Whether the flow is outbound into a connector (its target is an ERP, no X12 is written:
+        ``documents`` lists canonical kinds, such as a WMS's GoodsMovements into NetSuite)."""
+        return self.direction == "out" and not any(d.x12_set for d in self.documents)
 
     @property
     def reads_idoc(self) -> bool:
@@ -1195,7 +1208,15 @@ def _netsuite_connector(endpoint: NetSuiteEndpoint) -> Connector:
         return NetSuiteSoapConnector(NetSuiteSoapSettings(auth=auth, wsdl=endpoint.wsdl, **common))
     from .connectors.netsuite_rest import NetSuiteRestConnector, NetSuiteRestSettings
 
-    return NetSuiteRestConnector(NetSuiteRestSettings(auth=auth, **common))
+    return NetSuiteRestConnector(
+        NetSuiteRestSettings(
+            auth=auth,
+            adjustment_account=endpoint.adjustment_account,
+            locations=dict(endpoint.locations),
+            subsidiary=endpoint.subsidiary,
+            **common,
+        )
+    )
 
 
 def check_environment(config: Config) -> None:
@@ -2410,7 +2431,8 @@ class _Parser:
             "type", "account", "mapping", "url", "concurrency", "max_attempts", "backoff", "max_backoff",
             "page_size", "connect_timeout", "timeout", "verify", "auth",
         ]  # fmt: skip
-        t.allow((*keys, "wsdl") if soap else keys)
+        adjustments = ("adjustment_account", "locations", "subsidiary")
+        t.allow((*keys, "wsdl") if soap else (*keys, *adjustments))
         account = t.string("account", hint='the account ID, such as "1234567" or "1234567_SB1" for a sandbox')
         if not re.fullmatch(r"[0-9]+(?:[_-][Ss][Bb][0-9]+)?|[A-Za-z0-9]+", account.strip()):
             raise _Bad(
@@ -2472,7 +2494,36 @@ class _Parser:
             connect_timeout=t.duration("connect_timeout", timedelta(seconds=10)),
             timeout=t.duration("timeout", None),
             verify=self.sap_verify(t),
+            **self.netsuite_adjustments(t),
         )
+
+    def netsuite_adjustments(self, t: _Table) -> dict[str, Any]:
+        """A netsuite_rest endpoint's ``adjustment_account``, ``locations`` (WMS warehouse code =
+        NetSuite location internal ID) and ``subsidiary``: where GoodsMovements are posted."""
+        found: dict[str, Any] = {}
+        for key in ("adjustment_account", "subsidiary"):
+            if t.has(key):
+                value = t.string(key)
+                if not value.isdigit():
+                    raise _Bad(t.key(key), f"{_show(value)} is not a NetSuite internal ID (digits)")
+                found[key] = value
+        if t.has("locations"):
+            raw = t.get("locations")
+            if (
+                not isinstance(raw, dict)
+                or not raw
+                or not all(isinstance(v, str) and v.isdigit() for v in raw.values())
+            ):
+                raise _Bad(
+                    t.key("locations"),
+                    f'expected a table of WMS warehouse = "NetSuite location internal ID", such as '
+                    f'{{ "BRL-LOU1" = "1" }}, got {_show(raw)}',
+                )
+            found["locations"] = MappingProxyType({str(k): v for k, v in raw.items()})
+        if ("adjustment_account" in found) != ("locations" in found):
+            missing = "locations" if "adjustment_account" in found else "adjustment_account"
+            raise _Bad(t.key(missing), "missing: inventory adjustments need adjustment_account and locations")
+        return found
 
     def netsuite_auth(self, t: _Table, *, soap: bool) -> NetSuiteAuth:
         tba = ("consumer_key", "consumer_secret", "token_id", "token_secret")
@@ -2884,12 +2935,17 @@ class _Parser:
                 default_folder="outbound",
                 owner=partner_id,
                 raw_endpoints=raw_endpoints,
-                allowed_types=TRANSPORT_TYPES,
+                allowed_types=(*TRANSPORT_TYPES, *DELIVERING_TYPES),
                 archive=False,
-                what="an outbound flow's target (partner X12)",
+                what="an outbound flow's target (partner X12, or an ERP that takes the documents)",
             )
             acks = None
-            documents = self.outbound_documents(t, partner)
+            target_type = raw_endpoints.get(target.endpoint, {}).get("type")
+            if target_type in DELIVERING_TYPES:  # no X12: the documents go to the ERP's connector
+                documents = self.delivered_documents(t)
+                self.check_takes(t.key("target"), target, documents, endpoints)
+            else:
+                documents = self.outbound_documents(t, partner)
             also = self.also_deliver(t, documents, partner_id, raw_endpoints, endpoints)
         csv_mapping, csv_encoding, csv_delimiter = self.csv_options(t, documents)
         layout, rejects, inventory_rules = self.flatfile_options(t, documents)
@@ -2942,7 +2998,6 @@ class _Parser:
             )
         holder = _Table({str(n): v for n, v in enumerate(value)}, key)
         places: list[Place] = []
-        kinds = [str(d.kind) for d in documents]
         for n in range(len(value)):
             where = f"{key}[{n}]"
             place = self.place(
@@ -2956,42 +3011,75 @@ class _Parser:
                 archive=False,
                 what="a place a flow also delivers to",
             )
-            ep = endpoints.get(place.endpoint)
-            if ep is None:
-                raise _Skip  # the endpoint is broken: reported already
-            if isinstance(ep, SapODataEndpoint) and any(
-                k not in ("PurchaseOrder", "ShipNotice") for k in kinds
-            ):
-                raise _Bad(
-                    where,
-                    f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders (sales orders) and ShipNotices "
-                    f"(a delivery's picking and goods issue); this flow carries {', '.join(kinds)}",
-                )
-            if isinstance(ep, NetSuiteEndpoint) and any(
-                k not in ("PurchaseOrder", "ShipNotice") for k in kinds
-            ):
-                raise _Bad(
-                    where,
-                    f"[endpoints.{_key(ep.name)}] ({ep.type}) takes PurchaseOrders and ShipNotices; this flow carries {', '.join(kinds)}",
-                )
-            if isinstance(ep, NetSuiteEndpoint) and ep.type == "netsuite_soap" and "ShipNotice" in kinds:
-                raise _Bad(
-                    where,
-                    f"[endpoints.{_key(ep.name)}] (netsuite_soap) makes sales orders only; item fulfillments "
-                    "from ShipNotices go through a netsuite_rest endpoint of the same account",
-                )
-            if isinstance(ep, SapIdocEndpoint):
-                missing = [k for k in kinds if k not in ep.mappings]
-                if missing:
-                    raise _Bad(
-                        where,
-                        f"[endpoints.{_key(ep.name)}] has no IDoc mapping for {', '.join(missing)}: add "
-                        f'[endpoints.{_key(ep.name)}.mappings] {missing[0]} = "mappings/idoc/..."',
-                    )
+            self.check_takes(where, place, documents, endpoints)
             if place in places:
                 raise _Bad(where, f"[endpoints.{_key(place.endpoint)}] is listed twice")
             places.append(place)
         return tuple(places)
+
+    def check_takes(
+        self, where: str, place: Place, documents: tuple[DocumentSpec, ...], endpoints: Mapping[str, Endpoint]
+    ) -> None:
+        """The connector at ``place`` (an outbound flow's target or also_deliver) takes every kind
+        the flow carries."""
+        kinds = [str(d.kind) for d in documents]
+        ep = endpoints.get(place.endpoint)
+        if ep is None:
+            raise _Skip  # the endpoint is broken: reported already
+        if isinstance(ep, SapODataEndpoint) and any(k not in ("PurchaseOrder", "ShipNotice") for k in kinds):
+            raise _Bad(
+                where,
+                f"[endpoints.{_key(ep.name)}] (sap_odata) takes PurchaseOrders (sales orders) and ShipNotices "
+                f"(a delivery's picking and goods issue); this flow carries {', '.join(kinds)}",
+            )
+        rest = isinstance(ep, NetSuiteEndpoint) and ep.type == "netsuite_rest"
+        takes = ("PurchaseOrder", "ShipNotice", "GoodsMovement") if rest else ("PurchaseOrder", "ShipNotice")
+        if isinstance(ep, NetSuiteEndpoint) and any(k not in takes for k in kinds):
+            raise _Bad(
+                where,
+                f"[endpoints.{_key(ep.name)}] ({ep.type}) takes {', '.join(takes)}; this flow carries {', '.join(kinds)}",
+            )
+        if isinstance(ep, NetSuiteEndpoint) and ep.type == "netsuite_soap" and "ShipNotice" in kinds:
+            raise _Bad(
+                where,
+                f"[endpoints.{_key(ep.name)}] (netsuite_soap) makes sales orders only; item fulfillments "
+                "from ShipNotices go through a netsuite_rest endpoint of the same account",
+            )
+        if isinstance(ep, NetSuiteEndpoint) and "GoodsMovement" in kinds and ep.adjustment_account is None:
+            raise _Bad(
+                where,
+                f"[endpoints.{_key(ep.name)}] posts GoodsMovements as inventory adjustments: give it "
+                'adjustment_account = "<account internal ID>" and locations = { "<WMS warehouse>" = "<location internal ID>" }',
+            )
+        if isinstance(ep, SapIdocEndpoint):
+            missing = [k for k in kinds if k not in ep.mappings]
+            if missing:
+                raise _Bad(
+                    where,
+                    f"[endpoints.{_key(ep.name)}] has no IDoc mapping for {', '.join(missing)}: add "
+                    f'[endpoints.{_key(ep.name)}.mappings] {missing[0]} = "mappings/idoc/..."',
+                )
+
+    def delivered_documents(self, t: _Table) -> tuple[DocumentSpec, ...]:
+        """An outbound flow into an ERP's connector (no X12): ``documents`` lists canonical kinds."""
+        value = t.get(
+            "documents", hint='the canonical kinds the ERP takes, such as documents = ["GoodsMovement"]'
+        )
+        key = t.key("documents")
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise _Bad(
+                key,
+                f'the target takes canonical documents: expected a list of kinds such as ["GoodsMovement"], got {_show(value)}',
+            )
+        for n, kind in enumerate(value):
+            if kind not in KINDS:
+                raise _Bad(
+                    f"{key}[{n}]",
+                    f"not a canonical document kind{_suggest(kind, KINDS)}; kinds: {', '.join(KINDS)}",
+                )
+        if len(set(value)) != len(value):
+            raise _Bad(key, "a kind is listed twice")
+        return tuple(DocumentSpec(kind=k) for k in value)
 
     def csv_options(
         self, t: _Table, documents: tuple[DocumentSpec, ...]

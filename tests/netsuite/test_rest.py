@@ -90,9 +90,11 @@ def test_netsuite_refusing_the_order_keeps_its_error_body(emulator: NetSuiteEmul
     assert error.context["netsuite_code"] == "USER_ERROR" and error.context["po_number"] == "4500012400"
 
 
-def test_only_purchase_orders_and_ship_notices_are_delivered(rest: NetSuiteRestConnector) -> None:
+def test_only_purchase_orders_ship_notices_and_goods_movements_are_delivered(
+    rest: NetSuiteRestConnector,
+) -> None:
     with pytest.raises(
-        ConfigError, match="takes PurchaseOrder and ShipNotice documents, not InventoryAdvice"
+        ConfigError, match="takes PurchaseOrder, ShipNotice and GoodsMovement documents, not InventoryAdvice"
     ):
         rest.deliver({"kind": "InventoryAdvice"}, key="x")
     with pytest.raises(TransformError, match="no shipment_id"):  # a ShipNotice goes to the fulfillments
@@ -356,3 +358,73 @@ def test_the_account_gate_reports_the_share_of_slots_free_when_a_request_asked()
             assert not entered.is_set()  # both slots are held: it waits
         waiter.join(timeout=10)
     assert entered.is_set() and seen == [0.0]  # it had to wait: no headroom when it asked
+
+
+def goods_movement(*lines: dict[str, object], location: str = "BRL-LOU1") -> dict[str, object]:
+    return {
+        "kind": "GoodsMovement",
+        "movement_id": "ADJ-7",
+        "movement_date": "2026-03-16",
+        "location": location,
+        "lines": list(lines),
+    }
+
+
+def line(sku: str, quantity: str, kind: str, **more: object) -> dict[str, object]:
+    return {"product_ids": {"vendor_sku": sku}, "quantity": quantity, "unit": "EA", "kind": kind, **more}
+
+
+def test_a_goods_movement_becomes_one_adjustment_per_location_once(emulator: NetSuiteEmulator) -> None:
+    emulator.add_location("Reno DC", location_id=2)
+    settings = rest_settings(emulator, adjustment_account="58", locations={"BRL-LOU1": "1", "BRL-RNO2": "2"})
+    movement = goods_movement(
+        line("NW-TS-BLK-S", "3", "adjustment_out"),
+        line("NW-TS-BLK-S", "1", "scrap"),
+        {**line("", "5", "adjustment_in"), "product_ids": {"upc": "061414110020"}},  # NW-CAP-RED by UPC
+        line("NW-SK-WHT-3P", "2", "adjustment_in", location="BRL-RNO2"),
+        line("NW-SK-WHT-3P", "2", "adjustment_out", location="BRL-RNO2"),  # cancels out: left out
+        line("NW-SK-WHT-3P", "7", "adjustment_in", location="BRL-RNO2"),
+    )
+    with NetSuiteRestConnector(settings) as rest:
+        done = rest.deliver(movement, key="flow:GoodsMovement:ADJ-7:ns")
+        again = rest.deliver(movement, key="flow:GoodsMovement:ADJ-7:ns")
+        on_hand = {(o.sku, o.location): o.on_hand for o in rest.on_hand()}
+    assert done.created and not again.created and done.reference == again.reference
+    assert [a["changes"] for a in done.detail["adjustments"]] == [
+        {"501": "-4", "503": "5"},
+        {"502": "7"},
+    ]
+    assert on_hand == {
+        ("NW-TS-BLK-S", "1"): Decimal(96),
+        ("NW-SK-WHT-3P", "1"): Decimal(40),
+        ("NW-CAP-RED", "1"): Decimal(5),
+        ("NW-SK-WHT-3P", "2"): Decimal(7),
+    }
+
+
+def test_a_goods_movement_netsuite_cannot_take_is_refused_whole(emulator: NetSuiteEmulator) -> None:
+    settings = rest_settings(emulator, adjustment_account="58", locations={"BRL-LOU1": "1"})
+    movement = goods_movement(
+        line("NW-TS-BLK-S", "3", "adjustment_out"),
+        line("NW-TS-BLK-S", "3", "receipt"),
+        line("NW-NOT-SOLD", "1", "adjustment_in"),
+        line("NW-CAP-RED", "1", "adjustment_in", location="BRL-XXX"),
+        line("NW-CAP-RED", "1", "adjustment_in") | {"unit": "CA"},
+    )
+    with NetSuiteRestConnector(settings) as rest, pytest.raises(TransformError) as info:
+        rest.deliver(movement, key="k")
+    message = str(info.value)
+    assert (
+        "GoodsMovement ADJ-7: NetSuite cannot post it as an inventory adjustment, nothing was posted"
+        in message
+    )
+    assert "line 2 (NW-TS-BLK-S): a receipt movement is not an inventory adjustment" in message
+    assert "line 3 (NW-NOT-SOLD): NetSuite has no item with NW-NOT-SOLD" in message
+    assert "line 4 (NW-CAP-RED): warehouse BRL-XXX has no NetSuite location" in message
+    assert "line 5 (NW-CAP-RED): quantity in CA" in message
+    assert emulator.query("SELECT COUNT(*) FROM [transaction] WHERE type = 'InvAdjst'") == [(0,)]
+    with (
+        NetSuiteRestConnector(rest_settings(emulator)) as rest,
+        pytest.raises(ConfigError, match="no adjustment_account"),
+    ):
+        rest.deliver(goods_movement(line("NW-TS-BLK-S", "1", "adjustment_in")), key="k")

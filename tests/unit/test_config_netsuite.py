@@ -177,3 +177,71 @@ def test_a_ship_notice_flow_also_delivers_to_netsuite_rest_not_soap(tmp_path: Pa
         "flows.shipments_out.also_deliver[0]: [endpoints.ns_soap] (netsuite_soap) makes sales orders only"
         in message
     )
+
+
+ADJUSTMENTS = """
+[endpoints.wms]
+type = "folder"
+root = "var/wms"
+
+[flows.adjustments]
+direction = "out"
+partner = "megamart"
+source = { endpoint = "wms", folder = "adjustments" }
+target = { endpoint = "ns" }
+documents = ["GoodsMovement"]
+layout = "inventory-adjustment"
+csv_mapping = "mappings/wms/adjustment-xlsx-to-goods-movement.yaml"
+every = "5m"
+"""
+NS_ADJUSTING = 'timeout = "60s"\nadjustment_account = "58"\nlocations = { "BRL-LOU1" = "1" }\n'
+
+
+def test_a_flow_of_goods_movements_into_netsuite(tmp_path: Path) -> None:
+    text = BASE.replace('timeout = "60s"\n', NS_ADJUSTING, 1) + ADJUSTMENTS
+    config = load_config(write(tmp_path, text))
+    flow = config.flows["adjustments"]
+    assert flow.delivers and [d.kind for d in flow.documents] == ["GoodsMovement"]
+    assert not config.flows["orders_to_netsuite"].delivers
+    ns = config.endpoints["ns"]
+    assert isinstance(ns, NetSuiteEndpoint)
+    assert ns.adjustment_account == "58" and dict(ns.locations) == {"BRL-LOU1": "1"}
+    connector = build_connector(ns)
+    assert isinstance(connector, NetSuiteRestConnector)
+    assert connector.settings.locations == {"BRL-LOU1": "1"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (  # no account: the endpoint cannot post adjustments
+            lambda t: t,
+            "flows.adjustments.target: [endpoints.ns] posts GoodsMovements as inventory adjustments: give it adjustment_account",
+        ),
+        (
+            lambda t: t.replace('timeout = "60s"\n', 'timeout = "60s"\nadjustment_account = "58"\n', 1),
+            "endpoints.ns.locations: missing: inventory adjustments need adjustment_account and locations",
+        ),
+        (
+            lambda t: t.replace('timeout = "60s"\n', NS_ADJUSTING.replace('"1" }', '"Main" }'), 1),
+            'endpoints.ns.locations: expected a table of WMS warehouse = "NetSuite location internal ID"',
+        ),
+        (
+            lambda t: t.replace('timeout = "60s"\n', NS_ADJUSTING, 1).replace(
+                'documents = ["GoodsMovement"]', 'documents = { GoodsMovement = "x12/947" }'
+            ),
+            "flows.adjustments.documents: the target takes canonical documents: expected a list of kinds",
+        ),
+        (
+            lambda t: t.replace('timeout = "60s"\n', NS_ADJUSTING, 1).replace(
+                'target = { endpoint = "ns" }', 'target = { endpoint = "ns_soap" }'
+            ),
+            "or an ERP that takes the documents) must be a local, sftp, netsuite_rest or sap_idoc endpoint",
+        ),
+    ],
+)
+def test_goods_movement_flows_refused(tmp_path: Path, change: object, message: str) -> None:
+    assert callable(change)
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, change(BASE + ADJUSTMENTS)))
+    assert message in str(info.value)

@@ -9,7 +9,9 @@
   looked up by that external ID first, so a retry, a replay or a crash between NetSuite's answer and
   the ledger never makes a second order nor changes the first.
 - **Customers** (:meth:`~NetSuiteRestConnector.upsert_customer`) and **inventory adjustments**
-  (:meth:`~NetSuiteRestConnector.adjust_inventory`), upserted by external ID the same way.
+  (:meth:`~NetSuiteRestConnector.adjust_inventory`), upserted by external ID the same way; a
+  warehouse's GoodsMovement becomes inventory adjustments (:meth:`~NetSuiteRestConnector.deliver_goods_movement`,
+  planned in connectors/netsuite_adjustments.py) at the locations and account the endpoint names.
 - **Item fulfillments** from a sales order (:meth:`~NetSuiteRestConnector.fulfill`):
   ``POST /record/v1/salesOrder/{id}/!transform/itemFulfillment`` ("Transforming Records") with the
   lines, packages and tracking numbers, under an external ID looked up first.
@@ -76,6 +78,7 @@ from ..mapping import load_mapping
 from ..observability.signals import set_rate_limit_headroom
 from ._http import connection_reason, rate_limit_headroom, retry_after_seconds
 from .base import Delivered
+from .netsuite_adjustments import AdjustmentPlan, adjustment_plans
 from .netsuite_auth import (
     JWT_BEARER,
     TOKEN_PATH,
@@ -139,6 +142,9 @@ class NetSuiteRestSettings:
     max_backoff: float = 30.0
     verify: bool | str = True
     external_id_prefix: str = ""
+    adjustment_account: str | None = None  # GoodsMovements: the adjustment account's internal ID
+    locations: Mapping[str, str] = field(default_factory=dict)  # WMS warehouse -> location internal ID
+    subsidiary: str | None = None  # GoodsMovements: the adjustments' subsidiary (OneWorld)
 
     def __post_init__(self) -> None:
         ctx = {"endpoint": self.name}
@@ -649,10 +655,12 @@ class NetSuiteRestConnector:
         kind = document.get("kind")
         if kind == "ShipNotice":
             return self.deliver_ship_notice(document, key=key)
+        if kind == "GoodsMovement":
+            return self.deliver_goods_movement(document, key=key)
         if kind != "PurchaseOrder":
             raise ConfigError(
-                f"NetSuite endpoint {self.name} (netsuite_rest) takes PurchaseOrder and ShipNotice documents, "
-                f"not {kind}",
+                f"NetSuite endpoint {self.name} (netsuite_rest) takes PurchaseOrder, ShipNotice and "
+                f"GoodsMovement documents, not {kind}",
                 endpoint=self.name,
                 key=key,
             )
@@ -706,6 +714,76 @@ class NetSuiteRestConnector:
                         "created": f.created,
                     }
                     for plan, order, f in done
+                ]
+            },
+        )
+
+    def adjustment_plans(self, document: Mapping[str, Any], *, key: str) -> list[AdjustmentPlan]:
+        """The inventory adjustments a GoodsMovement becomes (connectors/netsuite_adjustments.py),
+        items resolved through the cross-reference; nothing is posted."""
+        if self.settings.adjustment_account is None:
+            raise ConfigError(
+                f"NetSuite endpoint {self.name} has no adjustment_account and locations: it cannot post "
+                "GoodsMovements as inventory adjustments",
+                endpoint=self.name,
+            )
+        return adjustment_plans(
+            document,
+            key=key,
+            locations=self.settings.locations,
+            lookup=self.items().lookup,
+            prefix=self.settings.external_id_prefix,
+        )
+
+    def check(self, document: Mapping[str, Any], *, key: str) -> None:
+        """Raises what :meth:`deliver` would refuse of a GoodsMovement before posting anything (an
+        unknown item or warehouse, a kind that is not an adjustment), so that a file whose second
+        movement is refused does not post its first. Other kinds are not checked here."""
+        if document.get("kind") == "GoodsMovement":
+            self.adjustment_plans(document, key=key)
+
+    def deliver_goods_movement(self, document: Mapping[str, Any], *, key: str) -> Delivered:
+        """A canonical GoodsMovement (the WMS's adjustments) becomes one inventory adjustment per
+        NetSuite location, each once per external ID (derived from ``key``): every line is checked
+        and resolved before the first is posted. ``reference``: the adjustments' internal IDs."""
+        movement = str(document.get("movement_id") or "")
+        plans = self.adjustment_plans(document, key=key)
+        done = []
+        for plan in plans:
+            made = self.adjust_inventory(
+                plan.external_id,
+                account=str(self.settings.adjustment_account),
+                location=plan.location,
+                changes=plan.changes,
+                subsidiary=self.settings.subsidiary,
+                memo=plan.memo,
+                date=plan.date,
+            )
+            log.info(
+                "%s NetSuite inventory adjustment %s (%s) for %s at %s: %d item(s)",
+                "posted" if made.created else "found",
+                made.id,
+                plan.external_id,
+                movement,
+                plan.warehouse,
+                len(plan.changes),
+            )
+            done.append((plan, made))
+        return Delivered(
+            ",".join(m.id for _, m in done),
+            created=any(m.created for _, m in done),
+            detail={
+                "adjustments": [
+                    {
+                        "movement_id": movement,
+                        "warehouse": plan.warehouse,
+                        "location": plan.location,
+                        "adjustment": m.id,
+                        "external_id": m.external_id,
+                        "created": m.created,
+                        "changes": {item: str(q) for item, q in plan.changes.items()},
+                    }
+                    for plan, m in done
                 ]
             },
         )

@@ -186,6 +186,18 @@ class SapIdocConnector:
         log.info("sent IDoc %s (%s) to %s for %s", docnum, doc_kind, self.name, key)
         return Delivered(reference, detail=detail | sent)
 
+    def check(self, document: Mapping[str, Any], *, key: str) -> None:
+        """Raises what :meth:`deliver` would refuse of a document (no mapping for its kind, the model
+        or the mapping refuses it, an IDoc the writer refuses) without recording or sending it."""
+        where = {"endpoint": self.name, "partner": self.partner, "key": key}
+        idoc = self._idoc(str(document.get("kind")), document, where)
+        written = write({"idocs": [idoc]}, docnums=[1])
+        if written.data is None:
+            problems = "; ".join(str(f) for f in written.errors[:20])
+            raise DocumentRejectedError(
+                f"the IDoc mapping makes an IDoc SAP would refuse: {problems}", **where
+            )
+
     def ledger_key(self, key: str) -> str:
         """The idempotency key the IDoc for the delivery key ``key`` is recorded under."""
         return f"{self.name}:{key}"[:200]

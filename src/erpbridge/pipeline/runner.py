@@ -1004,6 +1004,12 @@ class Runner:
     def _outbound(self, flow: Flow, summary: Summary) -> None:
         partner = self.config.partners[flow.partner]
         source = self._transport(flow.source.endpoint, None)
+        if flow.delivers:  # into an ERP's connector: no X12, no partner folder
+            with source.session() as s:
+                for name, data in self._fetched(flow, s, summary):
+                    if self._outbound_file(flow, partner, None, name, data, summary) and flow.source.archive:
+                        s.archive(flow.source.folder, name, flow.source.archive)
+            return
         target = self._transport(flow.target.endpoint, partner.id)
         with ExitStack() as stack:
             s = stack.enter_context(source.session())
@@ -1028,7 +1034,7 @@ class Runner:
             self._put_and_mark_sent(flow, partner, t, doc, data, summary)
 
     def _outbound_file(
-        self, flow: Flow, partner: Partner, t: Session, name: str, data: bytes, summary: Summary
+        self, flow: Flow, partner: Partner, t: Session | None, name: str, data: bytes, summary: Summary
     ) -> bool:
         """Send every document of one canonical JSON file, or of a CSV file (``.csv``) mapped by the
         flow's ``csv_mapping``, or of any other file read with the flow's ``layout`` and mapped so;
@@ -1062,6 +1068,17 @@ class Runner:
             ]
         done = True
         elsewhere: list[str] = []  # documents of this file that another process is sending
+        if flow.delivers:
+            checked = self._checked_deliveries(flow, partner, name, data, docs, sha, summary)
+            if checked is None:
+                return flow.name not in self._target_down and not any(
+                    self._endpoint_paused(p.endpoint) for p in (flow.target, *flow.also_deliver)
+                )
+            for i, document in enumerate(checked):
+                key = _delivery_key(flow, document, sha, i)
+                done = self._deliver_document(flow, partner, name, document, key, summary, elsewhere) and done
+            return done and all(self.ledger.get(d).state not in WORK_STATES[Direction.OUT] for d in elsewhere)
+        assert t is not None
         for i, raw in enumerate(docs):
             key = f"{flow.name}:{sha}:{i}"
             done = self._outbound_document(flow, partner, t, name, raw, key, summary, elsewhere) and done
@@ -1289,6 +1306,149 @@ class Runner:
         data = made.get("x12") or self.ledger.payload(doc.payload_sha256 or "")
         return self._put_and_mark_sent(flow, partner, t, doc, data, summary)
 
+    def _checked_deliveries(
+        self,
+        flow: Flow,
+        partner: Partner,
+        name: str,
+        data: bytes,
+        docs: list[Any],
+        sha: str,
+        summary: Summary,
+    ) -> list[dict[str, Any]] | None:
+        """The documents of a file for a flow into a connector, each checked against the model and
+        by every connector it goes to (those that can check without changing anything: NetSuite's
+        items and locations, an IDoc port's mapping) before the first is delivered, so that a file
+        is delivered whole or not at all. ``None``: the file was quarantined (every reason in it),
+        or a connector is paused or unreachable (the file stays)."""
+        kinds = {d.kind for d in flow.documents}
+        places = (flow.target, *flow.also_deliver)
+        if any(self._endpoint_paused(p.endpoint) for p in places):
+            summary.add(flow.name, "paused")
+            return None
+        checked: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for i, raw in enumerate(docs):
+            kind = raw.get("kind") if isinstance(raw, dict) else None
+            try:
+                if kind not in kinds or kind not in KINDS:
+                    raise DocumentRejectedError(
+                        f"document kind {kind!r}: this flow takes {', '.join(map(str, kinds))}"
+                    )
+                document = to_json(from_json(kind, raw))
+            except (ModelError, DocumentRejectedError) as exc:
+                problems.append(f"document {i + 1}: {exc}")
+                continue
+            checked.append(document)
+        place = flow.target
+        try:
+            for n, place in enumerate(places):
+                check = getattr(self._connector(flow, place, _slot(flow, n)), "check", None)
+                if check is None:
+                    continue
+                for i, document in enumerate(checked):
+                    try:
+                        check(document, key=f"{_delivery_key(flow, document, sha, i)}:{place.endpoint}")
+                    except ErpBridgeError as exc:
+                        if exc.transient or isinstance(exc, AuthenticationError):
+                            raise
+                        problems.append(f"document {i + 1} for {place.endpoint}: {exc}")
+        except AuthenticationError as exc:
+            self._pause(place.endpoint, exc, summary, flow=flow.name)
+            summary.add(flow.name, "paused")
+            return None
+        except ErpBridgeError as exc:
+            if not exc.transient:
+                raise
+            self._target_down.add(flow.name)  # the file stays; the next pass delivers it
+            summary.add(flow.name, "waiting")
+            summary.problems.append(f"{flow.name}: {name}: will retry deliver: {exc}")
+            return None
+        if problems:
+            more = [f"and {len(problems) - 20} more"] if len(problems) > 20 else []
+            reason = "nothing delivered: " + "; ".join(problems[:20] + more)
+            self._reject_file(flow, partner, name, data, reason, summary, "check")
+            return None
+        return checked
+
+    def _deliver_document(
+        self,
+        flow: Flow,
+        partner: Partner,
+        name: str,
+        document: dict[str, Any],
+        key: str,
+        summary: Summary,
+        elsewhere: list[str],
+    ) -> bool:
+        """One checked document of a flow into a connector: recorded (``canonical/<Kind>``, the
+        delivery key its idempotency key), delivered to the target and each ``also_deliver`` (each
+        idempotent on ``<key>:<endpoint>``), then ``sent`` and ``archived`` with the references.
+        A transient failure leaves it recorded and the file in place for the next pass."""
+        if flow.name in self._target_down:
+            return False
+        body = json.dumps(document, sort_keys=True).encode()
+        doc = self.ledger.record_outbound(
+            partner.id,
+            f"canonical/{document['kind']}"[:64],
+            payload=body,
+            levels=(),
+            state=State.MAPPED,
+            idempotency_key=key,
+            business_key=_business_key(document),
+            file_name=name,
+            step="pick_up",
+            worker=self.worker,
+        )
+        if doc.payload_sha256 != hashlib.sha256(body).hexdigest():  # the same ID, other content
+            if doc.state == State.MAPPED and doc.claimed_by == self.worker:
+                self.ledger.release(doc.id, self.worker)
+            reason = (
+                f"{document['kind']} {doc.business_key} was delivered before with other content (ledger "
+                f"document {doc.id}, from {doc.file_name}); it is not delivered again. A new one needs "
+                "an ID of its own in the WMS; a correction of the first is a new one for the difference"
+            )
+            self._reject_document(
+                flow, partner, name, body, f"{key}:{hashlib.sha256(body).hexdigest()[:16]}", reason, summary
+            )
+            return True
+        if doc.state != State.MAPPED:
+            summary.add(flow.name, "duplicate")
+            return True
+        if doc.claimed_by != self.worker:
+            summary.add(flow.name, "busy_elsewhere")
+            elsewhere.append(doc.id)
+            return True
+        delivered: list[Delivered] = []
+        places = (flow.target, *flow.also_deliver)
+        place = flow.target
+        try:
+            for n, place in enumerate(places):
+                connector = self._connector(flow, place, _slot(flow, n))
+                delivered.append(connector.deliver(document, key=f"{key}:{place.endpoint}"))
+        except AuthenticationError as exc:  # paused: the file stays for its resumption
+            self.ledger.release(doc.id, self.worker)
+            self._pause(place.endpoint, exc, summary, flow=flow.name, doc=doc)
+            summary.add(flow.name, "paused")
+            return False
+        except ErpBridgeError as exc:
+            if exc.transient:
+                self.ledger.release(doc.id, self.worker)
+                self._target_down.add(flow.name)
+                summary.add(flow.name, "waiting")
+                summary.problems.append(f"{flow.name}: {name}: will retry deliver: {exc}")
+                return False
+            exc.context.setdefault("endpoint", place.endpoint)
+            self._fail(flow.name, doc, exc, "deliver", body, summary)
+            return True
+        self._link_delivered(doc, delivered)
+        detail = {"to": [p.endpoint for p in places], "references": [d.reference for d in delivered]}
+        self._move(doc.id, State.WRITTEN, step="deliver", detail=detail)
+        self._move(doc.id, State.SENT, step="delivered")
+        self._move(doc.id, State.ARCHIVED, step="no_ack_expected")
+        summary.add(flow.name, "delivered" if any(d.created for d in delivered) else "duplicate")
+        return True
+
     def _put_and_mark_sent(
         self, flow: Flow, partner: Partner, t: Session, doc: Document, data: bytes, summary: Summary
     ) -> bool:
@@ -1463,8 +1623,23 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _delivery_key(flow: Flow, document: Mapping[str, Any], sha: str, i: int) -> str:
+    """The delivery key of a document of a flow into connectors: its business key (a GoodsMovement's
+    movement ID), so that the WMS exporting the same adjustments again in a file of other bytes
+    finds what the first delivered; without one, the file's content and the document's place."""
+    business = _business_key(document)
+    if business:
+        return f"{flow.name}:{document.get('kind')}:{business}"[:160]
+    return f"{flow.name}:{sha}:{i}"
+
+
+def _slot(flow: Flow, n: int) -> str:
+    """The connector slot of a flow into connectors: its target (0), then each ``also_deliver``."""
+    return flow.name if n == 0 else f"{flow.name}:also:{n - 1}"
+
+
 def _business_key(doc: Mapping[str, Any]) -> str | None:
-    for key in ("shipment_id", "po_number", "invoice_number", "advice_number", "order_number"):
+    for key in ("shipment_id", "po_number", "invoice_number", "advice_number", "order_number", "movement_id"):
         if isinstance(doc.get(key), str):
             return str(doc[key])[:128]
     return None

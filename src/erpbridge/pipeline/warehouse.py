@@ -94,6 +94,13 @@ class WarehouseConnector:
             return self._confirmation(document, key)
         return self.inner.deliver(document, key=key)
 
+    def check(self, document: Mapping[str, Any], *, key: str) -> None:
+        """The connector's own check of a document before anything is delivered, if it has one
+        (NetSuite's items and locations for a GoodsMovement, an IDoc port's mapping)."""
+        check = getattr(self.inner, "check", None)
+        if check is not None:
+            check(document, key=key)
+
     def close(self) -> None:
         self.inner.close()
 

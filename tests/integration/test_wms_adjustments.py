@@ -1,0 +1,224 @@
+"""The WMS's inventory adjustments (an XLSX in the ``inventory-adjustment`` layout) reach NetSuite
+through ``erpbridge run --once``: each adjustment ID becomes one NetSuite inventory adjustment
+(the emulator, tests/netsuite/emulator) that changes on-hand by exactly the file's quantities; a
+second run, and the same file dropped again under another name, change nothing; a file with a bad
+row is quarantined naming file:row:column, and a file NetSuite cannot take whole (an unknown SKU in
+its second adjustment) posts nothing at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sqlite3
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from tests.integration.test_run import files, run
+from tests.netsuite.conftest import CONSUMER_KEY, CONSUMER_SECRET, TOKEN_ID, TOKEN_SECRET, make_emulator
+from tests.netsuite.emulator import NetSuiteEmulator
+
+HEADER = ["Adjustment ID", "Date", "Warehouse", "SKU", "Quantity", "UoM", "Reason", "Counted", "Note"]
+
+CONFIG = """\
+[erpbridge]
+isa_qualifier = "ZZ"
+isa_id = "NWOUTFITTERS"
+archive = "var/archive"
+quarantine = "var/quarantine"
+outbox = "var/outbox"
+
+[ledger]
+url = "sqlite:///var/ledger.sqlite3"
+
+[partners.blueriver]
+isa_qualifier = "ZZ"
+isa_id = "BLUERIVER"
+version = "004010"
+
+[endpoints.wms]
+type = "folder"
+root = "var/wms"
+
+[endpoints.netsuite]
+type = "netsuite_rest"
+account = "1234567_SB1"
+url = "{url}"
+mapping = "mappings/netsuite/purchase-order-to-sales-order.yaml"
+adjustment_account = "58"
+locations = {{ "BRL-LOU1" = "1", "BRL-RNO2" = "2" }}
+max_attempts = 2
+backoff = "10ms"
+max_backoff = "50ms"
+connect_timeout = "5s"
+timeout = "10s"
+
+[endpoints.netsuite.auth]
+consumer_key = {{ env = "NS_CONSUMER_KEY" }}
+consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
+token_id = {{ env = "NS_TOKEN_ID" }}
+token_secret = {{ env = "NS_TOKEN_SECRET" }}
+
+[flows.blueriver_adjustments]
+direction = "out"
+partner = "blueriver"
+source = {{ endpoint = "wms", folder = "outbound/adjustments", archive = "archive/adjustments" }}
+target = {{ endpoint = "netsuite" }}
+documents = ["GoodsMovement"]
+layout = "inventory-adjustment"
+csv_mapping = "mappings/wms/adjustment-xlsx-to-goods-movement.yaml"
+every = "5m"
+"""
+
+DAY = dt.date(2026, 3, 16)
+ROWS: list[list[Any]] = [
+    ["ADJ-20260316-01", DAY, "BRL-LOU1", "NW-TS-BLK-S", -3, "EA", "damaged", None, "forklift"],
+    ["ADJ-20260316-01", DAY, "BRL-LOU1", "NW-SK-WHT-3P", 5, "EA", "found", "Y", None],
+    ["ADJ-20260316-01", DAY, "BRL-LOU1", "NW-TS-BLK-S", -1, "EA", "damaged", None, "second pallet"],
+    ["ADJ-20260316-02", DAY, "BRL-RNO2", "NW-CAP-RED", 12, "EA", "cycle_count", "Y", None],
+]
+
+
+def workbook(rows: list[list[Any]]) -> bytes:
+    """An XLSX saved as a spreadsheet user would (typed cells), with openpyxl directly."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Adjustments"
+    for row in [HEADER, *rows]:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def netsuite() -> Iterator[NetSuiteEmulator]:
+    emulator = make_emulator()  # items 501 NW-TS-BLK-S (100 at 1), 502 NW-SK-WHT-3P (40 at 1), 503
+    emulator.add_location("Reno DC", location_id=2)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path, netsuite: NetSuiteEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name, value in (
+        ("NS_CONSUMER_KEY", CONSUMER_KEY),
+        ("NS_CONSUMER_SECRET", CONSUMER_SECRET),
+        ("NS_TOKEN_ID", TOKEN_ID),
+        ("NS_TOKEN_SECRET", TOKEN_SECRET),
+    ):
+        monkeypatch.setenv(name, value)
+    (tmp_path / "config.toml").write_text(CONFIG.format(url=netsuite.url))
+    (tmp_path / "var" / "wms" / "outbound" / "adjustments").mkdir(parents=True)
+    return tmp_path
+
+
+def on_hand(netsuite: NetSuiteEmulator) -> dict[tuple[int, int], Decimal]:
+    return {
+        (item, location): Decimal(str(q))
+        for item, location, q in netsuite.query(
+            "SELECT item, location, quantityonhand FROM inventoryitemlocations"
+        )
+    }
+
+
+def adjustments(netsuite: NetSuiteEmulator) -> list[tuple[Any, ...]]:
+    return netsuite.query(
+        "SELECT id, externalid, memo, trandate FROM [transaction] WHERE type = 'InvAdjst' ORDER BY id"
+    )
+
+
+def ledger_rows(site: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(site / "var" / "ledger.sqlite3") as db:
+        return db.execute(sql).fetchall()
+
+
+def test_adjustments_post_once_and_change_on_hand_by_the_files_quantities(
+    site: Path, netsuite: NetSuiteEmulator
+) -> None:
+    drop = site / "var" / "wms" / "outbound" / "adjustments"
+    (drop / "ADJ_20260316.xlsx").write_bytes(workbook(ROWS))
+    before = on_hand(netsuite)
+
+    r = run("run", "--once", "--config", "config.toml", cwd=site)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    # on hand changed by exactly the file's quantities, per item and location
+    expected = dict(before)
+    items = {"NW-TS-BLK-S": 501, "NW-SK-WHT-3P": 502, "NW-CAP-RED": 503}
+    locations = {"BRL-LOU1": 1, "BRL-RNO2": 2}
+    for _, _, warehouse, sku, qty, *_ in ROWS:
+        at = (items[sku], locations[warehouse])
+        expected[at] = expected.get(at, Decimal(0)) + Decimal(qty)
+    after = on_hand(netsuite)
+    assert after == expected
+    assert after[(501, 1)] == Decimal(96) and after[(503, 2)] == Decimal(12)
+
+    made = adjustments(netsuite)
+    assert len(made) == 2  # one per adjustment ID
+    assert [m[2] for m in made] == [
+        "WMS adjustment ADJ-20260316-01 at BRL-LOU1",
+        "WMS adjustment ADJ-20260316-02 at BRL-RNO2",
+    ]
+    assert {m[3] for m in made} == {"2026-03-16"}
+    record = netsuite.record("inventoryadjustment", made[0][0])
+    assert record is not None and record["account"] == {"id": "58"} and record["adjLocation"] == {"id": "1"}
+
+    # the ledger: two canonical GoodsMovements, delivered and archived, with the adjustments' IDs
+    docs = ledger_rows(
+        site,
+        "SELECT kind, state, business_key FROM documents WHERE kind = 'canonical/GoodsMovement' ORDER BY business_key",
+    )
+    assert docs == [
+        ("canonical/GoodsMovement", "archived", "ADJ-20260316-01"),
+        ("canonical/GoodsMovement", "archived", "ADJ-20260316-02"),
+    ]
+    wms = site / "var" / "wms"
+    assert files(drop) == [] and files(wms / "archive" / "adjustments") == ["ADJ_20260316.xlsx"]
+
+    # a second run has nothing to do; the same file again (another name) is a duplicate
+    again = run("run", "--once", "--config", "config.toml", cwd=site)
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr
+    (drop / "ADJ_20260316-resent.xlsx").write_bytes(workbook(ROWS))
+    third = run("run", "--once", "--config", "config.toml", cwd=site)
+    assert third.returncode == 0 and "duplicate" in third.stdout, third.stdout + third.stderr
+    assert on_hand(netsuite) == after and adjustments(netsuite) == made
+
+    # an adjustment ID exported again with other quantities is not posted a second time: quarantined
+    changed = [[*ROWS[3][:4], 15, *ROWS[3][5:]]]
+    (drop / "ADJ_20260316-changed.xlsx").write_bytes(workbook(changed))
+    fourth = run("run", "--once", "--quiet", "--config", "config.toml", cwd=site)
+    assert fourth.returncode == 1, fourth.stdout + fourth.stderr
+    assert on_hand(netsuite) == after and adjustments(netsuite) == made
+    reason = (
+        site / "var" / "quarantine" / "blueriver_adjustments" / "ADJ_20260316-changed.xlsx.reason.txt"
+    ).read_text()
+    assert "GoodsMovement ADJ-20260316-02 was delivered before with other content" in reason
+
+
+def test_a_bad_row_or_an_unknown_sku_posts_nothing(site: Path, netsuite: NetSuiteEmulator) -> None:
+    drop = site / "var" / "wms" / "outbound" / "adjustments"
+    bad = [*ROWS[:3], ["ADJ-20260316-02", DAY, "BRL-RNO2", "NW-CAP-RED", "1,5", "EA", "lost", "Y", None]]
+    (drop / "bad-row.xlsx").write_bytes(workbook(bad))
+    unknown = [*ROWS[:3], ["ADJ-20260316-02", DAY, "BRL-RNO2", "NW-NOT-SOLD", 2, "EA", "found", "Y", None]]
+    (drop / "unknown-sku.xlsx").write_bytes(workbook(unknown))
+    before = on_hand(netsuite)
+
+    r = run("run", "--once", "--quiet", "--config", "config.toml", cwd=site)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert on_hand(netsuite) == before and adjustments(netsuite) == []  # nothing half-posted
+
+    quarantine = site / "var" / "quarantine" / "blueriver_adjustments"
+    reason = (quarantine / "bad-row.xlsx.reason.txt").read_text()
+    assert "bad-row.xlsx[Adjustments]:5:E: quantity: not a decimal number" in reason
+    assert "bad-row.xlsx[Adjustments]:5:G: reason: not one of the column's codes" in reason
+    reason = (quarantine / "unknown-sku.xlsx.reason.txt").read_text()
+    assert "GoodsMovement ADJ-20260316-02" in reason and "NW-NOT-SOLD" in reason
+    assert "nothing delivered" in reason
