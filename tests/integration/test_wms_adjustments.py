@@ -3,7 +3,11 @@ through ``erpbridge run --once``: each adjustment ID becomes one NetSuite invent
 (the emulator, tests/netsuite/emulator) that changes on-hand by exactly the file's quantities; a
 second run, and the same file dropped again under another name, change nothing; a file with a bad
 row is quarantined naming file:row:column, and a file NetSuite cannot take whole (an unknown SKU in
-its second adjustment) posts nothing at all."""
+its second adjustment) posts nothing at all.
+
+The same file into SAP's file port: one WMMBXY IDoc (WMMBID02) per adjustment ID, its DOCNUM from the
+ledger, read back by the IDoc reader and the inbound mapping as the file's movements; NetSuite takes
+them too (also_deliver), once."""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ from typing import Any
 import openpyxl
 import pytest
 
+from erpbridge.formats.idoc import decode
+from erpbridge.mapping import load_mapping
+from erpbridge.mapping.meta import idoc_meta
+from tests.conftest import ROOT
 from tests.integration.test_run import files, run
 from tests.netsuite.conftest import CONSUMER_KEY, CONSUMER_SECRET, TOKEN_ID, TOKEN_SECRET, make_emulator
 from tests.netsuite.emulator import NetSuiteEmulator
@@ -222,3 +230,95 @@ def test_a_bad_row_or_an_unknown_sku_posts_nothing(site: Path, netsuite: NetSuit
     reason = (quarantine / "unknown-sku.xlsx.reason.txt").read_text()
     assert "GoodsMovement ADJ-20260316-02" in reason and "NW-NOT-SOLD" in reason
     assert "nothing delivered" in reason
+
+
+SAP = """
+[endpoints.s4_files]                 # SAP's file port directories
+type = "local"
+root = "var/sap"
+
+[endpoints.s4_port]
+type = "sap_idoc"
+port = "file"
+transport = "s4_files"
+folder = "in"
+
+[endpoints.s4_port.control]
+SNDPOR = "ERPBRIDGE"
+SNDPRT = "LS"
+SNDPRN = "BLUERIVER"
+RCVPOR = "SAPS4P"
+RCVPRT = "LS"
+RCVPRN = "S4PCLNT100"
+MANDT = "100"
+
+[endpoints.s4_port.mappings]
+GoodsMovement = "mappings/idoc/goods-movement-to-wmmbid02.yaml"
+"""
+
+
+def test_adjustments_become_wmmbxy_idocs_in_sap_file_port_and_netsuite_adjustments(
+    site: Path, netsuite: NetSuiteEmulator
+) -> None:
+    config = site / "config.toml"
+    text = config.read_text().replace(
+        'target = { endpoint = "netsuite" }', 'target = { endpoint = "s4_port" }'
+    )
+    config.write_text(
+        text.replace(
+            'documents = ["GoodsMovement"]',
+            'documents = ["GoodsMovement"]\nalso_deliver = [{ endpoint = "netsuite" }]',
+        )
+        + SAP
+    )
+    drop = site / "var" / "wms" / "outbound" / "adjustments"
+    (drop / "ADJ_20260316.xlsx").write_bytes(workbook(ROWS))
+    before = on_hand(netsuite)
+
+    r = run("run", "--once", "--config", "config.toml", cwd=site)
+    assert r.returncode == 0, r.stdout + r.stderr
+    port = site / "var" / "sap" / "in"
+    written = files(port)
+    assert len(written) == 2 and all(n.startswith("WMMBXY_") and n.endswith(".xml") for n in written)
+
+    # each IDoc read back with the reader and the inbound mapping is the movement of the file
+    inbound = load_mapping(ROOT / "mappings" / "idoc" / "wmmbid02-to-goods-movement.yaml")
+    got = {}
+    for name in written:
+        read = decode((port / name).read_bytes())
+        assert not [f for f in read.findings if f.severity == "error"], read.findings
+        (idoc,) = read.document["idocs"]
+        assert idoc["EDI_DC40"]["DOCNUM"] == name.removeprefix("WMMBXY_").removesuffix(".xml")
+        assert idoc["EDI_DC40"]["MESTYP"] == "WMMBXY" and idoc["E1MBXYH"]["TCODE"] == "MB11"
+        movement = inbound.apply(idoc, idoc_meta(idoc)).document
+        assert movement is not None
+        got[movement["movement_id"]] = [
+            (ln["product_ids"]["vendor_sku"], ln["kind"], ln["quantity"], ln["location"], ln.get("reason"))
+            for ln in movement["lines"]
+        ]
+    assert got == {
+        "ADJ-20260316-01": [
+            ("NW-TS-BLK-S", "adjustment_out", "3", "1000", "damaged"),
+            ("NW-SK-WHT-3P", "adjustment_in", "5", "1000", None),  # "found": no GRUND in SAP's list
+            ("NW-TS-BLK-S", "adjustment_out", "1", "1000", "damaged"),
+        ],
+        "ADJ-20260316-02": [("NW-CAP-RED", "adjustment_in", "12", "1100", None)],
+    }
+    # NetSuite got the same adjustments (also_deliver); the ledger links each IDoc to its movement
+    assert len(adjustments(netsuite)) == 2 and on_hand(netsuite) != before
+    idocs = ledger_rows(
+        site,
+        "SELECT d.docnum, d.state, l.relation, c.business_key FROM documents d JOIN links l ON l.from_document = d.id "
+        "JOIN documents c ON c.id = l.to_document WHERE d.kind = 'idoc/WMMBXY.WMMBID02' ORDER BY c.business_key",
+    )
+    assert [(s, rel, key) for _, s, rel, key in idocs] == [
+        ("archived", "derived_from", "ADJ-20260316-01"),
+        ("archived", "derived_from", "ADJ-20260316-02"),
+    ]
+    assert sorted(f"WMMBXY_{d}.xml" for d, *_ in idocs) == written
+
+    # a second run and the same adjustments in a re-exported file write no IDoc and no adjustment
+    (drop / "ADJ_20260316-again.xlsx").write_bytes(workbook(ROWS))
+    again = run("run", "--once", "--config", "config.toml", cwd=site)
+    assert again.returncode == 0 and "duplicate" in again.stdout, again.stdout + again.stderr
+    assert files(port) == written and len(adjustments(netsuite)) == 2
