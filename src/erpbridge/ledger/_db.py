@@ -14,7 +14,9 @@ for the disk: SQLite ``synchronous=NORMAL`` for that transaction (WAL), PostgreS
 synchronous_commit = off``. Either way a process crash loses nothing committed, and the database
 stays consistent after a power cut or an OS crash; what such a cut can undo is the last relaxed
 commits after the last durable one, never a durable commit (both logs are sequential: a durable
-commit flushes everything before it). The ledger uses it for state moves only (docs/ledger.md).
+commit flushes everything before it). The ledger uses it for state moves only (docs/ledger.md),
+on an engine of their own (``create(..., relaxed=True)``) whose connections are relaxed from the
+start, so that no transaction has to switch the setting (a statement each time) before it begins.
 """
 
 from __future__ import annotations
@@ -75,8 +77,11 @@ def backend_of(url: URL) -> Backend:
     return "sqlite" if url.get_backend_name() == "sqlite" else "postgresql"
 
 
-def create(url: URL, *, busy_timeout: float, application_name: str = "erpbridge") -> Engine:
-    """An engine for ``url`` with the pragmas, timeouts and transaction control described above."""
+def create(
+    url: URL, *, busy_timeout: float, application_name: str = "erpbridge", relaxed: bool = False
+) -> Engine:
+    """An engine for ``url`` with the pragmas, timeouts and transaction control described above;
+    ``relaxed``: its connections commit without waiting for the disk unless told otherwise."""
     timeout_ms = max(int(busy_timeout * 1000), 1)
     if backend_of(url) == "sqlite":
         engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
@@ -89,10 +94,10 @@ def create(url: URL, *, busy_timeout: float, application_name: str = "erpbridge"
                 cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
                 cursor.execute("PRAGMA foreign_keys = ON")
                 cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute("PRAGMA synchronous = FULL")
+                cursor.execute(f"PRAGMA synchronous = {'NORMAL' if relaxed else 'FULL'}")
             finally:
                 cursor.close()
-            _record.info[RELAXED_COMMIT] = False
+            _record.info[RELAXED_COMMIT] = relaxed
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
@@ -112,14 +117,19 @@ def create(url: URL, *, busy_timeout: float, application_name: str = "erpbridge"
         connect_args={
             "application_name": application_name,
             "connect_timeout": max(int(busy_timeout), 1),
-            "options": f"-c lock_timeout={timeout_ms}",
+            "options": f"-c lock_timeout={timeout_ms}" + (" -c synchronous_commit=off" if relaxed else ""),
         },
     )
 
+    @event.listens_for(engine, "connect")
+    def _postgresql_connect(_dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        _record.info[RELAXED_COMMIT] = relaxed
+
     @event.listens_for(engine, "begin")
     def _postgresql_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(RELAXED_COMMIT):
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        relaxed_here = bool(conn.get_execution_options().get(RELAXED_COMMIT))
+        if relaxed_here != conn.connection.info.get(RELAXED_COMMIT):  # for this transaction only
+            conn.exec_driver_sql(f"SET LOCAL synchronous_commit = {'off' if relaxed_here else 'on'}")
 
     return engine
 

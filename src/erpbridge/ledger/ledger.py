@@ -102,6 +102,10 @@ _INSERT_EVENT: Final = insert(_EVENTS)
 _UPDATE_HEAD: Final = (
     update(_HEAD).where(_HEAD.c.id == 1).values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
 )
+# the head moved on from the one this process last wrote, or nothing (then read it, locked)
+_ADVANCE_HEAD: Final = _UPDATE_HEAD.where(
+    _HEAD.c.last_id == bindparam("old_id"), _HEAD.c.last_hash == bindparam("old_hash")
+)
 _LOCK_DOC: Final = (
     select(DocumentRow)
     .where(DocumentRow.id == bindparam("doc_id"))
@@ -319,10 +323,13 @@ class Ledger:
         lease: timedelta,
         control_reuse_after: timedelta,
         clock: Clock,
+        move_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
         self._write_engine = engine.execution_options(**_WRITE)
-        self._move_engine = engine.execution_options(**_MOVE)
+        # state moves: on an engine whose connections are relaxed already (_db.create(relaxed=True))
+        self._relaxed_engine = move_engine
+        self._move_engine = (move_engine or engine).execution_options(**_MOVE)
         self._backend: _db.Backend = _db.backend_of(engine.url)
         self._policy = retry_policy
         self._lease = lease
@@ -330,6 +337,7 @@ class Ledger:
         self._clock = clock
         self._locks: set[SchedulerLock] = set()
         self._open = threading.local()  # per thread: the session of an atomic() in progress
+        self._head: tuple[int, str] | None = None  # the chain head this process last committed
 
     # --- opening and closing ---------------------------------------------------------------
 
@@ -369,12 +377,13 @@ class Ledger:
             lease=lease,
             control_reuse_after=control_reuse_after,
             clock=clock or _utcnow,
+            move_engine=_db.create(url, busy_timeout=busy_timeout, relaxed=True),
         )
         try:
             if migrate:
                 ledger.migrate()
         except BaseException:
-            engine.dispose()
+            ledger._dispose()
             raise
         return ledger
 
@@ -406,7 +415,12 @@ class Ledger:
                 with suppress(LedgerBusyError):
                     lock.release()
         finally:
-            self._engine.dispose()
+            self._dispose()
+
+    def _dispose(self) -> None:
+        self._engine.dispose()
+        if self._relaxed_engine is not None:
+            self._relaxed_engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
@@ -443,9 +457,12 @@ class Ledger:
     @contextmanager
     def _session(self, write: bool, durable: bool = True) -> Iterator[Session]:
         engine = (self._write_engine if durable else self._move_engine) if write else self._engine
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            yield session
-            self._write_events(session)  # the transaction's events, chained under the head's lock, last
+        with Session(engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+                self._write_events(session)  # the transaction's events, chained under the head's lock, last
+            if "head" in session.info:  # committed: the head as this transaction left it
+                self._head = session.info["head"]
 
     def _tx(
         self,
@@ -591,21 +608,33 @@ class Ledger:
             return []
         s.flush()  # the documents the events refer to
         conn = s.connection()
-        head = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
-        if head is None:
-            raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
-        event_id, digest = int(head.last_id), str(head.last_hash)
-        written = []
+        known = s.info.get("head") or self._head  # this transaction's events so far, or the last commit's
+        if known is not None:  # usually still the head: one conditional update moves and locks it
+            written = self._chain(pending, *known)
+            new = {"new_id": written[-1]["id"], "new_hash": written[-1]["hash"]}
+            if conn.execute(_ADVANCE_HEAD, new | {"old_id": known[0], "old_hash": known[1]}).rowcount != 1:
+                known = None  # another process appended since: chain from the head as it is
+        if known is None:
+            head = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
+            if head is None:
+                raise LedgerIntegrityError("the event chain head (table chain_head, row 1) is missing")
+            written = self._chain(pending, int(head.last_id), str(head.last_hash))
+            new = {"new_id": written[-1]["id"], "new_hash": written[-1]["hash"]}
+            conn.execute(_UPDATE_HEAD, new)
+        conn.execute(_INSERT_EVENT, written)
+        s.info["head"] = (new["new_id"], new["new_hash"])
+        return written
+
+    @staticmethod
+    def _chain(pending: list[dict[str, Any]], last_id: int, last_hash: str) -> list[dict[str, Any]]:
+        """``pending`` events numbered and hashed after the event ``last_id`` whose hash is ``last_hash``."""
+        event_id, digest = last_id, last_hash
         for values in pending:
             event_id += 1
             values["id"], values["prev_hash"] = event_id, digest
-            values["hash"] = digest = hash_fields(
-                **{("detail_json" if k == "detail" else k): v for k, v in values.items()}
-            )
-            written.append(values)
-        conn.execute(_INSERT_EVENT, written)
-        conn.execute(_UPDATE_HEAD, {"new_id": event_id, "new_hash": digest})
-        return written
+            fields = {("detail_json" if k == "detail" else k): v for k, v in values.items() if k != "hash"}
+            values["hash"] = digest = hash_fields(**fields)
+        return pending
 
     def _claim_if_free(self, row: DocumentRow, worker: str | None, now: datetime) -> None:
         """Claim ``row`` for ``worker`` if it is in a work state and nobody holds a live claim."""
