@@ -887,7 +887,7 @@ class NotifySettings:
 
 
 #: The reconciliation jobs (``[reconcile.<job>]``, ``erpbridge reconcile JOB``), in the order they run.
-RECONCILE_JOBS: Final = ("orders", "acks", "shipments", "inventory")
+RECONCILE_JOBS: Final = ("orders", "acks", "shipments", "inventory", "catalog")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import click
 
+from ..config import RECONCILE_JOBS
 from . import ops
 
 _VERDICT_COLOURS = {"clean": "green", "within threshold": "yellow", "over threshold": "red", "error": "red"}
 
 
 @click.command("reconcile")
-@click.argument("job", required=False, type=click.Choice(["orders", "acks", "shipments", "inventory"]))
+@click.argument("job", required=False, type=click.Choice(RECONCILE_JOBS))
 @ops._config_option
 @click.option(
     "--report",
@@ -43,6 +44,7 @@ def reconcile_cmd(
     acks       every document we sent acknowledged by a 997 within the partner's ack_window
     shipments  every shipment the WMS confirmed has an 856 out and, where the flow delivers it, an ERP fulfillment
     inventory  the WMS's stock against the ERP's on-hand and against the last 846 each partner got
+    catalog    the ERP's item master against the WMS's (the [jobs] catalog_drift jobs): weights, dimensions, HS codes
 
     Each run and its discrepancies are recorded in the ledger (erpbridge status shows the last ones); the
     report (CSV and HTML) is written to a folder and its path printed last. Exit 0 clean or within the

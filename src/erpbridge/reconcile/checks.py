@@ -59,6 +59,9 @@ class Remedies:
     def check(self, job: str) -> str:
         return self._cmd("reconcile", job)
 
+    def job_run(self, name: str) -> str:
+        return self._cmd("job", "run", name)
+
 
 def quantity(value: float | None) -> str:
     """A quantity as a person writes it (``12``, ``12.5``), ``not listed`` for NaN or None."""

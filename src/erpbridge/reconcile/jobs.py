@@ -47,6 +47,7 @@ from ..mapping.meta import x12_meta
 from ..observability import signals
 from ..pipeline import Runner, Summary
 from ..pipeline.replay import ReplayRefusedError, replay
+from .catalog import catalog_job
 from .checks import (
     JOBS,
     REMEDY_KEY,
@@ -101,6 +102,7 @@ class Reconciler:
         self.config, self.ledger, self.runner, self.now, self.progress = config, ledger, runner, now, progress
         self.settings = config.reconcile
         self.remedies = Remedies(config.source)
+        self._given_connector = connector
         self._connector = connector or (lambda name: build_connector(config.endpoints[name]))
 
     # -- running --------------------------------------------------------------------------------
@@ -566,6 +568,19 @@ class Reconciler:
                     for on in connector.on_hand(location=erp_location):
                         rows.append((on.sku or f"(NetSuite item {on.item})", wms_location, on.on_hand))
         return StockTable.of(rows)
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    def _catalog(self, checked: dict[str, int], notes: list[str]) -> list[Discrepancy]:
+        return catalog_job(
+            self.config,
+            self.ledger,
+            worker=self.runner.worker,
+            checked=checked,
+            notes=notes,
+            remedies=self.remedies,
+            connector=self._given_connector,
+        )
 
     # -- remedies -------------------------------------------------------------------------------
 
