@@ -130,14 +130,8 @@ class SapIdocConnector:
         made: dict[str, bytes] = {}
 
         def build(alloc: Allocation) -> bytes:
-            written = write({"idocs": [idoc]}, docnums=[alloc.docnum or 0])
-            if written.data is None:
-                problems = "; ".join(str(f) for f in written.errors[:20])
-                raise DocumentRejectedError(
-                    f"the IDoc mapping for {kind} makes an IDoc SAP would refuse: {problems}", **where
-                )
-            made["xml"] = written.data
-            return written.data
+            made["xml"] = _xml(idoc, alloc.docnum or 0, kind, where)
+            return made["xml"]
 
         record = self.ledger.record_outbound(
             self.partner,
@@ -190,13 +184,8 @@ class SapIdocConnector:
         """Raises what :meth:`deliver` would refuse of a document (no mapping for its kind, the model
         or the mapping refuses it, an IDoc the writer refuses) without recording or sending it."""
         where = {"endpoint": self.name, "partner": self.partner, "key": key}
-        idoc = self._idoc(str(document.get("kind")), document, where)
-        written = write({"idocs": [idoc]}, docnums=[1])
-        if written.data is None:
-            problems = "; ".join(str(f) for f in written.errors[:20])
-            raise DocumentRejectedError(
-                f"the IDoc mapping makes an IDoc SAP would refuse: {problems}", **where
-            )
+        kind = str(document.get("kind"))
+        _xml(self._idoc(kind, document, where), 1, kind, where)
 
     def ledger_key(self, key: str) -> str:
         """The idempotency key the IDoc for the delivery key ``key`` is recorded under."""
@@ -261,6 +250,17 @@ class SapIdocConnector:
                 context.__exit__(None, None, None)
             except ErpBridgeError as exc:  # the session was broken already
                 log.debug("closing the session of %s: %s", self.name, exc)
+
+
+def _xml(idoc: dict[str, Any], docnum: int, kind: str, where: dict[str, Any]) -> bytes:
+    """The IDoc XML of one IDoc tree with this DOCNUM, or what the writer refuses as our error."""
+    written = write({"idocs": [idoc]}, docnums=[docnum])
+    if written.data is None:
+        problems = "; ".join(str(f) for f in written.errors[:20])
+        raise DocumentRejectedError(
+            f"the IDoc mapping for {kind} makes an IDoc SAP would refuse: {problems}", **where
+        )
+    return written.data
 
 
 def _business_key(document: Mapping[str, Any]) -> str | None:
