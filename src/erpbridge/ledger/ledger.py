@@ -528,16 +528,21 @@ class Ledger:
         return self._tx(op, run, race=True, durable=durable)
 
     def _lock_doc(self, s: Session, doc_id: str) -> DocumentRow:
-        locked: set[str] = s.info.setdefault("locked", set())
+        locked = self._locked(s)
         if doc_id in locked:  # locked earlier in this transaction (atomic): no need to read it again
-            row = s.get(DocumentRow, doc_id)
-            if row is not None:
-                return row
+            return locked[doc_id]
         row = s.scalars(_LOCK_DOC, {"doc_id": doc_id}).one_or_none()
         if row is None:
             raise LedgerError("no such document", document=doc_id)
-        locked.add(doc_id)
+        locked[doc_id] = row
         return row
+
+    @staticmethod
+    def _locked(s: Session) -> dict[str, DocumentRow]:
+        """The documents this transaction locked or created, by id (held here: the session's
+        identity map keeps only weak references, and would let go of a row a call returned)."""
+        locked: dict[str, DocumentRow] = s.info.setdefault("locked", {})
+        return locked
 
     def _doc_row(self, s: Session, doc_id: str) -> DocumentRow:
         row = s.get(DocumentRow, doc_id)
@@ -863,7 +868,7 @@ class Ledger:
             self._claim_if_free(row, worker, now)
             s.add(row)
             s.flush()
-            s.info.setdefault("locked", set()).add(row.id)  # new: nobody else sees it before the commit
+            self._locked(s)[row.id] = row  # new: nobody else sees it before the commit
             self._add_links(s, row.id, links, now, new=True)
             self._append_event(
                 s,
@@ -1008,7 +1013,7 @@ class Ledger:
             self._claim_if_free(row, worker, now)
             s.add(row)
             s.flush()
-            s.info.setdefault("locked", set()).add(row.id)  # new: nobody else sees it before the commit
+            self._locked(s)[row.id] = row  # new: nobody else sees it before the commit
             self._add_links(s, row.id, links, now, new=True)
             numbers = {"isa13": row.isa13, "gs06": row.gs06, "st02": row.st02, "docnum": row.docnum}
             info: dict[str, Any] = {k: v for k, v in numbers.items() if v is not None}
