@@ -352,10 +352,10 @@ scope = "API_SALES_ORDER_SRV_0001\"""",
             "flow's source (canonical documents) must be a folder endpoint",
         ),
         (
-            'also_deliver = [{ endpoint = "s4_port" }]',
-            'also_deliver = [{ endpoint = "s4" }]',
-            "flows.confirmations_out.also_deliver[0]: [endpoints.s4] (sap_odata) takes PurchaseOrders only; this "
-            "flow carries ShipNotice",
+            'documents = { ShipNotice = "x12/856" }\nalso_deliver = [{ endpoint = "s4_port" }]',
+            'documents = { InventoryAdvice = "x12/846" }\nalso_deliver = [{ endpoint = "s4" }]',
+            "flows.confirmations_out.also_deliver[0]: [endpoints.s4] (sap_odata) takes PurchaseOrders (sales "
+            "orders) and ShipNotices (a delivery's picking and goods issue); this flow carries InventoryAdvice",
         ),
         (
             'also_deliver = [{ endpoint = "s4_port" }]',
@@ -367,7 +367,8 @@ scope = "API_SALES_ORDER_SRV_0001\"""",
             'also_deliver = [{ endpoint = "s4_port" }]',
             'also_deliver = [{ endpoint = "megamart" }]',
             "flows.confirmations_out.also_deliver.0.endpoint: [endpoints.megamart] is a local endpoint; a place a "
-            "flow also delivers to must be a folder, netsuite_rest, netsuite_soap, sap_idoc or sap_odata endpoint",
+            "flow also delivers to must be a folder, netsuite_rest, netsuite_soap, sap_idoc, sap_odata or wms_flatfile "
+            "endpoint",
         ),
         (
             'also_deliver = [{ endpoint = "s4_port" }]',
