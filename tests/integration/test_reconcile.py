@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,9 +31,10 @@ from erpbridge.connectors.sap_odata import STOCK_SERVICE
 from erpbridge.ledger import Direction, Ledger, Owner, State
 from erpbridge.observability.metrics import MetricsServer
 from erpbridge.pipeline import Runner
+from erpbridge.pipeline.replay import redeliver
 from erpbridge.reconcile.jobs import Reconciler, publish
 from tests.conftest import ROOT
-from tests.integration.test_netsuite_flows import skus_of_the_850
+from tests.integration.test_netsuite_flows import fulfillments, sales_orders, shipment_for, skus_of_the_850
 from tests.integration.test_sftp_flow import po_number_of, purchase_order
 from tests.netsuite.conftest import CONSUMER_KEY, CONSUMER_SECRET, TOKEN_ID, TOKEN_SECRET, make_emulator
 from tests.netsuite.emulator import NetSuiteEmulator
@@ -124,6 +126,15 @@ documents = {{ InventoryAdvice = "x12/846" }}
 csv_mapping = "mappings/wms/inventory-csv-to-inventory-advice.yaml"
 every = "1m"
 
+[flows.megamart_asn_out]
+direction = "out"
+partner = "megamart"
+source = {{ endpoint = "wms", folder = "outbound/ship-notices", archive = "archive/ship-notices" }}
+target = {{ folder = "outbound" }}
+documents = {{ ShipNotice = "x12/856" }}
+also_deliver = [{{ endpoint = "netsuite" }}]
+every = "1m"
+
 [reconcile]
 report = "var/reports"
 grace = "1m"
@@ -166,6 +177,7 @@ class Site:
         self.root, self.sap, self.client, self.emulator = root, sap, client, emulator
         (root / "var" / "wms" / "outbound" / "inventory").mkdir(parents=True)
         (root / "var" / "wms" / "outbound" / "inventory-acme").mkdir(parents=True)
+        (root / "var" / "wms" / "outbound" / "ship-notices").mkdir(parents=True)
         (root / "var" / "partners" / "megamart" / "inbound").mkdir(parents=True)
         self.write_config(acme=True)
 
@@ -396,12 +408,16 @@ def test_a_lost_po_is_found_and_replayed_and_a_missing_997_is_found(site: Site) 
 
     # NetSuite loses the sales order of PO 2
     lost = po_number_of(2)
-    [(order,)] = site.emulator.query(
-        "SELECT id FROM [transaction] WHERE type = 'SalesOrd' AND otherrefnum = ?", lost
-    )
-    site.emulator.db.execute("DELETE FROM transactionline WHERE [transaction] = ?", (order,))
-    site.emulator.db.execute("DELETE FROM [transaction] WHERE id = ?", (order,))
-    site.emulator.db.execute("DELETE FROM _record WHERE type = 'salesorder' AND id = ?", (order,))
+
+    def lose() -> None:
+        [(order,)] = site.emulator.query(
+            "SELECT id FROM [transaction] WHERE type = 'SalesOrd' AND otherrefnum = ?", lost
+        )
+        site.emulator.db.execute("DELETE FROM transactionline WHERE [transaction] = ?", (order,))
+        site.emulator.db.execute("DELETE FROM [transaction] WHERE id = ?", (order,))
+        site.emulator.db.execute("DELETE FROM _record WHERE type = 'salesorder' AND id = ?", (order,))
+
+    lose()
     reconciler, ledger = site.reconciler(now=soon)
     with ledger:
         [original] = [d for d in ledger.find(direction=Direction.IN, kind="x12") if d.file_name == "po-2.edi"]
@@ -409,17 +425,39 @@ def test_a_lost_po_is_found_and_replayed_and_a_missing_997_is_found(site: Site) 
         assert [(d.subject, d.check, d.owner, d.document_id) for d in result.discrepancies] == [
             (f"PO {lost}", "not_in_erp", Owner.ERPBRIDGE, original.id)
         ]
-        assert result.discrepancies[0].remedy.startswith(f"erpbridge replay {original.id} --key reconcile")
+        # the remedy's replay key is the run's own
+        first_key = f"reconcile-{result.run_id}"
+        assert result.discrepancies[0].remedy.startswith(f"erpbridge replay {original.id} --key {first_key} ")
         # the remedy (what erpbridge reconcile orders --fix runs): a replay, then a clean run
         done = reconciler.run(["orders"], fix=True)
         [fixed] = done.results
         assert fixed.verdict == "clean" and fixed.fixed[0].startswith(f"{original.id}: replayed as"), fixed
         again = reconciler.run(["orders"], fix=True)  # nothing left to replay
         assert again.results[0].verdict == "clean" and again.results[0].fixed == ()
+        [fix_run] = [r for r in ledger.job_runs("reconcile:orders", limit=10) if r.detail.get("fixed")]
     orders = site.emulator.query(
         "SELECT id FROM [transaction] WHERE type = 'SalesOrd' AND otherrefnum = ?", lost
     )
     assert len(orders) == 1
+    # the fix's run's remedy again, by hand: the same key, nothing posted
+    [fix_line] = fix_run.detail["fixed"]
+    fix_key = fix_line.rpartition("(key ")[2].rstrip(")")  # the run whose discrepancies --fix applied
+    assert fix_key == f"reconcile-{fix_run.id - 1}"
+    code, out = site.cli("replay", original.id, "--key", fix_key)
+    assert code == 0 and f"already replayed with key {fix_key!r}" in out, (out, fix_line)
+    assert len(site.emulator.query("SELECT id FROM [transaction] WHERE otherrefnum = ?", lost)) == 1
+
+    # NetSuite loses it a second time: a later run's --fix posts it again (its own key)
+    lose()
+    reconciler, ledger = site.reconciler(now=soon)
+    with ledger:
+        done = reconciler.run(["orders"], fix=True)
+        [fixed] = done.results
+        assert fixed.verdict == "clean" and fixed.fixed[0].startswith(f"{original.id}: replayed as"), fixed
+        assert "replayed before" not in fixed.fixed[0]
+        replays = [lk for lk in ledger.links(original.id) if str(lk.relation) == "replays"]
+        assert len(replays) == 2  # one per run that fixed it
+    assert len(site.emulator.query("SELECT id FROM [transaction] WHERE otherrefnum = ?", lost)) == 1
 
     # the 846 went out; no 997 came back: within the window nothing, after it the acks check finds it
     with ledger.__class__.open(load_config(site.root / "config.toml").ledger.reveal_url()) as ledger:
@@ -436,7 +474,7 @@ def test_a_lost_po_is_found_and_replayed_and_a_missing_997_is_found(site: Site) 
             ("megamart", "no_997", Owner.PARTNER, sent.id)
         ]
         assert result.discrepancies[0].remedy == (
-            f"erpbridge replay {sent.id} --key reconcile --config {site.root / 'config.toml'}"
+            f"erpbridge replay {sent.id} --key reconcile-{result.run_id} --config {site.root / 'config.toml'}"
         )
         # the metrics endpoint (the process's signals, as the daemon serves them) shows the delta
         lines = publish([result], notify=None)
@@ -444,3 +482,75 @@ def test_a_lost_po_is_found_and_replayed_and_a_missing_997_is_found(site: Site) 
         with MetricsServer("127.0.0.1", 0, ledger, process_metrics=False) as server:
             samples = scrape(server.url)
         assert value(samples, "erpbridge_reconciler_delta", job="acks", partner="megamart") == 1.0
+
+
+def delete_fulfillment(emulator: NetSuiteEmulator, fulfillment: int, order: int) -> None:
+    """Someone deletes an item fulfillment in NetSuite: its lines go, the order is open again."""
+    for line, qty in emulator.query(
+        "SELECT orderline, quantity FROM transactionline WHERE [transaction] = ?", fulfillment
+    ):
+        emulator.db.execute(
+            "UPDATE transactionline SET quantityshiprecv = quantityshiprecv - ? "
+            "WHERE [transaction] = ? AND linesequencenumber = ?",
+            (qty, order, line),
+        )
+    emulator.db.execute("UPDATE [transaction] SET status = 'B' WHERE id = ?", (order,))
+    emulator.db.execute("DELETE FROM transactionline WHERE [transaction] = ?", (fulfillment,))
+    emulator.db.execute("DELETE FROM [transaction] WHERE id = ?", (fulfillment,))
+    emulator.db.execute("DELETE FROM _record WHERE type = 'itemfulfillment' AND id = ?", (fulfillment,))
+
+
+def test_a_deleted_item_fulfillment_is_found_and_delivered_again_once_without_a_second_856(
+    site: Site,
+) -> None:
+    (site.root / "var/partners/megamart/inbound/po-3.edi").write_bytes(purchase_order(3))
+    code, out = site.cli("run", "--once", "--quiet")
+    assert code == 0, out
+    notice = shipment_for(3)
+    (site.root / "var/wms/outbound/ship-notices/asn-3.json").write_text(json.dumps(notice), encoding="utf-8")
+    code, out = site.cli("run", "--once", "--quiet")
+    assert code == 0, out
+    [(order, _, _)] = sales_orders(site.emulator, po_number_of(3))
+    [(made, external, _)] = fulfillments(site.emulator, order)
+    outbound = site.root / "var/partners/megamart/outbound"
+
+    def asns() -> list[Path]:
+        return [f for f in outbound.iterdir() if f"BSN*00*{notice['shipment_id']}*" in f.read_text()]
+
+    assert len(asns()) == 1
+    soon = datetime.now(UTC) + timedelta(minutes=2)
+    reconciler, ledger = site.reconciler(now=soon)
+    with ledger:
+        result = reconciler.run_job("shipments")
+        assert result.verdict == "clean" and result.checked == {"megamart": 1}, result
+
+    delete_fulfillment(site.emulator, made, order)
+    assert fulfillments(site.emulator, order) == []
+    reconciler, ledger = site.reconciler(now=soon)
+    with ledger:
+        [asn] = ledger.find(direction=Direction.OUT, kind="x12/856")
+        result = reconciler.run_job("shipments")
+        assert [(d.subject, d.check, d.owner, d.document_id) for d in result.discrepancies] == [
+            (f"shipment {notice['shipment_id']}", "no_fulfillment", Owner.ERPBRIDGE, asn.id)
+        ]
+        [found] = result.discrepancies
+        assert found.sides["netsuite"] == f"item fulfillment {made} not in netsuite (deleted?)"
+        assert found.remedy == f"erpbridge reconcile shipments --fix --config {site.root / 'config.toml'}"
+        # the remedy: the 856 mapped back to its ShipNotice, delivered to NetSuite again; a clean run
+        done = reconciler.run(["shipments"], fix=True)
+        [fixed] = done.results
+        assert fixed.verdict == "clean", fixed
+        assert fixed.fixed[0].startswith(f"shipment {notice['shipment_id']}: delivered again to netsuite")
+        again = reconciler.run(["shipments"], fix=True)  # nothing left to deliver
+        assert again.results[0].verdict == "clean" and again.results[0].fixed == ()
+        # the same remedy with the same key again: nothing done
+        key = fixed.fixed[0].rpartition("key ")[2].partition(")")[0]
+        assert fixed.run_id is not None and key == f"reconcile-{fixed.run_id - 1}"  # the run it fixed
+        repeat = redeliver(reconciler.runner, asn.id, key=key)
+        assert not repeat.created
+        assert [d.id for d in ledger.find(direction=Direction.OUT, kind="x12/856")] == [asn.id]
+    # NetSuite: one fulfillment again, under the same external ID; the partner: still one 856
+    [(remade, external_again, status)] = fulfillments(site.emulator, order)
+    assert remade != made and external_again == external and status == "C"
+    assert site.emulator.query("SELECT status FROM [transaction] WHERE id = ?", order) == [("F",)]
+    assert len(asns()) == 1

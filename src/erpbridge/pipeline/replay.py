@@ -39,6 +39,8 @@ from ..formats.idoc import decode as decode_idoc
 from ..formats.x12 import decode
 from ..ledger import Allocation, Direction, Document, Relation, State
 from ..ledger.states import WORK_STATES
+from ..mapping.meta import x12_meta
+from ..model import from_json, to_json
 from .runner import Runner, Summary
 
 #: The kind of the document that records an inbound replay.
@@ -383,4 +385,86 @@ def _replay_outbound(runner: Runner, original: Document, reason: str | None, key
     return Replayed(original, after, True, files, target, tuple(summary.problems))
 
 
-__all__ = ["REPLAY_KIND", "ReplayFailedError", "ReplayRefusedError", "Replayed", "replay"]
+# -- the flow's connectors only ----------------------------------------------------------------
+
+
+def redeliver(runner: Runner, doc_id: str, *, reason: str | None = None, key: str | None = None) -> Replayed:
+    """Deliver an outbound X12 document again to its flow's ``also_deliver`` connectors only (an
+    856's NetSuite item fulfillments, deleted in NetSuite or never made): the stored X12 is mapped
+    back to its canonical documents with the partner's ``<set>-to-*.yaml`` mapping and delivered
+    under the delivery key the flow used (``<key>:<endpoint>``). No new interchange goes to the
+    partner. What the connector has already it does not make again (NetSuite: the fulfillment's
+    external ID per shipment and PO), so this is idempotent by itself; with ``key``, a second call
+    with the same key does nothing (``created`` false). Recorded as an ``also_deliver`` event on
+    the document (``redelivered``, the key and the reason)."""
+    ledger = runner.ledger
+    original = ledger.get(doc_id)
+    _check_replayable(original)
+    if original.direction != Direction.OUT:
+        raise ReplayRefusedError("only an outbound document is delivered again to its flow's connectors")
+    flow, partner = _outbound_flow(runner, original)
+    target = ",".join(p.endpoint for p in flow.also_deliver)
+    if not flow.also_deliver:
+        raise ReplayRefusedError(
+            f"flow {flow.name} delivers {original.kind} to no connector (no also_deliver)",
+            document=original.id,
+            partner=original.partner,
+        )
+    if key is not None:
+        for event in ledger.events(original.id):
+            if event.step == "also_deliver" and event.detail.get("key") == key:
+                return Replayed(
+                    original, original, False, tuple(event.detail.get("references") or ()), target
+                )
+    x12_set = original.kind.split("/")[1]
+    mapping = runner._mapping_for(partner, f"{x12_set}-to-*.yaml")
+    if mapping is None:
+        raise ReplayRefusedError(
+            f"no mapping from x12/{x12_set} back to a canonical document for partner {partner.id}",
+            document=original.id,
+        )
+    decoded = decode(ledger.payload(original.payload_sha256 or ""))
+    documents: list[dict[str, Any]] = []
+    for inter in decoded.document["interchanges"]:
+        for group in inter["groups"]:
+            for tset in group["sets"]:
+                mapped = mapping.apply(tset, x12_meta(inter, group, tset, partner.id))
+                if mapped.document is None:
+                    raise ReplayFailedError(
+                        "the stored X12 does not map back: " + "; ".join(str(f) for f in mapped.findings),
+                        document=original.id,
+                    )
+                kind = str(mapped.document.get("kind"))
+                documents.append(to_json(from_json(kind, mapped.document)))
+    base = original.idempotency_key or original.id
+    delivered = []
+    slots = [f"{flow.name}:also:{n}" for n in range(len(flow.also_deliver))]
+    try:
+        for document in documents:
+            for slot, place in zip(slots, flow.also_deliver, strict=True):
+                connector = runner._connector(flow, place, slot)
+                delivered.append(connector.deliver(document, key=f"{base}:{place.endpoint}"))
+    finally:
+        for slot in slots:
+            made = runner.connectors.pop(slot, None)
+            if made is not None:
+                made.close()
+    runner._link_delivered(original, delivered)
+    runner._link_orders(original, delivered)
+    references = tuple(d.reference for d in delivered)
+    detail = {
+        "to": [p.endpoint for p in flow.also_deliver],
+        "references": list(references),
+        "redelivered": True,
+        "created": any(d.created for d in delivered),
+    }
+    ledger.note(
+        original.id,
+        step="also_deliver",
+        outcome="ok",
+        detail=detail | {k: v for k, v in (("key", key), ("reason", reason)) if v is not None},
+    )
+    return Replayed(original, original, any(d.created for d in delivered), references, target)
+
+
+__all__ = ["REPLAY_KIND", "ReplayFailedError", "ReplayRefusedError", "Replayed", "redeliver", "replay"]

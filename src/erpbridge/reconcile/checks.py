@@ -28,21 +28,30 @@ from .inventory import ANY_LOCATION, InventoryComparison
 #: The reconciliation jobs, in the order they run.
 JOBS = RECONCILE_JOBS
 
-#: The replay key the remedies use: a remedy run twice sends once (``erpbridge replay --key``).
+#: The prefix of the replay key the remedies use (``erpbridge replay --key``).
 REMEDY_KEY = "reconcile"
+
+
+def remedy_key(run_id: int | None) -> str:
+    """The replay key of the remedies of reconciliation run ``run_id``: ``reconcile-<run>``. The
+    same run's remedy applied twice sends once; a later run's remedy (the same document lost again)
+    is a replay of its own."""
+    return f"{REMEDY_KEY}-{run_id}" if run_id is not None else REMEDY_KEY
 
 
 @dataclass(frozen=True)
 class Remedies:
-    """The commands a discrepancy's remedy names, for the configuration ``config`` (as it was given)."""
+    """The commands a discrepancy's remedy names, for the configuration ``config`` (as it was given)
+    and the job run ``run`` that found it (its replay key)."""
 
     config: str
+    run: int | None = None
 
     def _cmd(self, *words: str) -> str:
         return shlex.join(["erpbridge", *words, "--config", self.config])
 
     def replay(self, doc_id: str) -> str:
-        return self._cmd("replay", doc_id, "--key", REMEDY_KEY)
+        return self._cmd("replay", doc_id, "--key", remedy_key(self.run))
 
     def show(self, doc_id: str) -> str:
         return self._cmd("ledger", "show", doc_id)
@@ -307,6 +316,9 @@ class Shipment:
         wants_fulfillment: whether the flow also delivers it to an ERP (``also_deliver``)
         erp: that ERP endpoint
         fulfilled: whether the ledger shows the ERP took it (an also_deliver event, an IDoc linked)
+        erp_missing: what the ERP lacks although the ledger shows it took it (NetSuite read back: an
+            item fulfillment deleted since)
+        redeliverable: whether erpbridge can deliver the shipment to that ERP again itself (``--fix``)
     """
 
     shipment_id: str
@@ -317,6 +329,8 @@ class Shipment:
     wants_fulfillment: bool = False
     erp: str | None = None
     fulfilled: bool = False
+    erp_missing: str | None = None
+    redeliverable: bool = False
 
 
 _ASN_OUT = frozenset({State.SENT, State.ACK_OVERDUE, State.ACKNOWLEDGED, State.ARCHIVED, State.REJECTED})
@@ -353,18 +367,31 @@ def check_shipments(shipments: Iterable[Shipment], *, remedies: Remedies) -> lis
             continue
         if s.asn_state not in _ASN_OUT:
             continue  # still on its way
-        if s.wants_fulfillment and not s.fulfilled:
+        if s.wants_fulfillment and (not s.fulfilled or s.erp_missing):
+            erp = s.erp or "the ERP"
+            said = s.erp_missing or "no fulfillment recorded"
+            if s.redeliverable:
+                owner, remedy = Owner.ERPBRIDGE, remedies.fix("shipments")
+                action = (
+                    f"the 856 for {subject} went out but {erp} has no fulfillment for it ({said}): deliver the "
+                    f"shipment to {erp} again (the fulfillment is made once; {s.partner} gets no second 856)"
+                )
+            else:
+                owner, remedy = Owner.ERP, remedies.show(s.document_id)
+                action = (
+                    f"the 856 for {subject} went out but {erp} has no fulfillment for it: post the "
+                    "fulfillment in the ERP from the 856 (erpbridge ledger show has its lines)"
+                )
             out.append(
                 Discrepancy(
                     job="shipments",
                     partner=s.partner,
                     subject=subject,
                     check="no_fulfillment",
-                    sides={"ledger": f"856 {s.asn_state.value}", s.erp or "erp": "no fulfillment recorded"},
-                    owner=Owner.ERP,
-                    action=f"the 856 for {subject} went out but {s.erp or 'the ERP'} has no fulfillment for it: "
-                    "post the fulfillment in the ERP from the 856 (erpbridge ledger show has its lines)",
-                    remedy=remedies.show(s.document_id),
+                    sides={"ledger": f"856 {s.asn_state.value}", s.erp or "erp": said},
+                    owner=owner,
+                    action=action,
+                    remedy=remedy,
                     document_id=s.document_id,
                 )
             )
@@ -457,4 +484,5 @@ __all__ = [
     "check_shipments",
     "inventory_discrepancies",
     "quantity",
+    "remedy_key",
 ]

@@ -42,15 +42,14 @@ from ..config import Config, Flow, ReconcileErp, build_connector
 from ..errors import ErpBridgeError, InputError
 from ..events.notify import Notification
 from ..formats.x12 import decode
-from ..ledger import Direction, Discrepancy, Document, JobRun, Ledger, Relation, State
+from ..ledger import Direction, Discrepancy, Document, JobRun, Ledger, Owner, Relation, State
 from ..mapping.meta import x12_meta
 from ..observability import signals
 from ..pipeline import Runner, Summary
-from ..pipeline.replay import ReplayRefusedError, replay
+from ..pipeline.replay import ReplayRefusedError, redeliver, replay
 from .catalog import catalog_job
 from .checks import (
     JOBS,
-    REMEDY_KEY,
     InboundOrder,
     InventoryContext,
     Remedies,
@@ -60,6 +59,7 @@ from .checks import (
     check_orders,
     check_shipments,
     inventory_discrepancies,
+    remedy_key,
 )
 from .inventory import StockTable, Tolerance, compare
 from .report import report_csv, report_html
@@ -133,6 +133,7 @@ class Reconciler:
         settings = self.settings.jobs[job]
         started = self.now()
         run = self.ledger.start_job(f"{JOB_PREFIX}{job}", self.runner.worker)
+        self.remedies = Remedies(self.config.source, run=run.id)  # its replay key: reconcile-<run>
         self.progress(f"reconcile {job}")
         checked: dict[str, int] = {}
         notes: list[str] = []
@@ -348,22 +349,40 @@ class Reconciler:
         rank = {
             s: n for n, s in enumerate((State.ACKNOWLEDGED, State.ARCHIVED, State.ACK_OVERDUE, State.SENT))
         }
-        for (partner, shipment_id), docs in grouped.items():
-            checked[partner] = checked.get(partner, 0) + 1
-            flow = flows.get(partner)
-            best = min(docs, key=lambda d: (rank.get(d.state, 9), d.created_at))
-            erp = flow.also_deliver[0].endpoint if flow is not None and flow.also_deliver else None
-            shipments.append(
-                Shipment(
-                    shipment_id=shipment_id,
-                    partner=partner,
-                    document_id=best.id,
-                    asn_state=best.state,
-                    wants_fulfillment=erp is not None,
-                    erp=erp,
-                    fulfilled=erp is not None and any(self._fulfilled(d) for d in docs),
+        readers: dict[str, Any] = {}
+        try:
+            for (partner, shipment_id), docs in grouped.items():
+                checked[partner] = checked.get(partner, 0) + 1
+                flow = flows.get(partner)
+                best = min(docs, key=lambda d: (rank.get(d.state, 9), d.created_at))
+                erp = flow.also_deliver[0].endpoint if flow is not None and flow.also_deliver else None
+                netsuite = erp is not None and self.config.endpoints[erp].type == "netsuite_rest"
+                fulfilled = erp is not None and any(self._fulfilled(d) for d in docs)
+                missing: str | None = None
+                if netsuite and fulfilled and best.state in _GONE_OUT:
+                    assert erp is not None
+                    if erp not in readers:
+                        readers[erp] = self._connector(erp)
+                    missing = self._fulfillments_missing(readers[erp], erp, docs)
+                shipments.append(
+                    Shipment(
+                        shipment_id=shipment_id,
+                        partner=partner,
+                        document_id=best.id,
+                        asn_state=best.state,
+                        wants_fulfillment=erp is not None,
+                        erp=erp,
+                        fulfilled=fulfilled,
+                        erp_missing=missing,
+                        redeliverable=netsuite,
+                    )
                 )
-            )
+        finally:
+            for reader in readers.values():
+                try:
+                    reader.close()
+                except ErpBridgeError as exc:
+                    log.warning("closing %s: %s", getattr(reader, "name", "?"), exc)
         # confirmations that never became an 856
         for doc in self.ledger.find(
             direction=Direction.OUT,
@@ -403,6 +422,30 @@ class Reconciler:
                         )
                     )
         return check_shipments(shipments, remedies=self.remedies)
+
+    def _fulfillments_missing(self, netsuite: Any, erp: str, docs: Sequence[Document]) -> str | None:
+        """Whether NetSuite still holds the item fulfillments the ledger says it made for a shipment:
+        per 856 (and replay), the fulfillments of its last ``also_deliver`` to ``erp`` are read back
+        by internal ID. ``None`` when one 856's are all there, else what is missing."""
+        gone: list[str] = []
+        for doc in docs:
+            last = [e for e in self.ledger.events(doc.id) if e.step == "also_deliver" and e.outcome == "ok"]
+            if not last:
+                continue
+            detail = last[-1].detail
+            refs = [
+                ref
+                for to, made in zip(detail.get("to") or (), detail.get("references") or (), strict=False)
+                if to == erp and made
+                for ref in str(made).split(",")
+            ]
+            lost = [r for r in refs if netsuite.get_record("itemFulfillment", r, fields=("id",)) is None]
+            if refs and not lost:
+                return None
+            gone += lost
+        if not gone:
+            return None  # no reference recorded to read back: the ledger's word stands
+        return f"item fulfillment {', '.join(dict.fromkeys(gone))} not in {erp} (deleted?)"
 
     def _fulfilled(self, doc: Document) -> bool:
         if any(e.step == "also_deliver" and e.outcome == "ok" for e in self.ledger.events(doc.id)):
@@ -587,26 +630,41 @@ class Reconciler:
     def fix(self, job: str, result: JobResult) -> list[str]:
         """Apply the remedies of ``result`` that erpbridge can apply itself; one line per action.
 
-        orders and acks: ``erpbridge replay DOC --key reconcile`` for each PO missing in the ERP and
-        each document without its 997 (a second fix replays nothing: the key was used). inventory: one
-        NetSuite inventory adjustment per location with an ``adjustment_account`` (the WMS's quantities
-        minus NetSuite's; external ID from the run, so a repeat posts nothing twice), and the WMS's
-        snapshot sent again as an 846 to each partner whose last 846 differs."""
+        orders and acks: ``erpbridge replay DOC --key reconcile-<run>`` for each PO missing in the
+        ERP and each document without its 997 (the run that found it: the same run's remedy again
+        replays nothing, a later run's is its own). shipments: each 856 whose NetSuite fulfillment is
+        missing delivered to the flow's ``also_deliver`` again (:func:`redeliver`: no new 856).
+        inventory: one NetSuite inventory adjustment per location with an ``adjustment_account`` (the
+        WMS's quantities minus NetSuite's; external ID from the run, so a repeat posts nothing twice),
+        and the WMS's snapshot sent again as an 846 to each partner whose last 846 differs."""
         done: list[str] = []
+        key = remedy_key(result.run_id)
         if job in ("orders", "acks"):
             wanted = {"orders": "not_in_erp", "acks": "no_997"}[job]
             for doc_id in dict.fromkeys(d.document_id for d in result.discrepancies if d.check == wanted):
                 if doc_id is None:
                     continue
                 try:
-                    made = replay(
-                        self.runner, doc_id, reason=f"erpbridge reconcile {job} --fix", key=REMEDY_KEY
-                    )
+                    made = replay(self.runner, doc_id, reason=f"erpbridge reconcile {job} --fix", key=key)
                 except ReplayRefusedError as exc:
                     done.append(f"{doc_id}: not replayed: {exc.message}")
                     continue
-                state = "replayed" if made.created else "replayed before (key reconcile)"
-                done.append(f"{doc_id}: {state} as {made.replay.id} to {made.target}")
+                state = "replayed" if made.created else "replayed before"
+                done.append(f"{doc_id}: {state} as {made.replay.id} to {made.target} (key {key})")
+        elif job == "shipments":
+            for d in result.discrepancies:
+                if d.check != "no_fulfillment" or d.owner != Owner.ERPBRIDGE or d.document_id is None:
+                    continue
+                try:
+                    made = redeliver(
+                        self.runner, d.document_id, reason="erpbridge reconcile shipments --fix", key=key
+                    )
+                except ReplayRefusedError as exc:
+                    done.append(f"{d.subject}: not delivered again: {exc.message}")
+                    continue
+                state = "delivered again" if made.created else "nothing new to deliver"
+                refs = ", ".join(made.files) or "-"
+                done.append(f"{d.subject}: {state} to {made.target} ({refs}, key {key}); no new 856")
         elif job == "inventory":
             done += self._fix_erp_stock(result)
             done += self._resend_846s(result)
