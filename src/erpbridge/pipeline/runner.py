@@ -205,6 +205,7 @@ class Runner:
         self._held: set[str] = set()  # documents left waiting for a paused endpoint this pass
         self._mappings: dict[Path, LoadedMapping] = {}
         self._last_read: _Interchange | None = None  # the inbound interchange in hand, read once
+        self._deferred: list[_Move] = []  # moves that wait for the next transaction (_defer)
         self._layouts: dict[Path, Layout] = {}  # flows' flat-file layouts, loaded once
         self._rules: dict[Path, InventoryRules] = {}  # flows' inventory rules, loaded once
         # set by the daemon on SIGTERM: the document in hand is finished, then the pass ends
@@ -379,6 +380,23 @@ class Runner:
         self._mark = time.monotonic()
         return moved
 
+    def _defer(self, doc_id: str, to_state: State, **kw: Any) -> None:
+        """A move that may wait for the next ledger transaction of this flow's pass (the next file's
+        recording, or the pass's end): one whose step is idempotent and whose effect is recorded
+        already. A document ``archived`` after its file was archived: if the process dies first,
+        the document is still ``delivered`` in the ledger, and resuming it archives a file that is
+        not there any more (nothing happens) and moves it then."""
+        self._deferred.append((doc_id, to_state, kw))
+
+    def _flush_deferred(self, flow: str, summary: Summary) -> None:
+        """The moves :meth:`_defer` left, in one transaction. A failure is reported: those documents
+        are resumed from the ledger (their claims run out)."""
+        moves, self._deferred = self._deferred, []
+        try:
+            self._moves(moves)
+        except ErpBridgeError as exc:
+            summary.problems.append(f"{flow}: {len(moves)} documents archived but not yet marked so: {exc}")
+
     def _x12(self, partner: Partner, payload: bytes) -> _Interchange:
         """An inbound interchange read once (with the partner's overlays) for validation, the
         acknowledgments and the mapping: the last one read is kept while its document advances."""
@@ -524,6 +542,7 @@ class Runner:
                 summary.add(flow.name, "flow_error")
                 summary.problems.append(f"{flow.name}: {exc}")
             finally:
+                self._flush_deferred(flow.name, summary)
                 slots = [k for k in self.connectors if k == flow.name or k.startswith(f"{flow.name}:also:")]
                 for connector in [self.connectors.pop(k) for k in slots]:
                     try:
@@ -649,7 +668,11 @@ class Runner:
             return (*record(), None)
         latency = self._lap()
 
+        deferred = list(self._deferred)
+
         def record_validate_acknowledge() -> tuple[Document, bool, list[_RecordedAck] | None]:
+            for doc_id, to_state, kw in deferred:  # the previous file's last move (_defer), made here
+                self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
             doc, created = record()
             if not created or doc.claimed_by != self.worker:
                 return doc, created, None
@@ -665,6 +688,7 @@ class Runner:
 
         try:
             found = self.ledger.atomic(record_validate_acknowledge)
+            del self._deferred[: len(deferred)]
         except ErpBridgeError as exc:
             if exc.transient:
                 raise
@@ -795,7 +819,7 @@ class Runner:
             if doc.state == State.DELIVERED:
                 if flow.source.archive and doc.file_name:
                     s.archive(flow.source.folder, doc.file_name, flow.source.archive)
-                self._move(doc.id, State.ARCHIVED, step=step)
+                self._defer(doc.id, State.ARCHIVED, step=step, latency_ms=self._lap())
         except AuthenticationError as exc:
             if step != "deliver":
                 self._moves(moves)  # the steps done before this one failed are recorded first
