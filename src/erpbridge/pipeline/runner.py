@@ -6,9 +6,12 @@ Inbound, per file in the partner's folder::
     997/999/TA1 (recorded with control numbers from the ledger) → map each set → deliver canonical
     JSON to the target → archive the partner's file
 
-Each arrow is a ledger transition, recorded before the next step starts. A 997 from the partner is
-matched to what it acknowledges: our outbound document becomes ``acknowledged`` or ``rejected`` (with
-the partner's AK3/AK4 reasons).
+Each arrow is a ledger transition, committed before the I/O that follows it; transitions with no I/O
+between them share a transaction (three per file: received + validated + our 997 recorded; 997
+sent + acknowledged + mapped; delivered, with the previous file's archived made in the next file's
+first transaction). The file is read once for validation, acknowledgments and mapping. A 997 from
+the partner is matched to what it acknowledges: our outbound document becomes ``acknowledged`` or
+``rejected`` (with the partner's AK3/AK4 reasons).
 
 Outbound, per canonical JSON file in the WMS/ERP folder (or CSV file, read by formats/csvrows.py and
 made into canonical documents by the flow's ``csv_mapping``)::
