@@ -42,6 +42,7 @@ _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 #: how many control numbers are remembered to detect duplicates; beyond it, memory stays flat and
 #: only the first ones are checked (a group of more sets than this is rare)
 MAX_REMEMBERED = 100_000
+_Where = tuple[str | None, str | None, str | None, str | None]
 
 
 class X12Reader:
@@ -69,7 +70,9 @@ class X12Reader:
         self._st: Segment | None = None
         self._version: str | None = None
         self._validator: SetValidator | None = None
-        self._base = Location()
+        #: interchange, group, set control number and set ID of what is being read
+        self._where: _Where = (None, None, None, None)
+        self._located: tuple[_Where, Location] = (self._where, Location())
         self._groups = 0
         self._sets = 0
         self._set_segments = 0
@@ -141,10 +144,18 @@ class X12Reader:
             self.findings_count += 1
         self._pending.append(ev)
 
+    def _base(self) -> Location:
+        """The location of what is being read, built when a finding needs it."""
+        where, loc = self._located
+        if where is not self._where:
+            loc = Location(*self._where)
+            self._located = (self._where, loc)
+        return loc
+
     def _finding(
         self, level: Level, code: str, message: str, seg: Segment | None = None, **loc: object
     ) -> None:
-        where = self._base
+        where = self._base()
         if seg is not None:
             where = replace(where, segment_id=seg.id, line=seg.line, offset=seg.offset)
         if loc:
@@ -212,7 +223,7 @@ class X12Reader:
         self._gs06s = set()
         self._stray = False
         isa13 = isa.get(13)
-        self._base = Location(interchange=isa13)
+        self._where = (isa13, None, None, None)
         dialect = isa.dialect
         self._emit(InterchangeStart(isa, dialect))
         version = isa.get(12)
@@ -283,7 +294,7 @@ class X12Reader:
                 )
         self._emit(InterchangeEnd(isa, iea, self._groups))
         self._isa = None
-        self._base = Location()
+        self._where = (None, None, None, None)
         if iea is None:
             self._lexer.end_interchange()
 
@@ -294,7 +305,7 @@ class X12Reader:
         self._sets = 0
         self._st02s = set()
         gs06 = gs.get(6)
-        self._base = Location(interchange=self._base.interchange, group=gs06)
+        self._where = (self._where[0], gs06, None, None)
         version = version_of(gs.get(8))
         self._version = version
         self._emit(GroupStart(gs, version))
@@ -349,7 +360,7 @@ class X12Reader:
                 )
         self._emit(GroupEnd(gs, ge, self._sets))
         self._gs = None
-        self._base = Location(interchange=self._base.interchange)
+        self._where = (self._where[0], None, None, None)
 
     # set --------------------------------------------------------------------------------------
     def _start_set(self, st: Segment) -> None:
@@ -358,13 +369,11 @@ class X12Reader:
         self._set_segments = 1
         st.position = 1
         set_id, control = st.get(1), st.get(2)
-        self._base = Location(
-            interchange=self._base.interchange, group=self._base.group, set_control=control, set_id=set_id
-        )
+        self._where = (self._where[0], self._where[1], control, set_id)
         schema: SetSchema | None = None
         if self._validate and self._version is not None:
             schema = self._schemas.get((self._version, set_id)) or load_set(self._version, set_id)
-        self._emit(SetStart(st, schema))
+        self._pending.append(SetStart(st, schema))
         if not set_id or not set_id.isalnum():
             self._finding(Level.SET, "6", f"ST01 {set_id!r} is not a transaction set identifier", st)
         elif self._validate and self._version is not None and schema is None:
@@ -403,8 +412,7 @@ class X12Reader:
             if self._validator is not None:
                 for ev in self._validator.end(se):
                     self._emit(ev)  # type: ignore[arg-type]
-                usage = self._validator.schema.root.children[-1]
-                for err in check_segment(se.elements, usage.segment, se.dialect):  # type: ignore[union-attr]
+                for err in self._validator.trailer_errors(se):
                     self._finding(
                         Level.ELEMENT,
                         err.code,
@@ -414,7 +422,8 @@ class X12Reader:
                         element_position=err.position,
                         element_ref=err.ref or None,
                     )
-            se01, se02 = se.get(1), se.get(2)
+            els = se.elements
+            se01, se02 = (els[1] if len(els) > 1 else ""), (els[2] if len(els) > 2 else "")
             if se02 != st.get(2):
                 self._finding(Level.SET, "3", f"SE02 {se02!r} does not match ST02 {st.get(2)!r}", se)
             if ascii_number(se01) != self._set_segments:
@@ -429,10 +438,10 @@ class X12Reader:
             for ev in self._validator.end(at if isinstance(at, Segment) else st):
                 if not isinstance(ev, Finding):
                     self._emit(ev)  # type: ignore[arg-type]
-        self._emit(SetEnd(st, se, self._set_segments))
+        self._pending.append(SetEnd(st, se, self._set_segments))
         self._st = None
         self._validator = None
-        self._base = Location(interchange=self._base.interchange, group=self._base.group)
+        self._where = (self._where[0], self._where[1], None, None)
 
     def _end_of_input(self, tok: EndOfInput) -> None:
         if self._st is not None:

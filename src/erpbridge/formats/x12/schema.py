@@ -118,6 +118,10 @@ class SegmentDef:
     name: str
     elements: tuple[ElementUse, ...]
     rules: tuple[Rule, ...] = ()
+    #: the validator's compiled fast path by dialect (a fresh one for every copy of a definition)
+    fast: dict[tuple[str, str, str | None, str], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
 
 @dataclass(slots=True, eq=False)
@@ -187,6 +191,9 @@ class LoopNode:
     positions: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: indices of children that can be missing (mandatory, or required by a partner guide)
     required: tuple[int, ...] = ()
+    #: for each child index i, the first index in ``required`` at or after i (``len(children)``
+    #: when none, and one more entry for i = ``len(children)``): the validator's quick test
+    next_required: tuple[int, ...] = ()
 
     @property
     def trigger(self) -> SegmentUsage:
@@ -213,6 +220,8 @@ class SetSchema:
     overlay: str | None = None
     #: every segment ID used anywhere in the set
     ids: frozenset[str] = frozenset()
+    #: compiled checks by dialect, built by the validator as it meets each segment use
+    plans: dict[tuple[str, str, str | None, str], Any] = field(default_factory=dict, repr=False)
 
 
 def _index(node: LoopNode) -> frozenset[str]:
@@ -230,6 +239,8 @@ def _index(node: LoopNode) -> frozenset[str]:
         for i, c in enumerate(node.children)
         if c.req == "M" or (c.ig_req if isinstance(c, LoopNode) else any(r.req for r in c.ig))
     )
+    size = len(node.children)
+    node.next_required = tuple(next((k for k in node.required if k >= i), size) for i in range(size + 1))
     return frozenset(ids)
 
 

@@ -14,8 +14,8 @@ Element checks (:func:`check_segment`) follow the 997 AK403 code list: 1 mandato
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from .dialect import Dialect
 from .events import LoopEnd, LoopStart
@@ -392,52 +392,116 @@ def _ig_value(
 # dates and R digit counts get a small post-check, syntax rules a boolean pass. A segment that does
 # not match goes through the detailed path, which says what is wrong. The fast path may only accept
 # what the detailed path accepts; when a definition uses something it cannot express (partner guide
-# tightening, repeats, binary), there is no fast path for it.
+# tightening, repeats, binary), there is no fast path for it. Optional parts are possessive (``?+``):
+# separators delimit every value, so backtracking into them could not find another match, and
+# possessive groups cost the regular expression engine about a third less; they can only make the
+# pattern reject more, never accept more.
 
 #: printable ISO-8859-1 (str.isprintable) minus the delimiters, as a negated class body
 _NON_PRINTABLE = "\\x00-\\x1f\\x7f-\\xa0\\xad"
+
+#: month and day of a valid date other than 29 February
+_MMDD = (
+    "(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)"
+    "|02(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+#: CCYYMMDD as valid_date() accepts it: 29 February only in a leap year of the Gregorian calendar
+_CCYYMMDD = (
+    f"(?:[0-9]{{4}}{_MMDD}"
+    "|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)"
+)
+#: YYMMDD as valid_date() reads it (20YY): 29 February when YY is a multiple of 4
+_YYMMDD = f"(?:[0-9]{{2}}{_MMDD}|(?:[02468][048]|[13579][26])0229)"
+_REAL_PATTERN = "-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:E-?[0-9]+)?"
 
 
 @dataclass(frozen=True, slots=True)
 class _Fast:
     pattern: re.Pattern[str]
-    dates: tuple[int, ...]
-    reals: tuple[tuple[int, int, int], ...]
-    rules: Callable[[list[str]], bool] | None
-    width: int  # elements are padded to this many positions before ``rules`` looks at them
-    keep: SegmentDef  # keeps the id() key of the cache alive
+    #: what the pattern cannot say (syntax rules, composites' rules), over the elements; None if nothing
+    post: Callable[[list[str]], object] | None
 
 
-def _compile_rules(rules: tuple[Rule, ...]) -> Callable[[list[str]], bool] | None:
-    """One boolean expression for all of a segment's syntax rules, over padded elements ``e``.
+def _presence(ps: tuple[int, ...], term: Callable[[int], str]) -> str:
+    return ", ".join(term(p) for p in ps)
+
+
+def _rules_source(rules: tuple[Rule, ...], term: Callable[[int], str]) -> list[str]:
+    """One boolean expression per syntax rule, over the presence terms ``term(position)``."""
+    out = []
+    for rule in rules:
+        ps = rule.positions
+        t = [term(int(p)) for p in ps]
+        if rule.kind == "P":  # all or none: every term is as absent as the first
+            out.append("(" + " == ".join(f"(not {x})" for x in t) + ")")
+        elif rule.kind == "R":
+            out.append("(" + " or ".join(t) + ")")
+        elif rule.kind == "E":  # at most one present: at least len - 1 absent
+            out.append("(" + " + ".join(f"(not {x})" for x in t) + f" >= {len(t) - 1})")
+        elif rule.kind == "C":
+            out.append(f"(not {t[0]} or (" + " and ".join(t[1:]) + "))")
+        else:  # L
+            out.append(f"(not {t[0]} or " + " or ".join(t[1:]) + ")")
+    return out
+
+
+def _compile_post(sdef: SegmentDef, component: str) -> Callable[[list[str]], bool] | None:
+    """The syntax rules of a segment and of its composites as one generated function.
 
     The rules come from our schema files and their positions are integers, so the generated source
-    holds nothing but ``e[<int>]`` terms.
+    holds nothing but ``e[<int>]`` and ``c[<int>]`` terms; the component separator is passed in.
     """
-    if not rules:
+    lines = ["def post(e, sep=SEP):", "    n = len(e)"]
+    for use in sdef.elements:
+        comp = use.composite
+        if comp is None or not comp.rules:
+            continue
+        p = int(use.position)
+        lines += [
+            f"    v = e[{p}] if n > {p} else ''",
+            "    if v:",
+            "        c = v.split(sep)",
+            "        m = len(c)",
+            "        if not ("
+            + " and ".join(_rules_source(comp.rules, lambda q: f"(m > {q - 1} and c[{q - 1}])"))
+            + "):",
+            "            return False",
+        ]
+    if not sdef.rules and len(lines) == 2:
         return None
-    terms = []
-    for rule in rules:
-        e = [f"e[{int(p)}]" for p in rule.positions]
-        if rule.kind == "P":
-            terms.append("(len({" + ", ".join(f"not {x}" for x in e) + "}) == 1)")
-        elif rule.kind == "R":
-            terms.append("(" + " or ".join(e) + ")")
-        elif rule.kind == "E":
-            terms.append(f"(sum(1 for x in ({', '.join(e)},) if x) <= 1)")
-        elif rule.kind == "C":
-            terms.append(f"(not {e[0]} or (" + " and ".join(e[1:]) + "))")
-        else:  # L
-            terms.append(f"(not {e[0]} or " + " or ".join(e[1:]) + ")")
-    source = "lambda e: bool(" + " and ".join(terms) + ")"
-    fn: Callable[[list[str]], bool] = eval(source, {"__builtins__": {"len": len, "sum": sum, "bool": bool}})
-    return fn
+    # A rule holds whatever its values when the segment ends before its threshold (P: no position
+    # present, E: at most one, C and L: not the first); R rules never do. The rules are checked in
+    # threshold order and the function returns as soon as the segment is too short for the rest.
+    always = [r for r in sdef.rules if r.kind == "R"]
+    if always:
+        terms = _rules_source(tuple(always), lambda q: f"(n > {q} and e[{q}])")
+        lines += ["    if not (" + " and ".join(terms) + "):", "        return False"]
+    by_threshold: dict[int, list[Rule]] = {}
+    for rule in sdef.rules:
+        if rule.kind != "R":
+            ps = rule.positions
+            t = min(ps) if rule.kind == "P" else sorted(ps)[1] if rule.kind == "E" else ps[0]
+            by_threshold.setdefault(int(t), []).append(rule)
+    for t in sorted(by_threshold):
+
+        def term(q: int, t: int = t) -> str:
+            return f"e[{q}]" if q <= t else f"(n > {q} and e[{q}])"  # n > t here: e[t] exists
+
+        terms = _rules_source(tuple(by_threshold[t]), term)
+        lines += [f"    if n <= {t}:", "        return True"]
+        lines += ["    if not (" + " and ".join(terms) + "):", "        return False"]
+    lines.append("    return True")
+    namespace: dict[str, Callable[[list[str]], bool]] = {}
+    exec("\n".join(lines), {"__builtins__": {"len": len}, "SEP": component}, namespace)
+    return namespace["post"]
 
 
-_FAST: dict[tuple[int, str, str, str | None], _Fast | None] = {}
+def _simple_pattern(use: ElementUse, cls: str, after: str) -> str | None:
+    """A regular expression for one simple value, or None when it needs the detailed path.
 
-
-def _simple_pattern(use: ElementUse, cls: str) -> str | None:
+    ``after`` is a class of the characters that may follow the value (separators, the end).
+    """
     el = use.element
     if el is None or not use.plain or use.ig_required or use.repeat != 1:
         return None
@@ -449,11 +513,13 @@ def _simple_pattern(use: ElementUse, cls: str) -> str | None:
         assert use.codes is not None
         return "(?:" + "|".join(re.escape(c) for c in sorted(use.codes, key=len, reverse=True)) + ")"
     if typ == "DT":
-        return f"[0-9]{{{lo},{use.max}}}"
+        forms = [f for size, f in ((8, _CCYYMMDD), (6, _YYMMDD)) if use.min <= size <= use.max]
+        return "(?:" + "|".join(forms) + ")" if forms else "(?!)"
     if typ == "TM":
         return _TIME.pattern.removesuffix("\\Z")
     if typ == "R":
-        return "-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:E-?[0-9]+)?"
+        # the digit count (all but a leading minus and the point) in a lookahead, then the number
+        return f"(?=-?+\\.?(?:[0-9E-]\\.?){{{use.min},{use.max}}}{after})" + _REAL_PATTERN
     if typ[0] == "N":
         return f"-?[0-9]{{{lo},{use.max}}}"
     return None
@@ -466,7 +532,7 @@ def _nest(parts: list[tuple[str, bool]], sep: str) -> str:
     for pat, required in reversed(parts):
         must = must or required
         group = f"{sep}{pat}{tail}"
-        tail = group if must else f"(?:{group})?"
+        tail = group if must else f"(?:{group})?+"
     return tail
 
 
@@ -474,9 +540,9 @@ def _build_fast(sdef: SegmentDef, d: Dialect) -> _Fast | None:
     seps = {d.element, d.component, d.segment} | ({d.repetition} if d.repetition else set())
     cls = "[^" + "".join(re.escape(c) for c in sorted(seps)) + _NON_PRINTABLE + "]"
     esep, csep = re.escape(d.element), re.escape(d.component)
+    end_of_element = f"(?:{esep}|\\Z)"
+    end_of_component = f"(?:{esep}|{csep}|\\Z)"
     parts: list[tuple[str, bool]] = []
-    dates: list[int] = []
-    reals: list[tuple[int, int, int]] = []
     for use in sdef.elements:
         required = use.req == "M"
         if use.composite is not None:
@@ -484,58 +550,54 @@ def _build_fast(sdef: SegmentDef, d: Dialect) -> _Fast | None:
             tightened = (
                 use.ig_codes is not None or use.ig_max is not None or use.ig_forbidden or use.ig_required
             )
-            if comp.rules or tightened or use.repeat != 1:
+            if tightened or use.repeat != 1:
                 return None
             inner: list[tuple[str, bool]] = []
             for cu in comp.components:
-                if cu.element is None or cu.element.type in ("R", "DT"):
-                    return None
-                cp = _simple_pattern(cu, cls)
+                cp = _simple_pattern(cu, cls, end_of_component)
                 if cp is None:
                     return None
-                inner.append((f"(?:{cp})" if cu.req == "M" else f"(?:{cp})?", cu.req == "M"))
+                inner.append((f"(?:{cp})" if cu.req == "M" else f"(?:{cp})?+", cu.req == "M"))
             first, *rest = inner
             body = first[0] + _nest(rest, csep) + f"(?:{csep})*"
             if not first[1]:  # an optional first component: the whole value must still be non-empty
                 body = f"(?=[^{esep}])" + body
-            parts.append((f"(?:{body})" if required else f"(?:{body})?", required))
+            parts.append((f"(?:{body})" if required else f"(?:{body})?+", required))
             continue
-        pat = _simple_pattern(use, cls)
+        pat = _simple_pattern(use, cls, end_of_element)
         if pat is None:
             return None
-        assert use.element is not None
-        if use.element.type == "DT":
-            dates.append(use.position)
-        elif use.element.type == "R":
-            reals.append((use.position, use.min, use.max))
-        parts.append((f"(?:{pat})" if required else f"(?:{pat})?", required))
+        parts.append((f"(?:{pat})" if required else f"(?:{pat})?+", required))
     regex = re.escape(sdef.id) + _nest(parts, esep) + f"(?:{esep})*"
-    width = max((p for r in sdef.rules for p in r.positions), default=0) + 1
-    return _Fast(re.compile(regex), tuple(dates), tuple(reals), _compile_rules(sdef.rules), width, sdef)
+    return _Fast(re.compile(regex), _compile_post(sdef, d.component))
+
+
+def _fast_for(sdef: SegmentDef, dialect: Dialect) -> _Fast | None:
+    key = (dialect.element, dialect.component, dialect.repetition, dialect.segment)
+    cache = sdef.fast
+    try:
+        return cache[key]  # type: ignore[no-any-return]
+    except KeyError:
+        fast = cache[key] = _build_fast(sdef, dialect)
+        return fast
 
 
 def segment_is_valid(elements: list[str], sdef: SegmentDef, dialect: Dialect) -> bool:
     """True when the compiled fast path proves the segment has no element error."""
-    key = (id(sdef), dialect.element, dialect.component, dialect.repetition)
-    try:
-        fast = _FAST[key]
-    except KeyError:
-        fast = _FAST[key] = _build_fast(sdef, dialect)
+    fast = _fast_for(sdef, dialect)
     if fast is None or fast.pattern.fullmatch(dialect.element.join(elements)) is None:
         return False
-    for pos in fast.dates:
-        if pos < len(elements) and elements[pos] and not valid_date(elements[pos]):
-            return False
-    for pos, lo, hi in fast.reals:
-        v = elements[pos] if pos < len(elements) else ""
-        if v:
-            size = len(v) - (v[0] == "-") - ("." in v)
-            if size < lo or size > hi:
-                return False
-    if fast.rules is None:
-        return True
-    short = fast.width - len(elements)
-    return fast.rules(elements + [""] * short if short > 0 else elements)
+    return fast.post is None or bool(fast.post(elements))
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What every set of one schema and dialect shares, built as segments are met."""
+
+    #: the compiled check of each segment use (None: no fast path, always the detailed checks)
+    checks: dict[SegmentUsage, _Fast | None] = field(default_factory=dict)
+    #: one LoopEnd value per loop (events are immutable values, so one serves every iteration)
+    ends: dict[LoopNode, LoopEnd] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -549,15 +611,30 @@ class _Frame:
 class SetValidator:
     """Places the segments of one set in its schema and checks them."""
 
-    def __init__(self, schema: SetSchema, base: Location, dialect: Dialect) -> None:
+    def __init__(self, schema: SetSchema, base: Location | Callable[[], Location], dialect: Dialect) -> None:
+        """``base`` is where the set is (interchange, group, set), or a function that says it; it
+        is only called when there is a finding to locate."""
         self.schema = schema
-        self.base = base
+        self._base = base
         self.dialect = dialect
         self.frames = [_Frame(schema.root, 0, [0] * len(schema.root.children))]
         h = schema.hierarchy
         self._hier_loop = h.loop if h else None
         self._hl_levels: dict[str, str] = {}
         self._hl_seq = bytearray()  # fast path: HL01 = 1, 2, 3, ... stores the level by number
+        key = (dialect.element, dialect.component, dialect.repetition, dialect.segment)
+        plans = schema.plans
+        plan: _Plan = plans[key] if key in plans else plans.setdefault(key, _Plan())
+        self._checks = plan.checks
+        self._ends = plan.ends
+        self._join = dialect.element.join
+
+    @property
+    def base(self) -> Location:
+        base = self._base
+        if not isinstance(base, Location):
+            base = self._base = base()
+        return base
 
     # --------------------------------------------------------------------------- findings helpers
     def _loc(self, seg: Segment, **kw: object) -> Location:
@@ -585,104 +662,179 @@ class SetValidator:
         return Finding(Level.SEGMENT, code, msg, loc, severity=severity)
 
     # ------------------------------------------------------------------------------- placement
-    def segment(self, seg: Segment) -> list[object]:
-        """Place and check one segment. Sets ``seg.usage``; returns loop events and findings."""
-        out: list[object] = []
-        sid = seg.elements[0]
+    def segment(self, seg: Segment) -> Sequence[object]:
+        """Place and check one segment. Sets ``seg.usage``; returns loop events and findings.
+
+        The common case (a plain segment use in the current loop, nothing missing before it, under
+        its maximum use, passing its compiled check) returns an empty tuple without building
+        anything; everything else goes through :meth:`_place`.
+        """
+        els = seg.elements
+        sid = els[0]
+        frames = self.frames
+        fr = frames[-1]
+        node = fr.node
+        places = node.positions.get(sid)
+        if places is not None:
+            idx = fr.index
+            start = idx if idx or len(frames) == 1 else 1
+            for j in places:
+                if j >= start:
+                    usage = node.children[j]
+                    if usage.__class__ is not SegmentUsage or usage.ig:
+                        break
+                    counts = fr.counts
+                    if j == idx and counts[j]:
+                        used = counts[j] + 1
+                    else:
+                        after = node.next_required
+                        k = after[idx]
+                        while k < j and counts[k]:
+                            k = after[k + 1]
+                        if k < j:
+                            break  # something required before it is missing: _place reports it
+                        used = 1
+                    counts[j] = used
+                    fr.index = j
+                    seg.usage = usage
+                    checks = self._checks
+                    fast = checks[usage] if usage in checks else self._compile(usage)
+                    if (
+                        used <= usage.max
+                        and fast is not None
+                        and fast.pattern.fullmatch(self._join(els)) is not None
+                        and (fast.post is None or fast.post(els))
+                    ):
+                        return ()
+                    out: list[object] = []
+                    if used > usage.max:
+                        msg = f"{sid} is used {used} times here; at most {usage.max} allowed"
+                        out.append(self._seg_finding(seg, sid, "5", msg))
+                    self._check(seg, usage, usage.segment, "error", out)
+                    return out
+        return self._place(seg, sid)
+
+    def _errors(
+        self, usage: SegmentUsage, elements: list[str], severity: Severity = "error"
+    ) -> list[ElementError]:
+        """Element errors of a segment against its use's own definition (fast path first)."""
+        checks = self._checks
+        fast = checks[usage] if usage in checks else self._compile(usage)
+        if (
+            fast is not None
+            and fast.pattern.fullmatch(self._join(elements)) is not None
+            and (fast.post is None or fast.post(elements))
+        ):
+            return []
+        return element_errors(elements, usage.segment, self.dialect, severity)
+
+    def trailer_errors(self, trailer: Segment) -> list[ElementError]:
+        """Element errors of the SE segment (placed and counted by the envelope, not here)."""
+        usage = self.schema.root.children[-1]
+        assert isinstance(usage, SegmentUsage)
+        return self._errors(usage, trailer.elements)
+
+    def _compile(self, usage: SegmentUsage) -> _Fast | None:
+        fast = self._checks[usage] = _fast_for(usage.segment, self.dialect)
+        return fast
+
+    def _place(self, seg: Segment, sid: str) -> list[object]:
+        """The general placement: loops, frames to close, missing segments, partner guide rules."""
         frames = self.frames
         depth = len(frames) - 1
-        hit: tuple[int, int] | None = None
+        j = -1
         while depth >= 0:
-            fr = frames[depth]
-            places = fr.node.positions.get(sid)
+            places = frames[depth].node.positions.get(sid)
             if places is not None:
-                start = fr.index if depth == 0 or fr.index > 0 else 1
+                idx = frames[depth].index
+                start = idx if depth == 0 or idx > 0 else 1
                 for j in places:
                     if j >= start:
-                        hit = (depth, j)
                         break
-                if hit is not None:
+                else:
+                    j = -1
+                if j >= 0:
                     break
             depth -= 1
-        if hit is None:
-            seg.usage = None
-            if sid not in self.schema.dictionary:
-                out.append(self._seg_finding(seg, sid, "1", f"{sid} is not a known X12 segment"))
-            elif sid in self.schema.ids:
-                where = frames[-1].node
-                ctx = f"in the {where.id} loop" if where.parent is not None else "here"
-                out.append(
-                    self._seg_finding(
-                        seg,
-                        sid,
-                        "7",
-                        f"{sid} is not expected {ctx}: it belongs elsewhere in the {self.schema.id}",
-                    )
-                )
-            else:
-                out.append(
-                    self._seg_finding(
-                        seg, sid, "2", f"{sid} is not part of a {self.schema.id} ({self.schema.name})"
-                    )
-                )
-            return out
-        depth, j = hit
+        if j < 0:
+            return self._unplaced(seg, sid)
+        out: list[object] = []
         while len(frames) - 1 > depth:
             fr = frames.pop()
             self._close_frame(fr, len(fr.node.children), seg, out)
         fr = frames[-1]
         self._missing(fr, fr.index, j, seg, out)
         child = fr.node.children[j]
+        counts = fr.counts
         if isinstance(child, LoopNode):
-            fr.counts[j] += 1
+            used = counts[j] = counts[j] + 1
             fr.index = j
-            limit = child.max
-            if fr.counts[j] > limit:
-                out.append(
-                    self._seg_finding(
-                        seg, sid, "4", f"the {sid} loop occurs {fr.counts[j]} times; at most {limit} allowed"
-                    )
-                )
-            elif child.ig_max is not None and fr.counts[j] > child.ig_max:
-                out.append(
-                    self._seg_finding(
-                        seg,
-                        sid,
-                        "4",
-                        f"the {sid} loop occurs {fr.counts[j]} times; the partner's guide allows {child.ig_max}",
-                        child.ig_severity,
-                    )
-                )
-            counts = [0] * len(child.children)
-            counts[0] = 1
-            frames.append(_Frame(child, 0, counts, seg.elements))
+            if used > child.max:
+                msg = f"the {sid} loop occurs {used} times; at most {child.max} allowed"
+                out.append(self._seg_finding(seg, sid, "4", msg))
+            elif child.ig_max is not None and used > child.ig_max:
+                msg = f"the {sid} loop occurs {used} times; the partner's guide allows {child.ig_max}"
+                out.append(self._seg_finding(seg, sid, "4", msg, child.ig_severity))
+            inner = [0] * len(child.children)
+            inner[0] = 1
+            frames.append(_Frame(child, 0, inner, seg.elements))
             usage = child.trigger
             out.append(LoopStart(child, seg))
+            used = 1
         else:
             usage = child
-            if fr.index == j and fr.counts[j] > 0:
-                fr.counts[j] += 1
-            else:
-                fr.counts[j] = 1
+            used = counts[j] = counts[j] + 1 if fr.index == j and counts[j] > 0 else 1
             fr.index = j
-            if fr.counts[j] > usage.max:
-                out.append(
-                    self._seg_finding(
-                        seg, sid, "5", f"{sid} is used {fr.counts[j]} times here; at most {usage.max} allowed"
-                    )
-                )
+            if used > usage.max:
+                msg = f"{sid} is used {used} times here; at most {usage.max} allowed"
+                out.append(self._seg_finding(seg, sid, "5", msg))
         seg.usage = usage
-        sdef: SegmentDef = usage.segment
-        severity: Severity = "error"
         if usage.ig:
+            sdef: SegmentDef = usage.segment
+            severity: Severity = "error"
             rule = usage.rule_for(frames[-1].trigger)
             if rule is not None:
                 sdef, severity = rule.segment or sdef, rule.severity
-                count = 1 if isinstance(child, LoopNode) else fr.counts[j]
-                if rule.max is not None and count > rule.max:
-                    msg = f"{sid} is used {count} times; the partner's guide allows {rule.max}"
+                if rule.max is not None and used > rule.max:
+                    msg = f"{sid} is used {used} times; the partner's guide allows {rule.max}"
                     out.append(self._seg_finding(seg, sid, "5", msg, rule.severity))
-        errors = check_segment(seg.elements, sdef, self.dialect, severity)
+            self._check(seg, usage, sdef, severity, out)
+            return out
+        checks = self._checks
+        fast = checks[usage] if usage in checks else self._compile(usage)
+        els = seg.elements
+        if (
+            fast is None
+            or fast.pattern.fullmatch(self._join(els)) is None
+            or (fast.post is not None and not fast.post(els))
+            or (self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid)
+        ):
+            self._check(seg, usage, usage.segment, "error", out)
+        return out
+
+    def _unplaced(self, seg: Segment, sid: str) -> list[object]:
+        """A segment that fits nowhere from here: unknown, out of place, or not of this set."""
+        seg.usage = None
+        schema = self.schema
+        if sid not in schema.dictionary:
+            return [self._seg_finding(seg, sid, "1", f"{sid} is not a known X12 segment")]
+        if sid in schema.ids:
+            where = self.frames[-1].node
+            ctx = f"in the {where.id} loop" if where.parent is not None else "here"
+            msg = f"{sid} is not expected {ctx}: it belongs elsewhere in the {schema.id}"
+            return [self._seg_finding(seg, sid, "7", msg)]
+        msg = f"{sid} is not part of a {schema.id} ({schema.name})"
+        return [self._seg_finding(seg, sid, "2", msg)]
+
+    def _check(
+        self, seg: Segment, usage: SegmentUsage, sdef: SegmentDef, severity: Severity, out: list[object]
+    ) -> None:
+        """Element findings of a placed segment (and the HL hierarchy's) into ``out``."""
+        sid = seg.elements[0]
+        if sdef is usage.segment:
+            errors = self._errors(usage, seg.elements, severity)
+        else:
+            errors = check_segment(seg.elements, sdef, self.dialect, severity)
         if self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid:
             errors.extend(self._hierarchy(seg))
         for e in errors:
@@ -702,7 +854,6 @@ class SetValidator:
                     e.severity,
                 )
             )
-        return out
 
     def end(self, trailer: Segment) -> list[object]:
         """Close every open loop at SE (or where the set was cut off)."""
@@ -718,13 +869,19 @@ class SetValidator:
 
     def _close_frame(self, fr: _Frame, upto: int, seg: Segment, out: list[object]) -> None:
         self._missing(fr, fr.index, upto, seg, out)
-        out.append(LoopEnd(fr.node))
+        ends = self._ends
+        node = fr.node
+        out.append(ends[node] if node in ends else ends.setdefault(node, LoopEnd(node)))
 
     def _missing(self, fr: _Frame, start: int, stop: int, seg: Segment, out: list[object]) -> None:
-        if stop <= start:
-            return
-        children = fr.node.children
         counts = fr.counts
+        after = fr.node.next_required
+        k = after[start] if start < stop else stop
+        while k < stop and counts[k]:
+            k = after[k + 1]
+        if k >= stop:
+            return  # nothing that can be missing is missing
+        children = fr.node.children
         for k in fr.node.required:
             if k < start or counts[k]:
                 continue
