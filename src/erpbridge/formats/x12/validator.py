@@ -759,9 +759,10 @@ class SetValidator:
         if j < 0:
             return self._unplaced(seg, sid)
         out: list[object] = []
+        closed = None
         while len(frames) - 1 > depth:
-            fr = frames.pop()
-            self._close_frame(fr, len(fr.node.children), seg, out)
+            closed = frames.pop()
+            self._close_frame(closed, len(closed.node.children), seg, out)
         fr = frames[-1]
         self._missing(fr, fr.index, j, seg, out)
         child = fr.node.children[j]
@@ -777,7 +778,11 @@ class SetValidator:
                 out.append(self._seg_finding(seg, sid, "4", msg, child.ig_severity))
             inner = [0] * len(child.children)
             inner[0] = 1
-            frames.append(_Frame(child, 0, inner, seg.elements))
+            if closed is not None and closed.node is child:  # the next iteration of the loop just closed
+                closed.index, closed.counts, closed.trigger = 0, inner, seg.elements
+                frames.append(closed)
+            else:
+                frames.append(_Frame(child, 0, inner, seg.elements))
             usage = child.trigger
             out.append(LoopStart(child, seg))
             used = 1
@@ -807,9 +812,12 @@ class SetValidator:
             fast is None
             or fast.pattern.fullmatch(self._join(els)) is None
             or (fast.post is not None and not fast.post(els))
-            or (self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid)
         ):
             self._check(seg, usage, usage.segment, "error", out)
+        elif self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid:
+            errors = self._hierarchy(seg)
+            if errors:
+                self._report(seg, errors, out)
         return out
 
     def _unplaced(self, seg: Segment, sid: str) -> list[object]:
@@ -837,6 +845,9 @@ class SetValidator:
             errors = check_segment(seg.elements, sdef, self.dialect, severity)
         if self._hier_loop == sid and usage.loop is not None and usage.loop.id == sid:
             errors.extend(self._hierarchy(seg))
+        self._report(seg, errors, out)
+
+    def _report(self, seg: Segment, errors: list[ElementError], out: list[object]) -> None:
         for e in errors:
             out.append(
                 Finding(
@@ -868,7 +879,13 @@ class SetValidator:
         return out
 
     def _close_frame(self, fr: _Frame, upto: int, seg: Segment, out: list[object]) -> None:
-        self._missing(fr, fr.index, upto, seg, out)
+        counts = fr.counts
+        after = fr.node.next_required
+        k = after[fr.index]
+        while k < upto and counts[k]:
+            k = after[k + 1]
+        if k < upto:  # the quick test of _missing, without the call when nothing is missing
+            self._missing(fr, fr.index, upto, seg, out)
         ends = self._ends
         node = fr.node
         out.append(ends[node] if node in ends else ends.setdefault(node, LoopEnd(node)))
@@ -928,13 +945,20 @@ class SetValidator:
     def _hierarchy(self, seg: Segment) -> list[ElementError]:
         h = self.schema.hierarchy
         assert h is not None
-        hl_id, parent, level = seg.get(1), seg.get(2), seg.get(3)
+        els = seg.elements
+        n = len(els)
+        hl_id = els[1] if n > 1 else ""
+        parent = els[2] if n > 2 else ""
+        level = els[3] if n > 3 else ""
         errs: list[ElementError] = []
         if not hl_id:
             return errs
         seq = self._hl_seq
         known = self._hl_levels
-        hl_no = ascii_number(hl_id)
+        # ascii_number() without the call for the usual short numbers
+        hl_no = (
+            int(hl_id) if len(hl_id) <= 18 and hl_id.isdigit() and hl_id.isascii() else ascii_number(hl_id)
+        )
         if len(level) == 1 and hl_no == len(seq) + 1 and not known:
             seq.append(ord(level) & 0xFF)
         elif (hl_no is not None and 0 < hl_no <= len(seq) and not known) or hl_id in known:
@@ -962,7 +986,11 @@ class SetValidator:
             if known:
                 parent_level = known.get(parent)
             else:
-                parent_no = ascii_number(parent)
+                parent_no = (
+                    int(parent)
+                    if len(parent) <= 18 and parent.isdigit() and parent.isascii()
+                    else ascii_number(parent)
+                )
                 parent_level = (
                     chr(seq[parent_no - 1])
                     if parent_no is not None and 0 < parent_no <= len(seq) - 1
