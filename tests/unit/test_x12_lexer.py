@@ -133,3 +133,36 @@ def test_trailing_text_is_reported_not_lost() -> None:
     toks = tokens(data)
     end = toks[-1]
     assert isinstance(end, EndOfInput) and end.incomplete.startswith("GARBAGE")
+
+
+@pytest.mark.parametrize("suffix", ["", "\n", "\r\n"], ids=["nosuffix", "lf", "crlf"])
+@pytest.mark.parametrize(
+    "stray",
+    ["", "\n", "\r\n\r\n", "\r", "BEG*00*SA*1\n*20261123"],
+    ids=["regular", "blank-line", "blank-crlf", "lone-cr", "break-inside"],
+)
+def test_irregular_line_breaks_read_like_segment_by_segment(suffix: str, stray: str) -> None:
+    """A run of segments with nothing but the suffix after each terminator is split at once; a
+    stray line break anywhere sends the run down the segment-by-segment path. Both give the same
+    elements, offsets and lines as reading one byte at a time."""
+    body = [f"REF*DP*{n:03d}" for n in range(40)]
+    if stray.startswith("BEG"):
+        body[20] = stray
+    segments = ["GS*PO*S*R*20261123*1200*1*X*005010", "ST*850*0001", *body, "SE*42*0001", "GE*1*1"]
+    text = (
+        ISA
+        + suffix
+        + "".join(
+            s + "~" + suffix + (stray if i == 10 and not stray.startswith("BEG") else "")
+            for i, s in enumerate(segments)
+        )
+    )
+    data = (text + "IEA*1*000000001~" + suffix + ISA.replace("000000001", "000000002") + suffix).encode()
+    whole = [(t.elements, t.offset, t.line) for t in tokens(data) if isinstance(t, Segment)]
+    bytewise = [(t.elements, t.offset, t.line) for t in tokens(data, 1) if isinstance(t, Segment)]
+    assert whole == bytewise
+    assert [e[0] for e, _, _ in whole].count("REF") == 39 + (not stray.startswith("BEG"))
+    assert [e for e, _, _ in whole if e[0] == "ISA"][1][13] == "000000002"  # a second interchange after IEA
+    for elements, offset, line in whole:  # each offset points at its segment, each line holds it
+        assert data[offset : offset + len(elements[0])].decode() == elements[0]
+        assert data[:offset].count(b"\n") + 1 == line
