@@ -461,3 +461,75 @@ def test_a_100k_row_csv_reads_in_reasonable_time() -> None:
     assert len(result.rows) == 100_000 and not result.rejects
     assert result.rows[-1].number == 100_001 and result.rows[-1].values["sku"] == "SKU-099999"
     assert elapsed < 20, f"{elapsed:.1f}s for 100,000 rows (bench/flatfile.py measures the rate)"
+
+
+# -- edges found in review -------------------------------------------------------------------------
+
+SHORT = """
+layout: short
+kind: fixed
+columns:
+  - {name: sku, start: 1, width: 10}
+  - {name: qty, type: integer, start: 11, width: 6}
+  - {name: note, start: 17, width: 10, required: false}
+"""
+
+
+def test_fixed_width_line_cut_inside_a_right_aligned_column_is_a_reject_not_a_smaller_number() -> None:
+    lay = parse_layout(SHORT, file="short.yaml")
+    # line 1 ends inside qty (11-16): "   48" may have been "   480"; line 2 only lacks its trailing
+    # blanks (note is left-aligned); line 3 stops where qty ends
+    data = b"NW-TS-BLK    48\nNW-TS-BLK 000480note\nNW-CAP    000012\n"
+    result = read(lay, data, file="c.txt")
+    assert [r.values for r in result.rows] == [
+        {"sku": "NW-TS-BLK", "qty": 480, "note": "note"},
+        {"sku": "NW-CAP", "qty": 12, "note": None},
+    ]
+    assert [str(r) for r in result.rejects] == [
+        "c.txt:1:11: qty: the line ends at character 15, inside the column (11-16): the value may be "
+        "cut short (value '48')"
+    ]
+
+
+def test_xlsx_a_float_cell_is_read_at_the_spreadsheets_15_significant_digits() -> None:
+    # Excel stores a formula's result such as =0.1+0.2 with 17 digits, 0.30000000000000004, and shows 0.3
+    import zipfile
+
+    lay = load_layout(LAYOUTS / "inventory-adjustment.yaml")
+    good = workbook(
+        [HEADER, ["ADJ-1", dt.date(2026, 3, 16), "BRL-LOU1", "NW-CAP", 0.3, "EA", "found", None, None]]
+    )
+    inside, out = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in inside.namelist():
+            part = inside.read(name)
+            if name.endswith("sheet1.xml"):
+                assert b"<v>0.3</v>" in part
+                part = part.replace(b"<v>0.3</v>", b"<v>0.30000000000000004</v>")
+            z.writestr(name, part)
+    result = read(lay, out.getvalue(), file="adj.xlsx")
+    assert not result.rejects
+    assert result.rows[0].values["quantity"] == Decimal("0.3")
+
+
+def test_xlsx_damaged_inside_is_a_flat_file_error() -> None:
+    import zipfile
+
+    lay = load_layout(LAYOUTS / "inventory-adjustment.yaml")
+    good = workbook(
+        [HEADER, ["ADJ-1", dt.date(2026, 3, 16), "BRL-LOU1", "NW-CAP", 1, "EA", "found", None, None]]
+    )
+    for damage in ("xml", "deflate"):
+        inside, out = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for name in inside.namelist():
+                part = inside.read(name)
+                if name.endswith("sheet1.xml") and damage == "xml":
+                    part = part[: len(part) // 2]  # a sheet cut short: not well-formed XML
+                z.writestr(name, part)
+        data = out.getvalue()
+        if damage == "deflate":  # the sheet's compressed bytes garbled, the zip's directory intact
+            at = data.find(b"xl/worksheets/sheet1.xml") + len(b"xl/worksheets/sheet1.xml")
+            data = data[:at] + bytes(b ^ 0x5A for b in data[at : at + 40]) + data[at + 40 :]
+        with pytest.raises(FlatFileError, match=r"^adj.xlsx:1:A: "):
+            read(lay, data, file="adj.xlsx")

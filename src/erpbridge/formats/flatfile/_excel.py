@@ -10,15 +10,21 @@ import datetime as dt
 import io
 import math
 import zipfile
+import zlib
 from collections.abc import Sequence
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import pandas as pd
 
 from ...errors import FlatFileError
 
-#: what opening a workbook raises for a file that is not one (openpyxl, zipfile, XML parsing)
-_UNREADABLE = (ValueError, KeyError, OSError, zipfile.BadZipFile, TypeError, IndexError, AttributeError)
+#: what opening or reading a workbook raises for a file that is not one, or a damaged one (openpyxl,
+#: zipfile and zlib for a garbled part, XML parsing: ElementTree's ParseError is a SyntaxError)
+_UNREADABLE = (
+    ValueError, KeyError, OSError, zipfile.BadZipFile, TypeError, IndexError, AttributeError,
+    SyntaxError, ExpatError, zlib.error, EOFError,
+)  # fmt: skip
 
 
 def read_cells(data: bytes, *, file: str, sheet: str | int) -> tuple[list[list[Any]], str]:

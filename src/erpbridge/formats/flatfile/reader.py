@@ -326,14 +326,26 @@ class _Typed:
                 )  # fmt: skip
                 continue
             raws: list[tuple[Column, int, str | None]] = []
+            cut_short = False
             for c in columns:
                 assert c.start is not None and c.width is not None
                 raw = line[c.start - 1 : c.start - 1 + c.width]
                 cut = raw.lstrip(c.pad) if c.align == "right" else raw.rstrip(c.pad)
+                if c.align == "right" and 0 < len(raw) < c.width and raw.strip():
+                    # a right-aligned value ends where its column ends: a line stopping inside the
+                    # column has lost its last digits ("   48" of "   480"), not trailing blanks
+                    self.reject(
+                        number, c.start, c.name, cut.strip(),
+                        f"the line ends at character {len(line)}, inside the column ({c.start}-{c.end}): "
+                        "the value may be cut short",
+                    )  # fmt: skip
+                    cut_short = True
+                    continue
                 if c.pad == "0" and raw and not cut:
                     cut = "0"  # all zeros: zero, not empty
                 raws.append((c, c.start, cut if cut.strip() else ""))
-            self.typed(number, raws, record)
+            if not cut_short:
+                self.typed(number, raws, record)
         return self.result()
 
     # -- XLSX --------------------------------------------------------------------------------------
@@ -395,7 +407,9 @@ def _from_cell(c: Column, cell: Any) -> tuple[str | None, Any]:
     if isinstance(cell, dt.date):
         return (None, cell) if c.type == "date" else (f"a date cell; the column holds a {c.type}", None)
     if isinstance(cell, int | float | Decimal):
-        number = Decimal(repr(cell)) if isinstance(cell, float) else Decimal(cell)
+        # a float at the 15 significant digits a spreadsheet holds and shows: Excel stores =0.1+0.2
+        # as 0.30000000000000004, which would otherwise have more decimals than the column allows
+        number = Decimal(format(cell, ".15g")) if isinstance(cell, float) else Decimal(cell)
         if c.type in ("integer", "decimal"):
             if c.type == "integer" and number != number.to_integral_value():
                 return "not an integer (digits only, an optional sign, no separators)", None
