@@ -1929,6 +1929,18 @@ class _Parser:
             raise _Bad(
                 t.key("locations"), f'expected a table of WMS location = "ERP location", got {_show(raw)}'
             )
+        shared: dict[str, list[str]] = {}
+        for wms_location, erp_location in raw.items():
+            shared.setdefault(erp_location, []).append(str(wms_location))
+        for erp_location, wms_locations in shared.items():
+            if len(wms_locations) > 1:  # each would be compared with, and adjusted to, the whole
+                raise _Bad(
+                    t.key("locations"),
+                    f'{" and ".join(wms_locations)} both map to {name} location "{erp_location}": the '
+                    "inventory job compares each WMS location with the whole of its ERP location, and "
+                    "--fix would post the difference once per WMS location; map one WMS location to "
+                    "each ERP location",
+                )
         account = t.string("adjustment_account", None)
         if account is not None and ep.type != "netsuite_rest":
             raise _Bad(
