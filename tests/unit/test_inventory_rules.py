@@ -108,9 +108,30 @@ def test_apply_sets_available_per_item_of_an_inventory_advice() -> None:
         ("reservations:\n  - {sku: A}\n", "x.yaml:2: a reservation needs 'quantity'"),
         ("reservations:\n  - {sku: A, quantity: 1, until: soon}\n", "x.yaml:2: until 'soon' is not a date"),
         ("channels: [\n", "x.yaml:2: not valid YAML"),
+        ("safety_stock: NaN\n", "x.yaml:1: safety_stock 'NaN' is not a quantity"),
+        ("channels:\n  a:\n    allocation: {A: .inf}\n", "x.yaml:3: allocation.A inf is not a quantity"),
     ],
 )
 def test_rules_errors_name_file_and_line(text: str, message: str) -> None:
     with pytest.raises(MappingError) as err:
         parse_rules(text, file="x.yaml")
     assert message in str(err.value)
+
+
+def test_negative_or_unreadable_wms_figures_never_raise_what_a_channel_is_advertised() -> None:
+    # a WMS snapshot with a negative allocation (a correction booked backwards) must not add to the
+    # pool: 100 on hand, -40 committed is 100 - 0 - 5 safety, not 135
+    assert SEED.advertised("shopify", "CAP", on_hand=100, committed=-40, as_of=MARCH_16) == 95
+    advice = {
+        "advice_date": "2026-03-16",
+        "items": [
+            {"product_ids": {"vendor_sku": "CAP"}, "on_hand": "NaN", "available": "7"},
+            {"product_ids": {"vendor_sku": "TEE-M"}, "available": "9"},  # no on hand figure
+            {"product_ids": {"vendor_sku": "CAP"}, "on_hand": "100", "committed": "-40", "available": "140"},
+        ],
+    }
+    shopify = [i["available"] for i in SEED.apply(advice, channel="shopify")["items"]]
+    assert shopify == ["7", "9", "95"]  # nothing to apply the rules to: left as the WMS said
+    # ... but a SKU the channel excludes is 0 whatever the WMS's figures are
+    fba = [i["available"] for i in SEED.apply(advice, channel="fba")["items"]]
+    assert fba == ["7", "0", "95"]

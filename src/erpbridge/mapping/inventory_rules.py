@@ -105,10 +105,11 @@ class InventoryRules:
         committed: Decimal | int = 0,
         as_of: dt.date | None = None,
     ) -> Decimal:
-        """on hand - committed - reservations - safety stock, never below 0."""
+        """on hand - committed - reservations - safety stock, never below 0. A negative committed
+        figure (an allocation booked backwards in the WMS) counts as 0: it never adds to the pool."""
         left = (
             Decimal(on_hand)
-            - Decimal(committed)
+            - max(Decimal(committed), Decimal(0))
             - self.reserved(channel, sku, as_of)
             - self.safety(channel, sku)
         )
@@ -136,13 +137,17 @@ class InventoryRules:
 
     def apply(self, advice: Mapping[str, Any], *, channel: str) -> dict[str, Any]:
         """An InventoryAdvice (canonical JSON, as the mapping made it) with each item's ``available``
-        set to what ``channel`` is advertised. An item without a vendor SKU or an on-hand quantity
-        is left as it is (nothing to apply the rules to)."""
+        set to what ``channel`` is advertised. An item without a vendor SKU or a (finite) on-hand
+        quantity is left as it is (nothing to apply the rules to), except that a SKU the channel
+        excludes is 0 whatever the WMS's figures are."""
         as_of = _date(advice.get("advice_date"))
         items = []
         for item in advice.get("items") or []:
             sku = (item.get("product_ids") or {}).get("vendor_sku")
             on_hand = _number(item.get("on_hand"))
+            if isinstance(sku, str) and sku in self.channels.get(channel, _SHARED).exclude_skus:
+                items.append({**item, "available": "0"})
+                continue
             if not isinstance(sku, str) or on_hand is None:
                 items.append(dict(item))
                 continue
@@ -157,12 +162,14 @@ _SHARED = ChannelRule()
 
 
 def _number(value: Any) -> Decimal | None:
+    """A finite number (not NaN or infinity), else None."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def _date(value: Any) -> dt.date | None:
