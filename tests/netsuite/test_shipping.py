@@ -114,3 +114,26 @@ def test_what_the_order_cannot_take_is_a_transform_error_naming_po_and_item(
 def test_a_notice_that_cannot_be_fulfilled_is_refused(given: dict[str, Any], said: str) -> None:
     with pytest.raises(TransformError, match=said):
         fulfillment_plans(given)
+
+
+def test_orders_of_one_po_in_a_notice_are_one_fulfillment_with_all_their_items() -> None:
+    # an 856 picked and packed by store has an order level per store, all with the same PO: one
+    # external ID per shipment and PO, so two plans would share it and the second store's items would
+    # find the first's fulfillment and never be fulfilled
+    plans = fulfillment_plans(
+        notice(
+            {"po_number": "PO1", "store": "0042", "packs": [{"tracking_number": "1Z1", "items": [item("NW-TS-BLK-S", "5")]}]},
+            {"po_number": "PO1", "store": "0043", "packs": [{"tracking_number": "1Z2", "items": [item("NW-TS-BLK-S", "2"), item("NW-TS-BLK-M", "4")]}]},
+            {"po_number": "PO2", "items": [item("NW-TS-BLK-M", "1")]},
+        )
+    )  # fmt: skip
+    assert [p.external_id for p in plans] == ["ShipNotice-SHP1-PO1", "ShipNotice-SHP1-PO2"]
+    assert [(i.sku, i.quantity) for i in plans[0].items] == [("NW-TS-BLK-S", 7), ("NW-TS-BLK-M", 4)]
+    assert [p.tracking_number for p in plans[0].packages] == ["1Z1", "1Z2"]
+
+
+def test_a_quantity_that_is_not_a_finite_number_is_a_transform_error() -> None:
+    with pytest.raises(
+        TransformError, match=r"orders\[0\] \(PO PO1\): item 1 has no quantity shipped \('NaN'\)"
+    ):
+        fulfillment_plans(notice({"po_number": "PO1", "items": [item("NW-TS-BLK-S", "NaN")]}))

@@ -99,12 +99,22 @@ def fulfillment_plans(notice: Mapping[str, Any], *, prefix: str = "") -> list[Fu
     orders = [o for o in _list(notice.get("orders")) if isinstance(o, Mapping)]
     if not orders:
         raise TransformError(f"ShipNotice {shipment} has no orders: nothing to fulfil in NetSuite")
-    plans = []
+    # orders of one PO (an 856 packed by store has an order level per store, all with the PO) are one
+    # fulfillment: its external ID is per shipment and PO, so a second one would find the first and
+    # its items would never be fulfilled
+    by_po: dict[str, tuple[int, dict[str, list[Any]]]] = {}
     for n, order in enumerate(orders):
         po = str(order.get("po_number") or "").strip()
-        where = f"ShipNotice {shipment}, orders[{n}]"
         if not po:
-            raise TransformError(f"{where}: no po_number to find the NetSuite sales order by")
+            raise TransformError(
+                f"ShipNotice {shipment}, orders[{n}]: no po_number to find the NetSuite sales order by"
+            )
+        _, merged = by_po.setdefault(po, (n, {"packs": [], "items": []}))
+        merged["packs"] += _list(order.get("packs"))
+        merged["items"] += _list(order.get("items"))
+    plans = []
+    for po, (n, order) in by_po.items():
+        where = f"ShipNotice {shipment}, orders[{n}]"
         items = _items(order, where=f"{where} (PO {po})")
         if not items:
             raise TransformError(f"{where} (PO {po}): no items shipped")
@@ -114,7 +124,7 @@ def fulfillment_plans(notice: Mapping[str, Any], *, prefix: str = "") -> list[Fu
                 po_number=po,
                 external_id=external_id(f"ShipNotice-{shipment}-{po}", prefix),
                 items=items,
-                packages=_packages(notice, order, alone=len(orders) == 1),
+                packages=_packages(notice, order, alone=len(by_po) == 1),
                 ship_date=str(notice["ship_date"]) if notice.get("ship_date") else None,
             )
         )
@@ -230,13 +240,14 @@ def _pounds(measure: Any) -> Decimal | None:
 
 def to_decimal(value: Any) -> Decimal | None:
     """A number NetSuite or a document gave (a string, a float, an int) as a Decimal; None when empty
-    or not a number."""
+    or not a finite number (NaN would raise on the first comparison)."""
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def _list(value: Any) -> list[Any]:
