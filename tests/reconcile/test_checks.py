@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 
 from erpbridge.ledger import Discrepancy, Owner, State
@@ -296,3 +297,14 @@ def test_report_csv_cells_from_data_are_not_spreadsheet_formulas() -> None:
         assert not any(v[:1] in ("=", "+", "-", "@", "\t", "\r") for k, v in row.items() if k != "delta"), row
     assert table[0]["action"] == "'" + hostile.action  # shown as text, whole
     assert table[0]["delta"] == "-2.5"  # a number stays a number
+
+
+def test_decimal_quantities_summed_in_floats_are_not_a_difference() -> None:
+    # two bins of 0.1 and 0.2 (summed: 0.30000000000000004 in floats) against the ERP's 0.3
+    wms = StockTable.of(
+        [("A", "WH1", Decimal("0.1")), ("A", "WH1", Decimal("0.2")), ("B", "WH1", Decimal("1.001"))]
+    )
+    erp = StockTable.of([("A", "WH1", Decimal("0.3")), ("B", "WH1", Decimal("1.002"))])
+    found = compare(wms, erp=erp)
+    assert found.erp is not None
+    assert list(found.erp.rows["sku"]) == ["B"]  # a real difference of 0.001 still counts

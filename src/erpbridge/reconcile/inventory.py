@@ -29,6 +29,9 @@ from pandas.util import hash_array
 #: The location of an 846 that does not say one (one pool, advertised everywhere): compared with the
 #: WMS's quantity summed over its locations.
 ANY_LOCATION = ""
+#: The decimals a quantity difference is judged to (units of measure go to 3 or 4; floats add noise
+#: far below this).
+_PLACES = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,9 +78,11 @@ class Tolerance:
     def exceeded(
         self, truth: np.ndarray[Any, np.dtype[np.float64]], other: np.ndarray[Any, np.dtype[np.float64]]
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        """Where ``other`` differs from ``truth`` by more than the tolerance (NaN counts as 0)."""
+        """Where ``other`` differs from ``truth`` by more than the tolerance (NaN counts as 0). The gap
+        is rounded to :data:`_PLACES` decimals: quantities summed as floats (two bins of 0.1 and 0.2)
+        carry float noise that is no difference."""
         t, o = np.nan_to_num(truth), np.nan_to_num(other)
-        gap = np.abs(o - t)
+        gap = np.round(np.abs(o - t), _PLACES)
         result: np.ndarray[Any, np.dtype[np.bool_]] = (gap > self.units) & (
             gap > np.abs(t) * (self.percent / 100.0)
         )
