@@ -6,7 +6,8 @@ one per GoodsMovement and NetSuite location, each line an item and the quantity 
 (``adjustQtyBy``, negative to remove). :func:`adjustment_plans` works out what to post, so that a
 movement NetSuite cannot take is refused whole before anything is posted:
 
-- a line's kind says the sign: ``adjustment_in`` adds, ``adjustment_out`` and ``scrap`` remove.
+- a line's kind says the sign: ``adjustment_in`` adds, ``adjustment_out`` and ``scrap`` remove (a
+  negative quantity is refused: it would move stock the other way).
   Other kinds (receipts against a PO, issues, transfers) are other NetSuite transactions (item
   receipts, transfer orders) and are refused;
 - its location (the line's, else the movement's: the WMS's warehouse code) becomes the NetSuite
@@ -92,7 +93,15 @@ def adjustment_plans(
         try:
             quantity = Decimal(str(line.get("quantity")))
         except InvalidOperation:
+            quantity = Decimal("NaN")
+        if not quantity.is_finite():
             problems.append(f"{where}: quantity {line.get('quantity')!r} is not a number")
+            continue
+        if quantity < 0:  # -3 with adjustment_out would be -1 x -3: three units added
+            problems.append(
+                f"{where}: quantity {line.get('quantity')!r} is negative; the kind {kind} says the sign, "
+                "so the quantity is what moved (fix the mapping)"
+            )
             continue
         warehouse = str(line.get("location") or document.get("location") or "")
         location = locations.get(warehouse)
