@@ -554,3 +554,43 @@ def test_a_deleted_item_fulfillment_is_found_and_delivered_again_once_without_a_
     assert remade != made and external_again == external and status == "C"
     assert site.emulator.query("SELECT status FROM [transaction] WHERE id = ?", order) == [("F",)]
     assert len(asns()) == 1
+
+
+def test_a_remedy_that_fails_is_reported_and_the_other_jobs_still_run(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import erpbridge.reconcile.jobs as jobs
+    from erpbridge.errors import TransportError
+
+    inbound = site.root / "var" / "partners" / "megamart" / "inbound"
+    (inbound / "po-1.edi").write_bytes(purchase_order(1))
+    site.drop({"BRL-RNO2": {"NW-TS-BLK-S": Decimal(100)}}, "2026-03-16T06:00:00", acme=False)
+    code, out = site.cli("run", "--once", "--quiet")
+    assert code == 0, out
+    lost = po_number_of(1)
+    [(order,)] = site.emulator.query(
+        "SELECT id FROM [transaction] WHERE type = 'SalesOrd' AND otherrefnum = ?", lost
+    )
+    site.emulator.db.execute("DELETE FROM transactionline WHERE [transaction] = ?", (order,))
+    site.emulator.db.execute("DELETE FROM [transaction] WHERE id = ?", (order,))
+    site.emulator.db.execute("DELETE FROM _record WHERE type = 'salesorder' AND id = ?", (order,))
+    soon = datetime.now(UTC) + timedelta(minutes=2)
+    real_replay = jobs.replay
+
+    def unreachable(*args: object, **kwargs: object) -> object:
+        raise TransportError("cannot reach NetSuite at the account's host: connection refused", endpoint="ns")
+
+    monkeypatch.setattr(jobs, "replay", unreachable)  # the re-post fails as a network outage would
+    reconciler, ledger = site.reconciler(now=soon)
+    with ledger:
+        done = reconciler.run(["orders", "acks"], fix=True, report=site.root / "reports")
+        assert [r.job for r in done.results] == ["orders", "acks"]  # acks still ran after orders' failed fix
+        [orders, _acks] = done.results
+        assert orders.verdict != "clean" and [d.check for d in orders.discrepancies] == ["not_in_erp"]
+        [line] = orders.fixed
+        assert "replay failed (transient: run the fix again later): cannot reach NetSuite" in line, line
+        assert done.report is not None and all(p.exists() for p in done.report)
+        monkeypatch.setattr(jobs, "replay", real_replay)  # NetSuite is back
+        again = reconciler.run(["orders"], fix=True)
+        assert again.results[0].verdict == "clean", again.results[0]
+    assert len(site.emulator.query("SELECT id FROM [transaction] WHERE otherrefnum = ?", lost)) == 1

@@ -649,6 +649,9 @@ class Reconciler:
                 except ReplayRefusedError as exc:
                     done.append(f"{doc_id}: not replayed: {exc.message}")
                     continue
+                except ErpBridgeError as exc:  # the next ones are still tried; the check again shows it
+                    done.append(f"{doc_id}: replay failed ({_why(exc)}): {exc}")
+                    continue
                 state = "replayed" if made.created else "replayed before"
                 done.append(f"{doc_id}: {state} as {made.replay.id} to {made.target} (key {key})")
         elif job == "shipments":
@@ -662,12 +665,18 @@ class Reconciler:
                 except ReplayRefusedError as exc:
                     done.append(f"{d.subject}: not delivered again: {exc.message}")
                     continue
+                except ErpBridgeError as exc:
+                    done.append(f"{d.subject}: delivering again failed ({_why(exc)}): {exc}")
+                    continue
                 state = "delivered again" if made.created else "nothing new to deliver"
                 refs = ", ".join(made.files) or "-"
                 done.append(f"{d.subject}: {state} to {made.target} ({refs}, key {key}); no new 856")
         elif job == "inventory":
-            done += self._fix_erp_stock(result)
-            done += self._resend_846s(result)
+            for remedy, what in ((self._fix_erp_stock, "posting adjustments"), (self._resend_846s, "846s")):
+                try:
+                    done += remedy(result)
+                except ErpBridgeError as exc:  # what it did before is done: the check again shows it
+                    done.append(f"{what} failed ({_why(exc)}): {exc}")
         return done
 
     def _fix_erp_stock(self, result: JobResult) -> list[str]:
@@ -809,6 +818,11 @@ def _decimal(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+
+
+def _why(exc: ErpBridgeError) -> str:
+    """How a remedy failed, in a word for the operator: worth another --fix later, or not."""
+    return "transient: run the fix again later" if exc.transient else type(exc).__name__
 
 
 def _sku_of(subject: str) -> tuple[str, str]:
