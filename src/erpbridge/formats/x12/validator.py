@@ -764,9 +764,14 @@ class SetValidator:
             closed = frames.pop()
             self._close_frame(closed, len(closed.node.children), seg, out)
         fr = frames[-1]
-        self._missing(fr, fr.index, j, seg, out)
-        child = fr.node.children[j]
         counts = fr.counts
+        after = fr.node.next_required
+        k = after[fr.index] if fr.index < j else j
+        while k < j and counts[k]:
+            k = after[k + 1]
+        if k < j:  # the quick test of _missing, without the call when nothing is missing
+            self._missing(fr, fr.index, j, seg, out)
+        child = fr.node.children[j]
         if isinstance(child, LoopNode):
             used = counts[j] = counts[j] + 1
             fr.index = j
@@ -783,7 +788,7 @@ class SetValidator:
                 frames.append(closed)
             else:
                 frames.append(_Frame(child, 0, inner, seg.elements))
-            usage = child.trigger
+            usage: SegmentUsage = child.children[0]  # type: ignore[assignment]  # the loop's trigger
             out.append(LoopStart(child, seg))
             used = 1
         else:
