@@ -182,14 +182,27 @@ class Reconciler:
 
     @contextmanager
     def _erp(self, name: str) -> Iterator[Any]:
-        connector = self._connector(name)
+        with self._erps() as erp:
+            yield erp(name)
+
+    @contextmanager
+    def _erps(self) -> Iterator[Callable[[str], Any]]:
+        """A connector per ERP endpoint, built the first time it is asked for; all closed at the end."""
+        opened: dict[str, Any] = {}
+
+        def connector(name: str) -> Any:
+            if name not in opened:
+                opened[name] = self._connector(name)
+            return opened[name]
+
         try:
             yield connector
         finally:
-            try:
-                connector.close()
-            except ErpBridgeError as exc:  # what it read is read: only report it
-                log.warning("closing %s: %s", name, exc)
+            for name, each in opened.items():
+                try:
+                    each.close()
+                except ErpBridgeError as exc:  # what it read is read: only report it
+                    log.warning("closing %s: %s", name, exc)
 
     def _since(self) -> datetime:
         return self.now() - self.settings.lookback
@@ -212,8 +225,7 @@ class Reconciler:
             if f.direction == "out" and f.enabled and any(d.x12_set == "855" for d in f.documents)
         }
         orders: list[InboundOrder] = []
-        readers: dict[str, Any] = {}
-        try:
+        with self._erps() as erp:
             for doc in self.ledger.find(
                 direction=Direction.IN, kind="x12", created_since=self._since(), limit=_MANY
             ):
@@ -233,9 +245,7 @@ class Reconciler:
                     problem: str | None = None
                     if readable and doc.state in (State.DELIVERED, State.ARCHIVED):
                         try:
-                            if endpoint not in readers:
-                                readers[endpoint] = self._connector(endpoint)
-                            reference = _sales_order(readers[endpoint], ep_type, po)
+                            reference = _sales_order(erp(endpoint), ep_type, po)
                         except ErpBridgeError as exc:
                             problem = exc.message
                     orders.append(
@@ -253,12 +263,6 @@ class Reconciler:
                             erp_error=problem,
                         )
                     )
-        finally:
-            for reader in readers.values():
-                try:
-                    reader.close()
-                except ErpBridgeError as exc:
-                    log.warning("closing %s: %s", getattr(reader, "name", "?"), exc)
         if not flows:
             notes.append("no inbound flow takes 850s: no POs to check")
         return check_orders(orders, now=self.now(), grace=self.settings.grace, remedies=self.remedies)
@@ -349,8 +353,7 @@ class Reconciler:
         rank = {
             s: n for n, s in enumerate((State.ACKNOWLEDGED, State.ARCHIVED, State.ACK_OVERDUE, State.SENT))
         }
-        readers: dict[str, Any] = {}
-        try:
+        with self._erps() as connector:
             for (partner, shipment_id), docs in grouped.items():
                 checked[partner] = checked.get(partner, 0) + 1
                 flow = flows.get(partner)
@@ -361,9 +364,7 @@ class Reconciler:
                 missing: str | None = None
                 if netsuite and fulfilled and best.state in _GONE_OUT:
                     assert erp is not None
-                    if erp not in readers:
-                        readers[erp] = self._connector(erp)
-                    missing = self._fulfillments_missing(readers[erp], erp, docs)
+                    missing = self._fulfillments_missing(connector(erp), erp, docs)
                 shipments.append(
                     Shipment(
                         shipment_id=shipment_id,
@@ -377,12 +378,6 @@ class Reconciler:
                         redeliverable=netsuite,
                     )
                 )
-        finally:
-            for reader in readers.values():
-                try:
-                    reader.close()
-                except ErpBridgeError as exc:
-                    log.warning("closing %s: %s", getattr(reader, "name", "?"), exc)
         # confirmations that never became an 856
         for doc in self.ledger.find(
             direction=Direction.OUT,
