@@ -75,6 +75,7 @@ from ..errors import (
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
+from ..model.common import finite_decimal
 from ..observability.signals import set_rate_limit_headroom
 from ._http import connection_reason, rate_limit_headroom, retry_after_seconds
 from .base import Delivered
@@ -96,7 +97,7 @@ from .netsuite_common import (
     resolve_item_refs,
     rest_url,
 )
-from .netsuite_shipping import OrderLine, Package, fulfillment_lines, fulfillment_plans, to_decimal
+from .netsuite_shipping import OrderLine, Package, fulfillment_lines, fulfillment_plans
 
 log = logging.getLogger(__name__)
 
@@ -817,8 +818,8 @@ class NetSuiteRestConnector:
             OrderLine(
                 int(r["linesequencenumber"]),
                 str(r["item"]),
-                abs(to_decimal(r.get("quantity")) or Decimal(0)),
-                abs(to_decimal(r.get("quantityshiprecv")) or Decimal(0)),
+                abs(finite_decimal(r.get("quantity")) or Decimal(0)),
+                abs(finite_decimal(r.get("quantityshiprecv")) or Decimal(0)),
             )
             for r in rows
             if r.get("item") is not None
@@ -1115,8 +1116,8 @@ class NetSuiteRestConnector:
                     item=item,
                     sku=known.sku if known else None,
                     location=str(row["location"]),
-                    on_hand=to_decimal(row.get("quantityonhand")) or Decimal(0),
-                    available=to_decimal(row.get("quantityavailable")),
+                    on_hand=finite_decimal(row.get("quantityonhand")) or Decimal(0),
+                    available=finite_decimal(row.get("quantityavailable")),
                 )
             )
         return out

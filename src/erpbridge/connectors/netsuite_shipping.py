@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from ..errors import TransformError
+from ..model.common import finite_decimal
 from .netsuite_common import external_id
 
 #: Weight units NetSuite's packageWeight (pounds) is converted from.
@@ -193,7 +194,7 @@ def _items(order: Mapping[str, Any], *, where: str) -> tuple[ShippedItem, ...]:
             raise TransformError(
                 f"{where}: item {n + 1} has no vendor_sku, sku or upc to find it by in NetSuite"
             )
-        quantity = to_decimal(item.get("quantity"))
+        quantity = finite_decimal(item.get("quantity"))
         if quantity is None or quantity <= 0:
             raise TransformError(f"{where}: item {n + 1} has no quantity shipped ({item.get('quantity')!r})")
         key = (str(sku) if sku else None, str(upc) if upc else None)
@@ -231,23 +232,11 @@ def _packages(notice: Mapping[str, Any], order: Mapping[str, Any], *, alone: boo
 def _pounds(measure: Any) -> Decimal | None:
     if not isinstance(measure, Mapping):
         return None
-    value = to_decimal(measure.get("value"))
+    value = finite_decimal(measure.get("value"))
     factor = _TO_POUNDS.get(str(measure.get("unit") or "").upper())
     if value is None or factor is None:
         return None
     return (value * factor).quantize(Decimal("0.01"))
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """A number NetSuite or a document gave (a string, a float, an int) as a Decimal; None when empty
-    or not a finite number (NaN would raise on the first comparison)."""
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def _list(value: Any) -> list[Any]:
@@ -261,5 +250,4 @@ __all__ = [
     "ShippedItem",
     "fulfillment_lines",
     "fulfillment_plans",
-    "to_decimal",
 ]

@@ -29,12 +29,13 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
 from ..errors import MappingError
 from ..formats.flatfile.layout import YamlNode, compose_yaml
+from ..model.common import finite_decimal
 
 _TOP = {"rules", "description", "safety_stock", "safety_stock_skus", "reservations", "channels"}
 _CHANNEL = {"description", "safety_stock", "safety_stock_skus", "share", "allocation", "exclude_skus"}
@@ -144,14 +145,14 @@ class InventoryRules:
         items = []
         for item in advice.get("items") or []:
             sku = (item.get("product_ids") or {}).get("vendor_sku")
-            on_hand = _number(item.get("on_hand"))
+            on_hand = finite_decimal(item.get("on_hand"))
             if isinstance(sku, str) and sku in self.channels.get(channel, _SHARED).exclude_skus:
                 items.append({**item, "available": "0"})
                 continue
             if not isinstance(sku, str) or on_hand is None:
                 items.append(dict(item))
                 continue
-            committed = _number(item.get("committed")) or Decimal(0)
+            committed = finite_decimal(item.get("committed")) or Decimal(0)
             when = _date(item.get("as_of_date")) or as_of
             value = self.advertised(channel, sku, on_hand=on_hand, committed=committed, as_of=when)
             items.append({**item, "available": format(value, "f")})
@@ -159,17 +160,6 @@ class InventoryRules:
 
 
 _SHARED = ChannelRule()
-
-
-def _number(value: Any) -> Decimal | None:
-    """A finite number (not NaN or infinity), else None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def _date(value: Any) -> dt.date | None:
@@ -272,7 +262,7 @@ def _mapping(node: YamlNode, file: str, allowed: set[str] | None, what: str) -> 
 
 
 def _quantity(node: YamlNode, file: str, what: str) -> Decimal:
-    value = _number(node.value)
+    value = finite_decimal(node.value)
     if value is None or value < 0 or isinstance(node.value, bool):
         raise MappingError(f"{file}:{node.line}: {what} {node.value!r} is not a quantity (0 or more)")
     return value

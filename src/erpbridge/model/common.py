@@ -10,9 +10,21 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Final, NoReturn, TypeAlias
+
+
+def finite_decimal(value: Any) -> Decimal | None:
+    """A quantity a document or a system gave (text, an int, a float, a Decimal) as a Decimal; None
+    when it is empty, a bool, not a number, NaN or infinite (NaN would raise on its first comparison)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 @dataclass(frozen=True, slots=True)
