@@ -36,6 +36,89 @@ IN_FLOW = "megamart_orders_in"
 SHIP_FLOW = "megamart_ship_notices_out"
 INVENTORY_FLOW = "megamart_inventory_out"
 
+# -- TOML fragments the integration tests' configurations share -------------------------------------
+# They are str.format templates like the configurations they go into (literal braces doubled); the
+# fields they leave to fill are named where they are defined.
+
+#: The [erpbridge] and [ledger] tables of a site in the test's folder (a SQLite ledger in var/).
+ERPBRIDGE = """\
+[erpbridge]
+isa_qualifier = "ZZ"
+isa_id = "NWOUTFITTERS"
+archive = "var/archive"
+quarantine = "var/quarantine"
+outbox = "var/outbox"
+
+[ledger]
+url = "sqlite:///var/ledger.sqlite3"
+"""
+
+#: The 3PL as a partner (it sends no X12 of its own: no ack, no endpoint).
+BLUERIVER3PL = """
+[partners.blueriver3pl]
+isa_qualifier = "ZZ"
+isa_id = "BLUERIVER3PL"
+version = "004010"
+"""
+
+#: The WMS as a folder endpoint under var/wms.
+WMS_FOLDER = """
+[endpoints.wms]
+type = "folder"
+root = "var/wms"
+"""
+
+#: S/4HANA over OData (SAP's mock server): fields odata_url, sap_client, sap_user; the password
+#: comes from S4_TEST_PASSWORD.
+S4_ODATA = """
+[endpoints.s4]
+type = "sap_odata"
+url = "{odata_url}"
+client = "{sap_client}"
+mapping = "mappings/sap/purchase-order-to-sales-order.yaml"
+connect_timeout = "5s"
+timeout = "15s"
+auth = {{ user = "{sap_user}", password = {{ env = "S4_TEST_PASSWORD" }} }}
+"""
+
+
+def _settings(settings: dict[str, str]) -> str:
+    return "".join(f"{key} = {value}\n" for key, value in settings.items())
+
+
+def megamart(endpoint: str, **settings: str) -> str:
+    """MEGAMART as a partner whose files go through ``endpoint``; ``settings`` are further keys of
+    the table, each value as TOML writes it (``ack_window='"4h"'``)."""
+    return (
+        '\n[partners.megamart]\nisa_qualifier = "ZZ"\nisa_id = "MEGAMART"\nversion = "004010"\nack = "997"\n'
+        + _settings(settings)
+        + f'endpoint = "{endpoint}"\n'
+    )
+
+
+def sftp_endpoint(name: str, **settings: str) -> str:
+    """An SFTP endpoint ``name`` on the sshd fixture (fields port, user, known_hosts, private_key);
+    ``settings`` are further keys of the table, each value as TOML writes it."""
+    return (
+        f"\n[endpoints.{name}]\n"
+        'type = "sftp"\nhost = "127.0.0.1"\nport = {port}\nusername = "{user}"\n'
+        'known_hosts = "{known_hosts}"\nprivate_key = "{private_key}"\nconnect_timeout = "5s"\n'
+        + _settings(settings)
+        + 'io_timeout = "10s"\n'
+    )
+
+
+def netsuite_tba(endpoint: str) -> str:
+    """The [endpoints.<endpoint>.auth] table of a NetSuite endpoint signing with token-based
+    authentication, the four secrets from NS_CONSUMER_KEY, NS_CONSUMER_SECRET, NS_TOKEN_ID and
+    NS_TOKEN_SECRET (the NetSuite emulator's fixture sets them)."""
+    return (
+        f"\n[endpoints.{endpoint}.auth]\n"
+        'consumer_key = {{ env = "NS_CONSUMER_KEY" }}\nconsumer_secret = {{ env = "NS_CONSUMER_SECRET" }}\n'
+        'token_id = {{ env = "NS_TOKEN_ID" }}\ntoken_secret = {{ env = "NS_TOKEN_SECRET" }}\n'
+    )
+
+
 CONFIG = """\
 # modelled on config.example.toml: one partner, local folders, the ERP and the WMS as folders
 [erpbridge]

@@ -22,49 +22,22 @@ from erpbridge.ledger import Direction, Ledger, Relation, State
 from erpbridge.pipeline import Runner, Summary
 from erpbridge.pipeline.warehouse import GOODS_ISSUE, PICK_REQUEST
 from tests.conftest import ROOT
+from tests.integration.sites import BLUERIVER3PL, ERPBRIDGE, S4_ODATA, WMS_FOLDER, megamart
 from tests.integration.test_sap_flows import confirmation_for, files, only_flows
 from tests.sap.conftest import PASSWORD, USER, SapServer, sap_client, sap_server  # noqa: F401
 
-CONFIG = """\
-[erpbridge]
-isa_qualifier = "ZZ"
-isa_id = "NWOUTFITTERS"
-archive = "var/archive"
-quarantine = "var/quarantine"
-outbox = "var/outbox"
-
-[ledger]
-url = "sqlite:///var/ledger.sqlite3"
-
-[partners.megamart]
-isa_qualifier = "ZZ"
-isa_id = "MEGAMART"
-version = "004010"
-ack = "997"
-endpoint = "megamart_files"
-
-[partners.blueriver3pl]
-isa_qualifier = "ZZ"
-isa_id = "BLUERIVER3PL"
-version = "004010"
-
+CONFIG = (
+    ERPBRIDGE
+    + megamart("megamart_files")
+    + BLUERIVER3PL
+    + """
 [endpoints.megamart_files]
 type = "local"
 root = "var/megamart"
-
-[endpoints.s4]
-type = "sap_odata"
-url = "{odata_url}"
-client = "{sap_client}"
-mapping = "mappings/sap/purchase-order-to-sales-order.yaml"
-connect_timeout = "5s"
-timeout = "15s"
-auth = {{ user = "{sap_user}", password = {{ env = "S4_TEST_PASSWORD" }} }}
-
-[endpoints.wms]
-type = "folder"
-root = "var/wms"
-
+"""
+    + S4_ODATA
+    + WMS_FOLDER
+    + """
 [flows.s4_deliveries]
 direction = "in"
 partner = "blueriver3pl"
@@ -82,6 +55,7 @@ documents = {{ ShipNotice = "x12/856" }}
 also_deliver = [{{ endpoint = "s4" }}]
 every = "1m"
 """
+)
 
 FLOWS = ("s4_deliveries", "confirmations_out")
 
