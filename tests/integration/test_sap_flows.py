@@ -39,6 +39,7 @@ from erpbridge.pipeline import Runner, Summary
 from erpbridge.pipeline.replay import replay
 from erpbridge.pipeline.warehouse import PICK_REQUEST
 from tests.conftest import ROOT
+from tests.integration.sites import BLUERIVER3PL, ERPBRIDGE, S4_ODATA, WMS_FOLDER, megamart, sftp_endpoint
 from tests.integration.test_sftp_flow import isa13_of, po_number_of, purchase_order
 from tests.sap.conftest import PASSWORD, USER, SapServer, sap_client, sap_server  # noqa: F401
 from tests.transports.conftest import Area, SshServer, area, sftp_root, ssh_keys, sshd  # noqa: F401
@@ -46,49 +47,13 @@ from tests.transports.conftest import Area, SshServer, area, sftp_root, ssh_keys
 IDOC_SAMPLES = ROOT / "tests" / "idoc_samples"
 SHPORD = IDOC_SAMPLES / "delvry07_shpord.xml"
 
-CONFIG = """\
-[erpbridge]
-isa_qualifier = "ZZ"
-isa_id = "NWOUTFITTERS"
-archive = "var/archive"
-quarantine = "var/quarantine"
-outbox = "var/outbox"
-
-[ledger]
-url = "sqlite:///var/ledger.sqlite3"
-
-[partners.megamart]
-isa_qualifier = "ZZ"
-isa_id = "MEGAMART"
-version = "004010"
-ack = "997"
-endpoint = "megamart_sftp"
-
-[partners.blueriver3pl]
-isa_qualifier = "ZZ"
-isa_id = "BLUERIVER3PL"
-version = "004010"
-
-[endpoints.megamart_sftp]
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-known_hosts = "{known_hosts}"
-private_key = "{private_key}"
-connect_timeout = "5s"
-io_timeout = "10s"
-
-[endpoints.s4_sftp]                 # SAP's file port directories, on an SFTP server
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-known_hosts = "{known_hosts}"
-private_key = "{private_key}"
-connect_timeout = "5s"
-io_timeout = "10s"
-
+CONFIG = (
+    ERPBRIDGE
+    + megamart("megamart_sftp")
+    + BLUERIVER3PL
+    + sftp_endpoint("megamart_sftp")
+    + sftp_endpoint("s4_sftp")  # SAP's file port directories, on an SFTP server
+    + """
 [endpoints.s4_port]
 type = "sap_idoc"
 port = "file"
@@ -107,20 +72,10 @@ MANDT = "100"
 [endpoints.s4_port.mappings]
 PurchaseOrder = "mappings/idoc/purchase-order-to-orders05.yaml"
 ShipNotice = "mappings/idoc/ship-notice-to-shpcon.delvry07.yaml"
-
-[endpoints.s4]
-type = "sap_odata"
-url = "{odata_url}"
-client = "{sap_client}"
-mapping = "mappings/sap/purchase-order-to-sales-order.yaml"
-connect_timeout = "5s"
-timeout = "15s"
-auth = {{ user = "{sap_user}", password = {{ env = "S4_TEST_PASSWORD" }} }}
-
-[endpoints.wms]
-type = "folder"
-root = "var/wms"
-
+"""
+    + S4_ODATA
+    + WMS_FOLDER
+    + """
 [flows.megamart_orders_in]
 direction = "in"
 partner = "megamart"
@@ -148,6 +103,7 @@ csv_mapping = "mappings/wms/ship-notice-csv-to-ship-notice.yaml"
 also_deliver = [{{ endpoint = "s4_port" }}]
 every = "1m"
 """
+)
 
 
 @dataclass
