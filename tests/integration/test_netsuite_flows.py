@@ -38,6 +38,7 @@ from erpbridge.observability.metrics import MetricsServer
 from erpbridge.pipeline import Runner, Summary
 from erpbridge.pipeline.replay import replay
 from tests.conftest import ROOT
+from tests.integration.sites import ERPBRIDGE, WMS_FOLDER, megamart, netsuite_tba, sftp_endpoint
 from tests.integration.test_sftp_flow import po_number_of, purchase_order
 from tests.netsuite.conftest import (
     CERTIFICATE_ID,
@@ -56,34 +57,11 @@ from tests.transports.conftest import Area, SshServer, area, sftp_root, ssh_keys
 
 SAMPLE_850 = ROOT / "edi_samples" / "valid" / "850_004010.edi"
 
-CONFIG = """\
-[erpbridge]
-isa_qualifier = "ZZ"
-isa_id = "NWOUTFITTERS"
-archive = "var/archive"
-quarantine = "var/quarantine"
-outbox = "var/outbox"
-
-[ledger]
-url = "sqlite:///var/ledger.sqlite3"
-
-[partners.megamart]
-isa_qualifier = "ZZ"
-isa_id = "MEGAMART"
-version = "004010"
-ack = "997"
-endpoint = "megamart_sftp"
-
-[endpoints.megamart_sftp]
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-known_hosts = "{known_hosts}"
-private_key = "{private_key}"
-connect_timeout = "5s"
-io_timeout = "10s"
-
+CONFIG = (
+    ERPBRIDGE
+    + megamart("megamart_sftp")
+    + sftp_endpoint("megamart_sftp")
+    + """
 [endpoints.netsuite]
 type = "netsuite_rest"
 account = "1234567_SB1"
@@ -95,13 +73,9 @@ backoff = "10ms"
 max_backoff = "50ms"
 connect_timeout = "5s"
 timeout = "10s"
-
-[endpoints.netsuite.auth]
-consumer_key = {{ env = "NS_CONSUMER_KEY" }}
-consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
-token_id = {{ env = "NS_TOKEN_ID" }}
-token_secret = {{ env = "NS_TOKEN_SECRET" }}
-
+"""
+    + netsuite_tba("netsuite")
+    + """
 [endpoints.netsuite_m2m]
 type = "netsuite_rest"
 account = "1234567_SB1"
@@ -123,17 +97,10 @@ backoff = "10ms"
 max_backoff = "50ms"
 connect_timeout = "5s"
 timeout = "10s"
-
-[endpoints.netsuite_soap.auth]
-consumer_key = {{ env = "NS_CONSUMER_KEY" }}
-consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
-token_id = {{ env = "NS_TOKEN_ID" }}
-token_secret = {{ env = "NS_TOKEN_SECRET" }}
-
-[endpoints.wms]
-type = "folder"
-root = "var/wms"
-
+"""
+    + netsuite_tba("netsuite_soap")
+    + WMS_FOLDER
+    + """
 [flows.megamart_orders_in]
 direction = "in"
 partner = "megamart"
@@ -152,6 +119,7 @@ documents = {{ ShipNotice = "x12/856" }}
 also_deliver = [{{ endpoint = "{asn_to}" }}]
 every = "1m"
 """
+)
 
 
 def skus_of_the_850() -> list[tuple[str, str]]:
