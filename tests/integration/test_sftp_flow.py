@@ -34,6 +34,7 @@ from erpbridge.ledger import Direction, Ledger, State
 from erpbridge.pipeline import Runner, Summary
 from erpbridge.transports.base import DEFAULT_IGNORE, is_ignored
 from tests.conftest import ROOT, SAMPLES
+from tests.integration.sites import ERPBRIDGE, WMS_FOLDER, megamart, sftp_endpoint
 from tests.transports.conftest import FIXTURES, Keys, SshServer, require_sshd
 
 PARTNER = "megamart"
@@ -42,47 +43,17 @@ SHIP_FLOW = "megamart_ship_notices_out"
 LATER = timedelta(minutes=30)  # past every first backoff (1m doubling, jitter) and the 5m claim lease
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-CONFIG = """\
-[erpbridge]
-isa_qualifier = "ZZ"
-isa_id = "NWOUTFITTERS"
-archive = "var/archive"
-quarantine = "var/quarantine"
-outbox = "var/outbox"
-
-[ledger]
-url = "sqlite:///var/ledger.sqlite3"
-
-[partners.megamart]
-name = "MegaMart Stores"
-isa_qualifier = "ZZ"
-isa_id = "MEGAMART"
-version = "004010"
-ack = "997"
-ack_window = "4h"
-endpoint = "megamart_sftp"
-
-[endpoints.megamart_sftp]
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-known_hosts = "{known_hosts}"
-private_key = "{private_key}"
-connect_timeout = "5s"
-banner_timeout = "5s"
-auth_timeout = "10s"
-channel_timeout = "5s"
-io_timeout = "10s"
-
+CONFIG = (
+    ERPBRIDGE
+    + megamart("megamart_sftp", name='"MegaMart Stores"', ack_window='"4h"')
+    + sftp_endpoint("megamart_sftp", banner_timeout='"5s"', auth_timeout='"10s"', channel_timeout='"5s"')
+    + """
 [endpoints.erp]
 type = "folder"
 root = "var/erp"
-
-[endpoints.wms]
-type = "folder"
-root = "var/wms"
-
+"""
+    + WMS_FOLDER
+    + """
 [flows.megamart_orders_in]
 direction = "in"
 partner = "megamart"
@@ -100,6 +71,7 @@ target = {{ folder = "megamart/outbound" }}
 documents = {{ ShipNotice = "x12/856" }}
 every = "1m"
 """
+)
 
 
 # -- the inputs ---------------------------------------------------------------------------------

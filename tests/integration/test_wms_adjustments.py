@@ -26,32 +26,23 @@ from erpbridge.formats.idoc import decode
 from erpbridge.mapping import load_mapping
 from erpbridge.mapping.meta import idoc_meta
 from tests.conftest import ROOT
+from tests.integration.sites import ERPBRIDGE, WMS_FOLDER, netsuite_tba
 from tests.integration.test_run import files, run
 from tests.netsuite.conftest import CONSUMER_KEY, CONSUMER_SECRET, TOKEN_ID, TOKEN_SECRET, make_emulator
 from tests.netsuite.emulator import NetSuiteEmulator
 
 HEADER = ["Adjustment ID", "Date", "Warehouse", "SKU", "Quantity", "UoM", "Reason", "Counted", "Note"]
 
-CONFIG = """\
-[erpbridge]
-isa_qualifier = "ZZ"
-isa_id = "NWOUTFITTERS"
-archive = "var/archive"
-quarantine = "var/quarantine"
-outbox = "var/outbox"
-
-[ledger]
-url = "sqlite:///var/ledger.sqlite3"
-
+CONFIG = (
+    ERPBRIDGE
+    + """
 [partners.blueriver]
 isa_qualifier = "ZZ"
 isa_id = "BLUERIVER"
 version = "004010"
-
-[endpoints.wms]
-type = "folder"
-root = "var/wms"
-
+"""
+    + WMS_FOLDER
+    + """
 [endpoints.netsuite]
 type = "netsuite_rest"
 account = "1234567_SB1"
@@ -64,13 +55,9 @@ backoff = "10ms"
 max_backoff = "50ms"
 connect_timeout = "5s"
 timeout = "10s"
-
-[endpoints.netsuite.auth]
-consumer_key = {{ env = "NS_CONSUMER_KEY" }}
-consumer_secret = {{ env = "NS_CONSUMER_SECRET" }}
-token_id = {{ env = "NS_TOKEN_ID" }}
-token_secret = {{ env = "NS_TOKEN_SECRET" }}
-
+"""
+    + netsuite_tba("netsuite")
+    + """
 [flows.blueriver_adjustments]
 direction = "out"
 partner = "blueriver"
@@ -81,6 +68,7 @@ layout = "inventory-adjustment"
 csv_mapping = "mappings/wms/adjustment-xlsx-to-goods-movement.yaml"
 every = "5m"
 """
+)
 
 DAY = dt.date(2026, 3, 16)
 ROWS: list[list[Any]] = [
