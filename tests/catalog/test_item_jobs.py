@@ -19,22 +19,15 @@ from erpbridge.formats.flatfile import load_layout, read
 from erpbridge.ledger import Ledger
 from erpbridge.observability.metrics import MetricsServer
 from tests.conftest import ROOT
+from tests.integration.sites import ERPBRIDGE, sftp_endpoint
 from tests.netsuite.conftest import CONSUMER_KEY, CONSUMER_SECRET, TOKEN_ID, TOKEN_SECRET, make_emulator
 from tests.netsuite.emulator import NetSuiteEmulator
 from tests.observability.conftest import scrape, value
 from tests.transports.conftest import Area, SshServer, area, sftp_root, ssh_keys, sshd  # noqa: F401
 
-CONFIG = """\
-[erpbridge]
-isa_qualifier = "ZZ"
-isa_id = "NWOUTFITTERS"
-archive = "var/archive"
-quarantine = "var/quarantine"
-outbox = "var/outbox"
-
-[ledger]
-url = "sqlite:///var/ledger.sqlite3"
-
+CONFIG = (
+    ERPBRIDGE
+    + """
 [endpoints.{erp}]
 type = "netsuite_rest"
 account = "1234567_SB1"
@@ -66,18 +59,9 @@ weight_tolerance = 0.01
 dimension_tolerance = 0.1
 dimensions = {{ length = "custitem_length", width = "custitem_width", height = "custitem_height", unit = "cm" }}
 """
+)
 
-SFTP = """
-[endpoints.wms_sftp]
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-known_hosts = "{known_hosts}"
-private_key = "{private_key}"
-connect_timeout = "5s"
-io_timeout = "10s"
-"""
+SFTP = sftp_endpoint("wms_sftp")
 
 # (sku, upc, weight, weightunit, length, width, height cm, HS code, country); 504 is a service
 ITEMS = [

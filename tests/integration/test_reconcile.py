@@ -34,6 +34,7 @@ from erpbridge.pipeline import Runner
 from erpbridge.pipeline.replay import redeliver
 from erpbridge.reconcile.jobs import Reconciler, publish
 from tests.conftest import ROOT
+from tests.integration.sites import S4_ODATA, WMS_FOLDER
 from tests.integration.test_netsuite_flows import fulfillments, sales_orders, shipment_for, skus_of_the_850
 from tests.integration.test_sftp_flow import po_number_of, purchase_order
 from tests.netsuite.conftest import CONSUMER_KEY, CONSUMER_SECRET, TOKEN_ID, TOKEN_SECRET, make_emulator
@@ -41,8 +42,8 @@ from tests.netsuite.emulator import NetSuiteEmulator
 from tests.observability.conftest import scrape, value
 from tests.sap.conftest import PASSWORD, USER, SapServer, sap_client, sap_server  # noqa: F401
 
-CONFIG = """\
-[erpbridge]
+CONFIG = (
+    """[erpbridge]
 isa_qualifier = "ZZ"
 isa_id = "NWOUTFITTERS"
 
@@ -72,20 +73,10 @@ root = "var/partners/megamart"
 [endpoints.acme]
 type = "local"
 root = "var/partners/acme"
-
-[endpoints.wms]
-type = "folder"
-root = "var/wms"
-
-[endpoints.s4]
-type = "sap_odata"
-url = "{odata_url}"
-client = "{sap_client}"
-mapping = "mappings/sap/purchase-order-to-sales-order.yaml"
-connect_timeout = "5s"
-timeout = "15s"
-auth = {{ user = "{sap_user}", password = {{ env = "S4_TEST_PASSWORD" }} }}
-
+"""
+    + WMS_FOLDER
+    + S4_ODATA
+    + """
 [endpoints.netsuite]
 type = "netsuite_rest"
 account = "1234567_SB1"
@@ -149,6 +140,7 @@ locations = {{ "BRL-LOU1" = "1720" }}
 locations = {{ "BRL-RNO2" = "1" }}
 adjustment_account = "58"
 """
+)
 
 HEADER = ["warehouse", "snapshot_at", "sku", "upc", "description", "on_hand", "allocated", "available", "uom"]
 
