@@ -734,21 +734,6 @@ class Runner:
         """Take a document from its state to ``archived``. ``acks``: its acknowledgments, recorded
         with the document (:meth:`_receive`). Moves with no I/O between them go in one ledger
         transaction (the 997 sent, the document acknowledged and mapped)."""
-        try:
-            self._advance_inbound_steps(flow, partner, s, doc, payload, summary, acks)
-        finally:
-            self._last_read = None  # what was read of this file is not needed any more
-
-    def _advance_inbound_steps(
-        self,
-        flow: Flow,
-        partner: Partner,
-        s: Session,
-        doc: Document,
-        payload: bytes,
-        summary: Summary,
-        acks: list[_RecordedAck] | None,
-    ) -> None:
         step = "validate"
         moves: list[_Move] = []  # steps done since the last commit, made with the next one's
         try:
@@ -840,6 +825,8 @@ class Runner:
             ):
                 # the payload is in the ledger and a copy in the quarantine folder: out of the inbox
                 s.archive(flow.source.folder, doc.file_name, flow.source.archive)
+        finally:
+            self._last_read = None  # what was read of this file is not needed any more
 
     def _acknowledge(
         self,
