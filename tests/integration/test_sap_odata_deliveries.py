@@ -246,3 +246,26 @@ def test_deliveries_to_pick_become_pick_requests_and_confirmations_post_goods_is
     assert nothing.value.code == 1
     with ledger:
         assert len(ledger.find(direction=Direction.OUT, kind="odata/ReverseGoodsIssue")) == 1
+
+    # SAP refuses the reversal of 80000001 (its goods issue stands): the reversal was recorded before
+    # SAP was asked, and stays in the ledger quarantined with SAP's reason; nothing is lost of it
+    from erpbridge.connectors.sap_odata import SapODataConnector
+    from erpbridge.errors import RemoteRejectedError
+
+    def refused(self: SapODataConnector, delivery: str, *, on: object = None) -> object:
+        raise RemoteRejectedError(
+            f"SAP refused ReverseGoodsIssue for delivery {delivery}: VL 609 period closed"
+        )
+
+    monkeypatch.setattr(SapODataConnector, "reverse_goods_issue", refused)
+    refused_command = [*command[:2], "80000001", *command[3:]]
+    with pytest.raises(SystemExit) as failed:
+        cli([*refused_command, "--reason", "wrong delivery"])
+    assert failed.value.code == 2
+    assert site.delivery("80000001")["OverallGoodsMovementStatus"] == "C"
+    with ledger:
+        [attempt] = ledger.find(
+            direction=Direction.OUT, kind="odata/ReverseGoodsIssue", business_key="80000001"
+        )
+        assert attempt.state == State.QUARANTINED
+        assert "period closed" in str(ledger.events(attempt.id)[-1].detail)
