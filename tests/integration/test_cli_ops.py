@@ -328,7 +328,11 @@ def test_status_shows_flows_states_pending_work_dead_letters_and_overdue_acks(ra
     r = cli(ran_site, "status")
     assert r.exit_code == 0, r.output
     out = r.stdout
-    assert re.search(r"megamart_orders_in\s+in\s+megamart\s+yes\s+every 1m", out), out
+    # each flow's last run: the pass with the garbage file failed for the orders flow (a quarantine);
+    # the outbound flows had nothing new in it, so their last run is the first pass's, ok
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+    assert re.search(rf"megamart_orders_in\s+in\s+megamart\s+yes\s+every 1m\s+{stamp} failed", out), out
+    assert re.search(rf"megamart_inventory_out\s+out\s+megamart\s+yes\s+every 1m\s+{stamp} ok", out), out
     assert re.search(r"^\s+archived\s+2\s+2$", out, re.MULTILINE), out
     assert "pending work: 1" in out and pending.id[:8] in out and "claimed by other-host:1" in out
     assert "dead letters: 1 (0 dead-lettered, 1 quarantined)" in out and "quarantined: 1" in out
@@ -341,6 +345,8 @@ def test_status_shows_flows_states_pending_work_dead_letters_and_overdue_acks(ra
     assert data["dead_letters"]["count"] == 1 and data["dead_letters"]["oldest"]["partner"] == "megamart"
     assert [o["id"] for o in data["overdue_acks"]] == [inventory["id"]]
     assert set(data["last_event"]) == {"megamart"}
+    last = {f["name"]: (f["last_outcome"], f["last_run"] is not None) for f in data["flows"]}
+    assert last["megamart_orders_in"] == ("failed", True) and last["megamart_inventory_out"] == ("ok", True)
 
 
 def test_the_default_config_and_its_absence(

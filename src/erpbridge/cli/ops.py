@@ -683,6 +683,7 @@ def collect_status(config: Config, ledger: Ledger) -> dict[str, Any]:
     from ..ledger.states import WORK_STATES
 
     counts = ledger.counts()
+    runs = ledger.last_job_runs()
     flows = [
         {
             "name": f.name,
@@ -696,6 +697,11 @@ def collect_status(config: Config, ledger: Ledger) -> dict[str, Any]:
                 if f.schedule.cron
                 else "-"
             ),
+            # the last pass that found work for it (the daemon's poll:<flow> job runs, and run --once)
+            "last_run": _plain(last.finished_at or last.started_at)
+            if (last := runs.get(f"poll:{f.name}"))
+            else None,
+            "last_outcome": last.outcome if last else None,
         }
         for f in config.flows.values()
     ]
@@ -797,9 +803,16 @@ def _render_status(status: Mapping[str, Any]) -> list[str]:
 
     out = [f"ledger: {status['ledger']}  (times in UTC)", "", "flows"]
     out += _table(
-        ("name", "direction", "partner", "enabled", "schedule"),
+        ("name", "direction", "partner", "enabled", "schedule", "last run"),
         [
-            (f["name"], f["direction"], f["partner"], "yes" if f["enabled"] else "no", f["schedule"])
+            (
+                f["name"],
+                f["direction"],
+                f["partner"],
+                "yes" if f["enabled"] else "no",
+                f["schedule"],
+                f"{when(f['last_run'])} {f['last_outcome']}" if f["last_run"] else "-",
+            )
             for f in status["flows"]
         ],
         "  ",
