@@ -910,3 +910,69 @@ def test_an_idoc_whose_flow_delivers_to_sap_is_not_replayed(
     err = capsys.readouterr().err
     assert "flow movements_to_sap delivers this IDoc (WMMBXY.WMMBID02) to SAP (endpoint s4_port)" in err
     assert "could post twice" in err and "BD87" in err
+
+
+# -- the brand's SAP sends the retailer its ASN and invoice: DESADV and INVOIC become 856 and 810 ----
+
+FORWARD = """
+[flows.sap_to_megamart]
+direction = "in"
+partner = "megamart"
+source = {{ endpoint = "s4_port", folder = "{prefix}/s4/forward", archive = "{prefix}/s4/forward/archive" }}
+target = {{ endpoint = "wms", folder = "forward/megamart" }}
+documents = ["idoc/DESADV.DELVRY07", "idoc/INVOIC.INVOIC02"]
+every = "1m"
+
+[flows.megamart_asn_invoices_out]
+direction = "out"
+partner = "megamart"
+source = {{ endpoint = "wms", folder = "forward/megamart", archive = "archive/forward" }}
+target = {{ folder = "{prefix}/megamart/outbound" }}
+documents = {{ ShipNotice = "x12/856", Invoice = "x12/810" }}
+every = "1m"
+"""
+
+
+def test_desadv_and_invoic_from_sap_become_the_retailers_856_and_810(site: Site) -> None:
+    """SAP's DESADV and INVOIC (DELVRY07, INVOIC02) for MEGAMART: an inbound IDoc flow maps them to
+    a ShipNotice and an Invoice in a folder, which an outbound flow reads (a chain) and sends to
+    MEGAMART as an 856 and an 810, valid by our own validator (the MEGAMART overlay included)."""
+    with site.config.open("a", encoding="utf-8") as f:
+        f.write(FORWARD.format(prefix=site.area.prefix))
+    forward = site.sftp("s4", "forward")
+    (forward / "archive").mkdir(parents=True)
+    shutil.copy(IDOC_SAMPLES / "delvry07_desadv.xml", forward / "DESADV_0000000000204712.xml")
+    shutil.copy(IDOC_SAMPLES / "invoic02_megamart.xml", forward / "INVOIC_megamart.xml")
+    first = site.run()
+    assert not first.failed and not first.problems, first.problems
+    second = site.run()  # the chain's second half reads what the first half wrote (or did already)
+    assert not second.failed and not second.problems, second
+    sent = {
+        name: (site.sftp("megamart", "outbound") / name).read_bytes()
+        for name in files(site.sftp("megamart", "outbound"))
+    }
+    sets = {}
+    for name, data in sent.items():
+        result = decode_x12(data)
+        assert result.findings == [], (name, result.findings)
+        [inter] = result.document["interchanges"]
+        for group in inter["groups"]:
+            for tset in group["sets"]:
+                sets[tset["ST"]["ST01"]] = tset
+    assert set(sets) == {"856", "810"}, sorted(sent)
+    assert sets["856"]["BSN"]["BSN02"] == "0080001235"  # the delivery (DESADV E1EDL20 VBELN)
+    assert sets["856"]["BSN"]["BSN03"] == "20260302"  # the IDoc's creation date (EDI_DC40 CREDAT)
+    assert files(forward) == [] and sorted(files(forward / "archive")) == [
+        "DESADV_0000000000204712.xml",
+        "INVOIC_megamart.xml",
+    ]
+    _runner, ledger = site.runner()
+    with ledger:
+        idocs = {d.id: d for d in ledger.find(direction=Direction.IN, kind="idoc")}
+        assert len(idocs) == 2 and all(d.state == State.ARCHIVED for d in idocs.values())
+        x12 = ledger.find(direction=Direction.OUT, partner="megamart", kind="x12/856") + ledger.find(
+            direction=Direction.OUT, partner="megamart", kind="x12/810"
+        )
+        assert len(x12) == 2
+    assert site.run().table() == []  # nothing left to do, nothing sent twice
+    assert len(files(site.sftp("megamart", "outbound"))) == len(sent)
