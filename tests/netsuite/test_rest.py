@@ -340,7 +340,16 @@ def test_the_account_gate_reports_the_share_of_slots_free_when_a_request_asked()
 
     gate = AccountGate(2)
     seen: list[float] = []
-    entered = threading.Event()
+    entered, asking = threading.Event(), threading.Event()
+    slots = gate._slots
+
+    class Slots:  # the gate's own semaphore, telling when a request starts waiting for a slot
+        def acquire(self) -> bool:
+            asking.set()
+            return slots.acquire()
+
+        def release(self) -> None:
+            slots.release()
 
     def third() -> None:
         with gate:
@@ -351,10 +360,10 @@ def test_the_account_gate_reports_the_share_of_slots_free_when_a_request_asked()
         assert gate.headroom == 1.0
         with gate:
             assert gate.headroom == 0.5
+            gate._slots = Slots()  # type: ignore[assignment]
             waiter = threading.Thread(target=third)
             waiter.start()
-            while gate._busy < 3:  # until the third request has asked for a slot
-                threading.Event().wait(0.001)
+            assert asking.wait(timeout=10)  # the third request has asked for a slot
             assert not entered.is_set()  # both slots are held: it waits
         waiter.join(timeout=10)
     assert entered.is_set() and seen == [0.0]  # it had to wait: no headroom when it asked
