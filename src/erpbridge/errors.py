@@ -46,6 +46,8 @@ Likewise for IDocs: a readable IDoc with a bad field gives
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -64,6 +66,22 @@ class ErpBridgeError(Exception):
             return self.message
         where = ", ".join(f"{k}={v}" for k, v in self.context.items())
         return f"{self.message} ({where})"
+
+
+@contextmanager
+def concerning(action: str, **context: Any) -> Iterator[None]:
+    """An :class:`ErpBridgeError` raised inside says what was being done: its message starts with
+    ``action`` (once), and ``context`` fills what its own context does not name yet."""
+    try:
+        yield
+    except ErpBridgeError as exc:
+        if not exc.message.startswith(action):
+            exc.message = f"{action}: {exc.message}"
+            exc.args = (exc.message, *exc.args[1:])
+        for key, value in context.items():
+            if value is not None:
+                exc.context.setdefault(key, value)
+        raise
 
 
 class TransientError(ErpBridgeError):

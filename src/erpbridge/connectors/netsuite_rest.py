@@ -55,7 +55,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -72,6 +71,7 @@ from ..errors import (
     RemoteUnavailableError,
     TransformError,
     TransportError,
+    concerning,
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
@@ -598,18 +598,7 @@ class NetSuiteRestConnector:
         self._http.close()
         self._items = None
 
-    @contextmanager
-    def _concerning(self, action: str, **context: Any) -> Iterator[None]:
-        try:
-            yield
-        except ErpBridgeError as exc:
-            if not exc.message.startswith(action):
-                exc.message = f"{action}: {exc.message}"
-                exc.args = (exc.message, *exc.args[1:])
-            for key, value in context.items():
-                if value is not None:
-                    exc.context.setdefault(key, value)
-            raise
+    _concerning = staticmethod(concerning)  # errors inside say what was being done
 
     # -- the record service
 

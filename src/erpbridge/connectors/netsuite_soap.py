@@ -46,7 +46,6 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -67,6 +66,7 @@ from ..errors import (
     RemoteUnavailableError,
     TransformError,
     TransportError,
+    concerning,
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
@@ -243,18 +243,7 @@ class NetSuiteSoapConnector:
 
     # -- calls
 
-    @contextmanager
-    def _concerning(self, action: str, **context: Any) -> Iterator[None]:
-        try:
-            yield
-        except ErpBridgeError as exc:
-            if not exc.message.startswith(action):
-                exc.message = f"{action}: {exc.message}"
-                exc.args = (exc.message, *exc.args[1:])
-            for key, value in context.items():
-                if value is not None:
-                    exc.context.setdefault(key, value)
-            raise
+    _concerning = staticmethod(concerning)  # errors inside say what was being done
 
     def _call(self, operation: str, *, search: bool = False, **kwargs: Any) -> Any:
         """One SOAP operation with a fresh tokenPassport, inside the account gate, retried on

@@ -70,6 +70,7 @@ from ..errors import (
     RemoteUnavailableError,
     TransformError,
     TransportError,
+    concerning,
 )
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import load_mapping
@@ -753,24 +754,17 @@ class SapODataConnector:
 
     @contextmanager
     def _concerning(self, action: str, **context: Any) -> Iterator[None]:
-        """Errors inside say what was being done and what it concerns."""
-        try:
-            yield
-        except ErpBridgeError as exc:
-            if not exc.message.startswith(action):
-                exc.message = f"{action}: {exc.message}"
-                exc.args = (exc.message, *exc.args[1:])
-            for key, value in context.items():
-                if value is not None:
-                    exc.context.setdefault(key, value)
-            raise
-        except PyODataException as exc:  # pyodata's own checks of a request or of SAP's answer
-            raise RemoteRejectedError(
-                f"{action}: the request or SAP's answer does not fit the service's $metadata "
-                f"({type(exc).__name__}: {exc})",
-                endpoint=self.name,
-                **{k: v for k, v in context.items() if v is not None},
-            ) from None
+        """Errors inside say what was being done and what it concerns; pyodata's become ours."""
+        with concerning(action, **context):
+            try:
+                yield
+            except PyODataException as exc:  # pyodata's own checks of a request or of SAP's answer
+                raise RemoteRejectedError(
+                    f"{action}: the request or SAP's answer does not fit the service's $metadata "
+                    f"({type(exc).__name__}: {exc})",
+                    endpoint=self.name,
+                    **{k: v for k, v in context.items() if v is not None},
+                ) from None
 
     def _service(self, path: str) -> Any:
         if path not in self._services:
