@@ -187,8 +187,7 @@ class Daemon:
         started = datetime.now(UTC)
         summary = self._guarded(f"poll:{flow}", lambda: self.runner.run_once([flow], ack_overdue=False))
         if summary.table() or summary.problems:
-            run = self.ledger.start_job(f"poll:{flow}", self.runner.worker, started_at=started)
-            self.ledger.finish_job(run.id, "failed" if summary.failed else "ok", detail=_detail(summary))
+            record_poll(self.ledger, self.runner.worker, flow, summary, started)
             self.report(f"poll:{flow}", summary)
         return summary
 
@@ -455,6 +454,13 @@ def build_receiver(config: Config, ledger: Ledger, *, worker: str) -> EventRecei
     )
 
 
+def record_poll(ledger: Ledger, worker: str, flow: str, summary: Summary, started: datetime) -> None:
+    """A pass over ``flow`` that did something, as a ``poll:<flow>`` job run (``failed`` when it
+    quarantined or dead-lettered something): ``erpbridge status`` shows each flow's last one."""
+    run = ledger.start_job(f"poll:{flow}", worker, started_at=started)
+    ledger.finish_job(run.id, "failed" if summary.failed else "ok", detail=_detail(summary))
+
+
 def _detail(summary: Summary) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
     for flow, outcome, n in summary.table():
@@ -462,4 +468,12 @@ def _detail(summary: Summary) -> dict[str, Any]:
     return {"counts": counts, "problems": summary.problems[:50]} | dict(summary.detail)
 
 
-__all__ = ["LEADER_LOCK", "Daemon", "Job", "build_notifications", "build_receiver", "cron_trigger"]
+__all__ = [
+    "LEADER_LOCK",
+    "Daemon",
+    "Job",
+    "build_notifications",
+    "build_receiver",
+    "cron_trigger",
+    "record_poll",
+]

@@ -604,21 +604,19 @@ def run_cmd(config_file: Path | None, once: bool, quiet: bool) -> None:
 
 
 def _record_flow_runs(ledger: Any, worker: str, summary: Any, started: datetime) -> None:
-    """Each flow that did something in a ``run --once`` pass gets a ``poll:<flow>`` job run, as the
-    daemon's polls do, so that ``erpbridge status`` shows its last run. The pass's outcome does not
-    depend on it: a ledger that fails here is said, not raised."""
-    flows = sorted({flow for flow, _, _ in summary.table()})
+    """Each flow that did something in a ``run --once`` pass is recorded as the daemon's polls are
+    (``scheduler.record_poll``), so that ``erpbridge status`` shows its last run. The pass's outcome
+    does not depend on it: a ledger that fails here is said, not raised."""
+    from ..pipeline import Summary
+    from ..scheduler import record_poll
+
     try:
-        for flow in flows:
-            counts = {outcome: n for f, outcome, n in summary.table() if f == flow}
-            problems = [p for p in summary.problems if p.startswith(f"{flow}: ")]
-            failed = any(o in ("quarantined", "dead_lettered", "flow_error") for o in counts)
-            run = ledger.start_job(f"poll:{flow}", worker, started_at=started)
-            ledger.finish_job(
-                run.id,
-                "failed" if failed else "ok",
-                detail={"counts": {flow: counts}, "problems": problems[:50]},
-            )
+        for flow in sorted({flow for flow, _, _ in summary.table()}):
+            mine = Summary(problems=[p for p in summary.problems if p.startswith(f"{flow}: ")])
+            for f, outcome, n in summary.table():
+                if f == flow:
+                    mine.add(flow, outcome, n)
+            record_poll(ledger, worker, flow, mine, started)
     except ErpBridgeError as exc:
         click.secho(f"attention: the pass's job runs were not recorded: {exc}", fg="yellow")
 
