@@ -166,3 +166,47 @@ def test_a_head_moved_by_another_ledger_is_read_again(ledger: Ledger, db_url: st
     assert [s.split()[0] for s in statements if "chain_head" in s] == ["UPDATE", "SELECT", "UPDATE"]
     assert [e.id for e in ledger.events()] == [1, 2, 3]
     assert ledger.verify() == 3
+
+
+def _validated(ledger: Ledger, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        doc, _ = ledger.record_inbound("acme", "x12", f"ISA*many*{i}".encode(), worker="w")
+        ids.append(ledger.transition(doc.id, State.VALIDATED, step="validate", worker="w").id)
+    return ids
+
+
+def test_transitions_lock_every_document_with_one_statement_and_commit_once(ledger: Ledger) -> None:
+    ids = _validated(ledger, 5)
+    moves = [(d, State.ACKNOWLEDGED, {"step": "acknowledge", "latency_ms": i}) for i, d in enumerate(ids)]
+    moves += [(d, State.MAPPED, {"step": "map", "detail": {"documents": 1}}) for d in ids]
+    before = ledger.verify()
+    with sql_seen() as (statements, commits):
+        moved = ledger.transitions(moves, worker="w")
+    assert commits == [1]
+    reads = [s for s in statements if s.startswith("SELECT documents.")]
+    assert len(reads) == 1 and " IN (" in reads[0], reads  # one statement for the five documents
+    assert [(d.id, d.state) for d in moved] == [(d, State.ACKNOWLEDGED) for d in ids] + [
+        (d, State.MAPPED) for d in ids
+    ]
+    events = ledger.events()[before:]
+    assert [(e.document_id, e.step, e.to_state, e.latency_ms) for e in events] == [
+        (d, "acknowledge", State.ACKNOWLEDGED, i) for i, d in enumerate(ids)
+    ] + [(d, "map", State.MAPPED, None) for d in ids]
+    assert ledger.verify() == before + 10
+
+
+def test_one_illegal_move_among_transitions_undoes_them_all(ledger: Ledger) -> None:
+    ids = _validated(ledger, 3)
+    before = ledger.verify()
+    moves = [(d, State.ACKNOWLEDGED, {"step": "acknowledge"}) for d in ids]
+    moves.append((ids[0], State.RECEIVED, {"step": "back"}))  # validated -> received is not a move
+    with pytest.raises(IllegalTransitionError):
+        ledger.transitions(moves, worker="w")
+    assert [ledger.get(d).state for d in ids] == [State.VALIDATED] * 3
+    assert ledger.verify() == before
+    with pytest.raises(LedgerError, match="no such document"):
+        ledger.transitions([("no-such-id", State.ACKNOWLEDGED, {"step": "acknowledge"})], worker="w")
+    with pytest.raises(LedgerError, match="its worker once"):
+        ledger.transitions([(ids[0], State.ACKNOWLEDGED, {"step": "acknowledge", "worker": "w"})])
+    assert ledger.transitions([], worker="w") == []

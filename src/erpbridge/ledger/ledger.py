@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,6 +109,13 @@ _ADVANCE_HEAD: Final = _UPDATE_HEAD.where(
 _LOCK_DOC: Final = (
     select(DocumentRow)
     .where(DocumentRow.id == bindparam("doc_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+_LOCK_DOCS: Final = (
+    select(DocumentRow)
+    .where(DocumentRow.id.in_(bindparam("doc_ids", expanding=True)))
+    .order_by(DocumentRow.id)  # one order for every process: no lock cycle between two of these
     .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
@@ -536,6 +543,15 @@ class Ledger:
             raise LedgerError("no such document", document=doc_id)
         locked[doc_id] = row
         return row
+
+    def _lock_docs(self, s: Session, doc_ids: Iterable[str]) -> None:
+        """Lock the documents of ``doc_ids`` not locked yet in this transaction, with one statement
+        (in id order), for the calls that follow (:meth:`_lock_doc` finds them then)."""
+        locked = self._locked(s)
+        wanted = sorted({d for d in doc_ids if d not in locked})
+        for start in range(0, len(wanted), 500):  # under every backend's limit on parameters
+            for row in s.scalars(_LOCK_DOCS, {"doc_ids": wanted[start : start + 500]}):
+                locked[row.id] = row
 
     @staticmethod
     def _locked(s: Session) -> dict[str, DocumentRow]:
@@ -1204,29 +1220,82 @@ class Ledger:
         targets = [_name(t, "outbox target", 128) for t in outbox]
 
         def work(s: Session) -> Document:
-            now = self._now()
-            row = self._lock_doc(s, doc_id)
-            self._check_claim(row, worker, now)
-            sha = self._store_payload(s, payload, now) if payload is not None else None
-            self._move(
+            return self._transition_in(
                 s,
-                row,
+                doc_id,
                 target,
                 step=step,
                 outcome=outcome,
-                now=now,
                 detail=detail,
                 latency_ms=latency_ms,
                 credential=credential,
-                payload_sha256=sha,
+                worker=worker,
+                payload=payload,
                 reason=reason,
+                targets=targets,
             )
-            for name in targets:
-                self._enqueue(s, row, name, f"{row.id}:{name}", now)
-            return _doc(row)
 
         # a state move is redone from the ledger if a power cut undoes it: no need to wait for the disk
         return self._tx("transition", work, durable=False, document=doc_id, to_state=target.value, step=step)
+
+    def transitions(
+        self, moves: Sequence[tuple[str, State | str, Mapping[str, Any]]], *, worker: str | None = None
+    ) -> list[Document]:
+        """Several :meth:`transition` calls in one transaction, in order: ``(doc_id, to_state,
+        keyword arguments of transition)`` each (``worker`` for all of them). The same checks and
+        events as one call each, but the documents are locked with one statement first. All the
+        moves happen, or none does. Returns each document after its move."""
+        checked = [(doc_id, _state(to), dict(kw)) for doc_id, to, kw in moves]
+        for _, _, kw in checked:
+            if "worker" in kw:
+                raise LedgerError("give transitions() its worker once, not in a move")
+            kw["targets"] = [_name(t, "outbox target", 128) for t in kw.pop("outbox", ())]
+
+        def work(s: Session) -> list[Document]:
+            self._lock_docs(s, (doc_id for doc_id, _, _ in checked))
+            return [self._transition_in(s, doc_id, to, worker=worker, **kw) for doc_id, to, kw in checked]
+
+        if not checked:
+            return []
+        return self._tx("transitions", work, durable=False, documents=len(checked))
+
+    def _transition_in(
+        self,
+        s: Session,
+        doc_id: str,
+        target: State,
+        *,
+        step: str,
+        outcome: str = "ok",
+        detail: Mapping[str, Any] | None = None,
+        latency_ms: int | None = None,
+        credential: str | None = None,
+        worker: str | None = None,
+        payload: bytes | None = None,
+        reason: str | None = None,
+        targets: Sequence[str] = (),
+    ) -> Document:
+        """:meth:`transition`'s work in the transaction ``s``."""
+        now = self._now()
+        row = self._lock_doc(s, doc_id)
+        self._check_claim(row, worker, now)
+        sha = self._store_payload(s, payload, now) if payload is not None else None
+        self._move(
+            s,
+            row,
+            target,
+            step=step,
+            outcome=outcome,
+            now=now,
+            detail=detail,
+            latency_ms=latency_ms,
+            credential=credential,
+            payload_sha256=sha,
+            reason=reason,
+        )
+        for name in targets:
+            self._enqueue(s, row, name, f"{row.id}:{name}", now)
+        return _doc(row)
 
     def note(
         self,
