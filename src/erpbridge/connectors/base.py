@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..transports import Session, Transport
+from ..transports.local import FolderSyncs, LocalSession
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,15 @@ class FolderConnector:
         self.name, self.transport, self.folder = name, transport, folder
         self._context: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
+        self._syncs: FolderSyncs | None = None
+
+    def hold_syncs(self, syncs: FolderSyncs | None) -> None:
+        """The folder's fsyncs after each delivery are owed to ``syncs`` (a local folder's; see
+        :meth:`erpbridge.transports.local.LocalSession.hold_syncs`) until this is called with None:
+        whoever holds them syncs before it records the deliveries."""
+        self._syncs = syncs
+        if isinstance(self._session, LocalSession):
+            self._session.hold_syncs(syncs)
 
     @staticmethod
     def file_name(key: str) -> str:
@@ -116,6 +126,8 @@ class FolderConnector:
         if self._session is None:
             self._context = self.transport.session()
             self._session = self._context.__enter__()
+            if isinstance(self._session, LocalSession):
+                self._session.hold_syncs(self._syncs)
         return self._session
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import DEFAULT_IGNORE, Credential, RemoteFile, Session, StabilityGate, Transport
-from .local import LocalTransport
+from .local import FolderSyncs, LocalTransport
 from .memory import MemoryTransport
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_IGNORE",
     "Credential",
+    "FolderSyncs",
     "LocalTransport",
     "MemoryTransport",
     "RemoteFile",

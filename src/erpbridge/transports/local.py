@@ -8,6 +8,10 @@ configured folder cannot point outside the root.
   final name and fsyncs the folder: the final name holds either the old file or the whole new one.
 - ``archive`` renames into the archive folder (created when missing); across file systems it copies,
   fsyncs and then removes the original.
+- A session may *hold* its folders' fsyncs (:meth:`LocalSession.hold_syncs`) in a
+  :class:`FolderSyncs`, which makes them together later, once per folder: the pipeline does so for
+  a chunk of inbound files, and syncs before the ledger records what those renames did. Each file's
+  own fsync before its rename is never held: a name that appears always has its whole content.
 - Errors: a missing folder is a :class:`~erpbridge.errors.TransportError` (transient). A configured
   folder that is not there is nearly always a share that is not mounted yet, a partner directory being
   recreated, or a disk that went away; all of those heal, and nothing is lost by retrying: the poll
@@ -78,11 +82,49 @@ class LocalTransport:
         return f"LocalTransport({str(self.root)!r}, partner={self.partner!r})"
 
 
+class FolderSyncs:
+    """Folders whose fsync is owed (a rename into or out of them), made together by :meth:`sync`:
+    one fsync per folder for any number of files, instead of one per file. Whoever holds syncs
+    here calls :meth:`sync` before it records (or reports) that those renames are done."""
+
+    def __init__(self) -> None:
+        self._owed: dict[Path, None] = {}  # in the order first owed
+
+    def owe(self, path: Path) -> None:
+        self._owed[path] = None
+
+    @property
+    def owed(self) -> int:
+        return len(self._owed)
+
+    def sync(self) -> None:
+        """fsync every folder owed (best effort, as :meth:`LocalSession._sync_dir`), then none is."""
+        owed, self._owed = list(self._owed), {}
+        for path in owed:
+            _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class LocalSession:
     """Operations on the folders of one :class:`LocalTransport`."""
 
     def __init__(self, transport: LocalTransport) -> None:
         self._t = transport
+        self._held: FolderSyncs | None = None
+
+    def hold_syncs(self, syncs: FolderSyncs | None) -> None:
+        """From now on, the fsyncs of folders after a rename (put, archive, delete) are owed to
+        ``syncs`` instead of made at once (``None``: made at once again). The caller makes them,
+        with ``syncs.sync()``, before it relies on those renames having reached the disk."""
+        self._held = syncs
 
     # -- the Session interface ---------------------------------------------------------------
 
@@ -233,15 +275,14 @@ class LocalSession:
             os.unlink(source)
 
     def _sync_dir(self, path: Path) -> None:
-        """Make a rename durable: fsync the folder (best effort; some file systems refuse)."""
+        """Make a rename durable: fsync the folder (best effort; some file systems refuse), or owe
+        it to the :class:`FolderSyncs` this session holds its syncs in."""
         if not self._t.fsync:
             return
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        if self._held is not None:
+            self._held.owe(path)
+            return
+        _fsync_dir(path)
 
     def _fail(self, exc: OSError, action: str, folder: str, name: str | None) -> NoReturn:
         """Translate an OSError from ``action`` into erpbridge's error tree."""
