@@ -289,8 +289,12 @@ def assert_in_flight_is_safe(site: Site, ledger: Ledger, summary: Summary) -> No
     inbox = finished(site.partner("inbound"))
     archived = finished(site.partner("archive"))
     for doc in ledger.find(partner=PARTNER, direction=Direction.IN, limit=1000):
-        assert doc.state in (State.ARCHIVED, State.RETRY_WAIT), (doc.file_name, doc.state)
-        if doc.state == State.RETRY_WAIT:  # waits with a reason that names the server
+        assert doc.state in (State.ARCHIVED, State.RETRY_WAIT, State.VALIDATED), (doc.file_name, doc.state)
+        if doc.state == State.VALIDATED:  # recorded with the chunk, postponed: free for the next pass
+            assert doc.claimed_by is None and doc.attempts == 0, doc
+            assert doc.file_name in inbox
+            assert any(f"{doc.file_name}: postponed" in p for p in summary.problems), summary.problems
+        elif doc.state == State.RETRY_WAIT:  # waits with a reason that names the server
             assert doc.last_error and doc.last_error.startswith("TransportError: ")
             assert site.named_in(doc.last_error), doc.last_error
             assert doc.file_name in inbox  # the partner's file stays until the work is done
@@ -452,8 +456,11 @@ def test_sftp_server_killed_during_an_upload_leaves_no_half_written_file(
     assert_in_flight_is_safe(site, ledger, first)
     failed = [d.kind for d in ledger.find(partner=PARTNER, limit=1000) if d.state == State.RETRY_WAIT]
     # the PO whose 997 was cut off; or the 856 cut off: the next one is not even written (no
-    # control numbers spent, no attempt used) once a put on the flow's target failed
+    # control numbers spent, no attempt used) once a put on the flow's target failed. The other
+    # PO, recorded with the first in one chunk, waits for the next pass without an attempt spent
     assert failed == (["x12"] if prefix == "997_" else ["x12/856"]), failed
+    if prefix == "997_":
+        assert first.counts[(IN_FLOW, "postponed")] == 1, first.counts
     step = "acknowledge" if prefix == "997_" else "put"
     assert any(f"will retry {step}" in p for p in first.problems), first.problems
     # sshd could not remove the temporary file as it died: it stays, under a name no listing shows
@@ -487,9 +494,12 @@ def test_a_997_written_but_not_put_before_a_crash_is_put_by_the_next_run(
     ledger.close()
     with Ledger.open(load_config(site.config).ledger.reveal_url()) as after:
         recorded = after.find(partner=PARTNER)
-    # what the crash left: PO 1 validated, its 997 written (control numbers allocated), not put
+    # what the crash left: both POs validated (recorded together, as one chunk), their 997s
+    # written (control numbers allocated), neither put
     assert sorted((d.kind, d.state) for d in recorded) == [
         ("x12", State.VALIDATED),
+        ("x12", State.VALIDATED),
+        ("x12/997", State.WRITTEN),
         ("x12/997", State.WRITTEN),
     ]
     # the partner's file goes away before we come back (they withdrew it, or someone tidied up)

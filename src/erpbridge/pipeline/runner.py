@@ -28,6 +28,7 @@ recorded as done, so after a crash the next run resumes where the last one stopp
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -55,6 +56,7 @@ from ..config import (
     build_transport,
 )
 from ..connectors import Connector, Delivered, WorkSource
+from ..connectors.base import FolderConnector
 from ..errors import (
     AuthenticationError,
     ConfigError,
@@ -91,7 +93,8 @@ from ..mapping.inventory_rules import InventoryRules, load_rules
 from ..mapping.meta import idoc_meta, x12_meta
 from ..mapping.shipped import find_mappings, kind_stem
 from ..model import KINDS, from_json, to_json
-from ..transports import Session, Transport
+from ..transports import FolderSyncs, Session, Transport
+from ..transports.local import LocalSession
 from .pauses import credential_fingerprint, current_pause
 from .warehouse import WarehouseConnector, link_confirmation, link_derived
 
@@ -179,6 +182,30 @@ class _Interchange:
         return [a for a in build_acks(self.events, kind=self.partner.ack) if not a.is_empty()]
 
 
+CHUNK_FILES = 64
+"""Inbound files recorded in one ledger transaction (:meth:`Runner._receive_chunk`) at most."""
+CHUNK_BYTES = 1 << 20
+"""... and their bytes at most (a bigger file is a chunk of its own): the chunk's interchanges are
+held, read, until its last file is done."""
+CHUNK_MOVES = 6 * CHUNK_FILES
+"""Moves waiting for a transaction (:meth:`Runner._defer`) after which they are made at once."""
+
+
+def _chunks(files: Iterable[tuple[str, bytes]]) -> Iterator[list[tuple[str, bytes]]]:
+    """``files`` in lists of at most :data:`CHUNK_FILES` files and :data:`CHUNK_BYTES` bytes (a
+    bigger file alone)."""
+    chunk: list[tuple[str, bytes]] = []
+    size = 0
+    for name, data in files:
+        if chunk and (len(chunk) >= CHUNK_FILES or size + len(data) > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((name, data))
+        size += len(data)
+    if chunk:
+        yield chunk
+
+
 class Runner:
     """Runs the flows of ``config`` against ``ledger``."""
 
@@ -207,8 +234,15 @@ class Runner:
         self._paused: dict[str, bool] = {}  # endpoints found paused (True) or not this pass (pauses.py)
         self._held: set[str] = set()  # documents left waiting for a paused endpoint this pass
         self._mappings: dict[Path, LoadedMapping] = {}
-        self._last_read: _Interchange | None = None  # the inbound interchange in hand, read once
+        # the inbound interchanges in hand (a chunk's), each read once: by id of the payload
+        self._reads: dict[int, _Interchange] = {}
         self._deferred: list[_Move] = []  # moves that wait for the next transaction (_defer)
+        # folders' fsyncs held while inbound files are taken in chunks, made before the ledger
+        # records what the renames did (_sync_owed)
+        self._syncs = FolderSyncs()
+        # the partner's server (an inbound flow's source session) failed a put or an archive: the
+        # chunk's other files wait for the next pass instead of each failing the same way
+        self._source_down: ErpBridgeError | None = None
         self._layouts: dict[Path, Layout] = {}  # flows' flat-file layouts, loaded once
         self._rules: dict[Path, InventoryRules] = {}  # flows' inventory rules, loaded once
         # set by the daemon on SIGTERM: the document in hand is finished, then the pass ends
@@ -356,10 +390,17 @@ class Runner:
                     if folder:
                         (Path(root) / folder).mkdir(parents=True, exist_ok=True)
 
+    def _sync_owed(self) -> None:
+        """The folders' fsyncs held (:class:`FolderSyncs`), made now: before the ledger records a
+        put, a delivery or an archive that renamed files in them."""
+        if self._syncs.owed:
+            self._syncs.sync()
+
     def _move(self, doc_id: str, to_state: State, **kw: Any) -> Document:
         """The one ledger transition of the pipeline: as this worker, so a lost claim is noticed,
         with the step's latency (since the previous step of this worker)."""
         kw.setdefault("latency_ms", int((time.monotonic() - self._mark) * 1000))
+        self._sync_owed()
         moved = self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
         self._mark = time.monotonic()
         return moved
@@ -376,10 +417,8 @@ class Runner:
         move): each still checked, with its own event and latency. The documents after them."""
         if not moves:
             return []
-        moved = self.ledger.atomic(
-            lambda: [self.ledger.transition(d, to, worker=self.worker, **kw) for d, to, kw in moves],
-            durable=False,
-        )
+        self._sync_owed()
+        moved = self.ledger.transitions(moves, worker=self.worker)
         self._mark = time.monotonic()
         return moved
 
@@ -402,12 +441,13 @@ class Runner:
 
     def _x12(self, partner: Partner, payload: bytes) -> _Interchange:
         """An inbound interchange read once (with the partner's overlays) for validation, the
-        acknowledgments and the mapping: the last one read is kept while its document advances."""
-        last = self._last_read
-        if last is None or last.payload is not payload or last.partner is not partner:
-            last = _Interchange(payload, partner, list(read(payload, overlays=self._overlays_for(partner))))
-            self._last_read = last
-        return last
+        acknowledgments and the mapping: kept while its document advances (those of a chunk, up
+        to :data:`CHUNK_BYTES`, until the chunk is done)."""
+        got = self._reads.get(id(payload))
+        if got is None or got.payload is not payload or got.partner is not partner:
+            got = _Interchange(payload, partner, list(read(payload, overlays=self._overlays_for(partner))))
+            self._reads[id(payload)] = got
+        return got
 
     def _validation(self, partner: Partner, payload: bytes) -> dict[str, Any]:
         """Validate an interchange (NotX12Error when it is not X12): the ``validate`` event's detail."""
@@ -546,6 +586,7 @@ class Runner:
                 summary.problems.append(f"{flow.name}: {exc}")
             finally:
                 self._flush_deferred(flow.name, summary)
+                self._sync_owed()
                 slots = [k for k in self.connectors if k == flow.name or k.startswith(f"{flow.name}:also:")]
                 for connector in [self.connectors.pop(k) for k in slots]:
                     try:
@@ -565,23 +606,74 @@ class Runner:
             return
         source = self._transport(flow.source.endpoint, partner.id)
         with source.session() as s:
-            for name, payload in self._fetched(flow, s, summary):
-                doc, created, acks = self._receive(flow, partner, name, payload)
-                if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
-                    summary.add(flow.name, "duplicate")
-                    if flow.source.archive:
-                        s.archive(flow.source.folder, name, flow.source.archive)
-                    continue
-                if doc.state == State.RETRY_WAIT:  # failed before: resumed below when its time has come
-                    summary.add(flow.name, "waiting")
-                    continue
-                if doc.claimed_by != self.worker:  # another process has it in hand
-                    summary.add(flow.name, "busy_elsewhere")
-                    continue
-                if created:
-                    summary.add(flow.name, "received")
-                self._advance_inbound(flow, partner, s, doc, payload, summary, acks)
-            self._resume_inbound(flow, partner, s, summary)
+            if isinstance(s, LocalSession):  # a chunk's renames: one fsync per folder (_sync_owed)
+                s.hold_syncs(self._syncs)
+            self._source_down = None
+            try:
+                for chunk in _chunks(self._fetched(flow, s, summary)):
+                    try:
+                        for (name, payload), (doc, created, acks) in zip(
+                            chunk, self._receive_chunk(flow, partner, chunk), strict=True
+                        ):
+                            if self._source_failed():
+                                self._postpone(flow, doc, summary)
+                                continue
+                            self._take_inbound(flow, partner, s, name, payload, doc, created, acks, summary)
+                    finally:
+                        self._reads.clear()
+                    self._flush_deferred(flow.name, summary)  # the chunk's last moves: one transaction
+                    if self._source_failed():
+                        return  # nothing more of this server this pass: the next poll tries again
+                self._resume_inbound(flow, partner, s, summary)
+            finally:
+                self._flush_deferred(flow.name, summary)
+                self._sync_owed()
+                if isinstance(s, LocalSession):
+                    s.hold_syncs(None)
+
+    def _source_failed(self) -> bool:
+        """Whether the inbound flow's source failed a put or an archive this pass."""
+        return self._source_down is not None
+
+    def _postpone(self, flow: Flow, doc: Document, summary: Summary) -> None:
+        """A file of a chunk recorded (and its 997 written) while the partner's server went down
+        before its turn: released as it is, no attempt spent; the next pass resumes it."""
+        if doc.claimed_by == self.worker and doc.state in WORK_STATES[Direction.IN]:
+            self.ledger.release(doc.id, self.worker)
+            summary.add(flow.name, "postponed")
+            summary.problems.append(
+                f"{flow.name}: {doc.file_name}: postponed to the next pass, the partner's server "
+                f"failed before its turn: {self._source_down}"
+            )
+
+    def _take_inbound(
+        self,
+        flow: Flow,
+        partner: Partner,
+        s: Session,
+        name: str,
+        payload: bytes,
+        doc: Document,
+        created: bool,
+        acks: list[_RecordedAck] | None,
+        summary: Summary,
+    ) -> None:
+        """A fetched file, as recorded: taken to the end when it is new (or a crashed worker's),
+        else counted (and archived when the ledger has it done)."""
+        if not created and (doc.state in FINAL_STATES or doc.state in ATTENTION_STATES):
+            summary.add(flow.name, "duplicate")
+            if flow.source.archive:
+                s.archive(flow.source.folder, name, flow.source.archive)
+            return
+        if doc.state == State.RETRY_WAIT:  # failed before: resumed below when its time has come
+            summary.add(flow.name, "waiting")
+            return
+        if doc.claimed_by != self.worker:  # another process has it in hand
+            summary.add(flow.name, "busy_elsewhere")
+            return
+        if created:
+            summary.add(flow.name, "received")
+        self._advance_inbound(flow, partner, s, doc, payload, summary, acks)
 
     def _inbound_work(self, flow: Flow, partner: Partner, summary: Summary) -> None:
         """An inbound flow polling SAP over OData: each delivery to pick (its record, as
@@ -603,6 +695,8 @@ class Runner:
                 doc = self._receive_work(flow, partner, number, payload, summary)
                 if doc is not None:
                     self._advance_inbound(flow, partner, files, doc, payload, summary)
+                if len(self._deferred) >= CHUNK_MOVES:
+                    self._flush_deferred(flow.name, summary)
             self._resume_inbound(flow, partner, files, summary)
         finally:
             source.close()
@@ -641,53 +735,48 @@ class Runner:
         )
         return None
 
-    def _receive(
-        self, flow: Flow, partner: Partner, name: str, payload: bytes
-    ) -> tuple[Document, bool, list[_RecordedAck] | None]:
-        """Record a fetched file (deduplicated by content and ISA13: ``received``). A new X12 file
-        is validated and its acknowledgments are recorded with their control numbers in the same
-        ledger transaction (pure work between them, no I/O): one commit instead of three. Returns
-        the document, whether it is new, and the acknowledgments recorded (None: not here)."""
+    def _record_file(self, flow: Flow, partner: Partner, name: str, payload: bytes) -> tuple[Document, bool]:
+        """Record a fetched file (deduplicated by content and ISA13, or DOCNUM: ``received``)."""
         idoc = flow.reads_idoc
+        return self.ledger.record_inbound(
+            partner.id,
+            "idoc" if idoc else "x12",
+            payload,
+            file_name=name,
+            isa13=None if idoc else isa13_of(payload),
+            docnum=docnum_of(payload) if idoc else None,
+            step="receive",
+            credential=self._credential(flow.source.endpoint),
+            worker=self.worker,
+        )
 
-        def record() -> tuple[Document, bool]:
-            return self.ledger.record_inbound(
-                partner.id,
-                "idoc" if idoc else "x12",
-                payload,
-                file_name=name,
-                isa13=None if idoc else isa13_of(payload),
-                docnum=docnum_of(payload) if idoc else None,
-                step="receive",
-                credential=self._credential(flow.source.endpoint),
-                worker=self.worker,
-            )
+    def _receive_chunk(
+        self, flow: Flow, partner: Partner, chunk: list[tuple[str, bytes]]
+    ) -> list[tuple[Document, bool, list[_RecordedAck] | None]]:
+        """Record a chunk of fetched files (:func:`_chunks`), each deduplicated by content and ISA13
+        (``received``). New X12 files are validated first (pure work, no I/O) and each one's
+        acknowledgments recorded with their control numbers, all in one ledger transaction that
+        also makes the moves :meth:`_defer` left: one durable commit for the chunk. Per file: the
+        document, whether it is new, and the acknowledgments recorded (None: not here).
 
-        if idoc:
-            return (*record(), None)
-        try:
-            validation = self._validation(partner, payload)
-        except ErpBridgeError:  # not X12: recorded, then quarantined by _advance_inbound's validate
-            return (*record(), None)
-        latency = self._lap()
-
+        When the transaction is refused (an acknowledgment that cannot be written), each file is
+        recorded on its own, so that the others go through; a refused file alone is recorded
+        without its validation, and that step then fails on its own, with its reason."""
+        checked: list[tuple[str, bytes, dict[str, Any] | None, int]] = []
+        for name, payload in chunk:
+            started, validation = time.monotonic(), None
+            # not X12 (NotX12Error): recorded, then quarantined by _advance_inbound's validate
+            if not flow.reads_idoc:
+                with contextlib.suppress(ErpBridgeError):
+                    validation = self._validation(partner, payload)
+            checked.append((name, payload, validation, int((time.monotonic() - started) * 1000)))
         deferred = list(self._deferred)
+        if deferred:
+            self._sync_owed()
 
-        def record_validate_acknowledge() -> tuple[Document, bool, list[_RecordedAck] | None]:
-            for doc_id, to_state, kw in deferred:  # the previous file's last move (_defer), made here
-                self.ledger.transition(doc_id, to_state, worker=self.worker, **kw)
-            doc, created = record()
-            if not created or doc.claimed_by != self.worker:
-                return doc, created, None
-            doc = self.ledger.transition(
-                doc.id,
-                State.VALIDATED,
-                step="validate",
-                detail=validation,
-                latency_ms=latency,
-                worker=self.worker,
-            )
-            return doc, created, self._record_acks(partner, doc, payload)
+        def record_validate_acknowledge() -> list[tuple[Document, bool, list[_RecordedAck] | None]]:
+            self.ledger.transitions(deferred, worker=self.worker)  # the moves _defer left, made here
+            return [self._record_checked(flow, partner, *one) for one in checked]
 
         try:
             found = self.ledger.atomic(record_validate_acknowledge)
@@ -695,11 +784,35 @@ class Runner:
         except ErpBridgeError as exc:
             if exc.transient:
                 raise
-            # refused after the recording (an acknowledgment that cannot be written): recorded
-            # alone, and the step fails again on its own, with its reason
-            found = (*record(), None)
+            if len(chunk) > 1:
+                return [got for one in chunk for got in self._receive_chunk(flow, partner, [one])]
+            found = [(*self._record_file(flow, partner, *chunk[0]), None)]
         self._mark = time.monotonic()
         return found
+
+    def _record_checked(
+        self,
+        flow: Flow,
+        partner: Partner,
+        name: str,
+        payload: bytes,
+        validation: dict[str, Any] | None,
+        latency: int,
+    ) -> tuple[Document, bool, list[_RecordedAck] | None]:
+        """One file of :meth:`_receive_chunk`'s transaction: recorded, and when it is new, validated
+        X12 and ours to take on, moved to ``validated`` and its acknowledgments recorded."""
+        doc, created = self._record_file(flow, partner, name, payload)
+        if validation is None or not created or doc.claimed_by != self.worker:
+            return doc, created, None
+        doc = self.ledger.transition(
+            doc.id,
+            State.VALIDATED,
+            step="validate",
+            detail=validation,
+            latency_ms=latency,
+            worker=self.worker,
+        )
+        return doc, created, self._record_acks(partner, doc, payload)
 
     def _resume_inbound(self, flow: Flow, partner: Partner, s: Session, summary: Summary) -> None:
         """Documents a crash or a transient failure left half done, whose retry time has come."""
@@ -720,6 +833,8 @@ class Runner:
             payload = self.ledger.payload(doc.payload_sha256 or "")
             summary.add(flow.name, "resumed")
             self._advance_inbound(flow, partner, s, doc, payload, summary)
+            if len(self._deferred) >= CHUNK_MOVES:
+                self._flush_deferred(flow.name, summary)
 
     def _advance_inbound(
         self,
@@ -732,10 +847,14 @@ class Runner:
         acks: list[_RecordedAck] | None = None,
     ) -> None:
         """Take a document from its state to ``archived``. ``acks``: its acknowledgments, recorded
-        with the document (:meth:`_receive`). Moves with no I/O between them go in one ledger
-        transaction (the 997 sent, the document acknowledged and mapped)."""
+        with the document (:meth:`_receive_chunk`). The moves after them (the 997 sent, the
+        document acknowledged, mapped, delivered and archived) are steps whose effect is done
+        when they are made, and idempotent: they wait (:meth:`_defer`) for the chunk's end, or
+        are made at once before a failure is recorded or the document is held for a paused
+        target."""
         step = "validate"
         moves: list[_Move] = []  # steps done since the last commit, made with the next one's
+        delivered_now = False
         try:
             if doc.state == State.RECEIVED and flow.reads_idoc:
                 doc = self._move(doc.id, State.VALIDATED, step=step, detail=_validate_idoc(payload, doc))
@@ -783,34 +902,39 @@ class Runner:
                     moves.append(
                         (doc.id, State.MAPPED, {"step": step, "detail": detail, "latency_ms": self._lap()})
                     )
-                doc = (self._moves(moves) or [doc])[-1]
-                moves = []
                 step = "deliver"
                 if self._endpoint_paused(flow.target.endpoint):
+                    doc = (self._moves(moves) or [doc])[-1]
+                    moves = []
                     self._hold(flow, s, doc, summary)
                     return
                 connector = self._connector(flow)
+                inner = getattr(connector, "inner", None)
+                if isinstance(inner, FolderConnector):  # its folder's fsyncs made with the chunk's
+                    inner.hold_syncs(self._syncs)
                 delivered = [connector.deliver(body, key=key) for key, body in documents]
                 self._link_delivered(doc, delivered)
-                doc = self._move(
-                    doc.id,
-                    State.DELIVERED,
-                    step=step,
-                    detail={
-                        "to": connector.name,
-                        "references": [d.reference for d in delivered],
-                        "repeats": sum(not d.created for d in delivered),
-                    },
+                done: dict[str, Any] = {
+                    "to": connector.name,
+                    "references": [d.reference for d in delivered],
+                    "repeats": sum(not d.created for d in delivered),
+                }
+                moves.append(
+                    (doc.id, State.DELIVERED, {"step": step, "detail": done, "latency_ms": self._lap()})
                 )
+                delivered_now = True
                 summary.add(flow.name, "delivered", len(documents))
             step = "archive"
-            if doc.state == State.DELIVERED:
+            if delivered_now or doc.state == State.DELIVERED:
                 if flow.source.archive and doc.file_name:
                     s.archive(flow.source.folder, doc.file_name, flow.source.archive)
+                for doc_id, to_state, kw in moves:
+                    self._defer(doc_id, to_state, **kw)
+                moves = []
                 self._defer(doc.id, State.ARCHIVED, step=step, latency_ms=self._lap())
         except AuthenticationError as exc:
+            self._moves(moves)  # the steps done before this one failed are recorded first
             if step != "deliver":
-                self._moves(moves)  # the steps done before this one failed are recorded first
                 self._fail(flow.name, doc, exc, step, payload, summary)
                 return
             self._pause(flow.target.endpoint, exc, summary, flow=flow.name, doc=doc)
@@ -818,6 +942,8 @@ class Runner:
         except ErpBridgeError as exc:
             self._moves(moves)  # the steps done before this one failed are recorded first
             after = self._fail(flow.name, doc, exc, step, payload, summary)
+            if exc.transient and step in ("acknowledge", "archive"):  # puts and renames on the source
+                self._source_down = exc
             if (
                 after.state in (State.QUARANTINED, State.DEAD_LETTERED)
                 and flow.source.archive
@@ -826,7 +952,7 @@ class Runner:
                 # the payload is in the ledger and a copy in the quarantine folder: out of the inbox
                 s.archive(flow.source.folder, doc.file_name, flow.source.archive)
         finally:
-            self._last_read = None  # what was read of this file is not needed any more
+            self._reads.pop(id(payload), None)  # what was read of this file is not needed any more
 
     def _acknowledge(
         self,
