@@ -24,7 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -99,6 +100,7 @@ _EVENTS: Final = Base.metadata.tables["events"]
 _HEAD: Final = Base.metadata.tables["chain_head"]
 _HEAD_FOR_UPDATE: Final = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
 _INSERT_EVENT: Final = insert(_EVENTS)
+_INSERT_LINK: Final = insert(Base.metadata.tables["links"])
 _UPDATE_HEAD: Final = (
     update(_HEAD).where(_HEAD.c.id == 1).values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
 )
@@ -135,6 +137,42 @@ _ADVANCE: Final = (
     .values(last_value=_COUNTERS.c.last_value + bindparam("b_count"), updated_at=bindparam("b_now"))
     .returning(_COUNTERS.c.last_value, _COUNTERS.c.wraps)
 )
+
+#: An interchange's three counters (ISA13, GS06, ST02) advanced by one statement: ISA and GS by
+#: one, ST by ``b_sets``; a counter that is new or would pass the maximum is left out of what it
+#: returns, for :meth:`Ledger._advance`'s longer way.
+_ENVELOPE: Final = (Level.ISA, Level.GS, Level.ST)
+_STEP: Final = case((_COUNTERS.c.level == Level.ST.value, bindparam("b_sets")), else_=1)
+_ADVANCE_ENVELOPE: Final = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.partner == bindparam("b_partner"),
+        _COUNTERS.c.level.in_([level.value for level in _ENVELOPE]),
+        _COUNTERS.c.last_value + _STEP <= bindparam("b_maximum"),
+    )
+    .values(last_value=_COUNTERS.c.last_value + _STEP, updated_at=bindparam("b_now"))
+    .returning(_COUNTERS.c.level, _COUNTERS.c.last_value, _COUNTERS.c.wraps)
+)
+_ENVELOPE_MAXIMUM: Final = MAXIMUM[Level.ISA]
+if any(MAXIMUM[level] != _ENVELOPE_MAXIMUM for level in _ENVELOPE):  # one bound in the statement
+    raise RuntimeError("_ADVANCE_ENVELOPE needs one maximum for ISA13, GS06 and ST02")
+
+
+class _LedgerSession(Session):
+    """A ledger transaction: the payloads it stores are inserted together, in one statement, just
+    before the first flush that could write a row referring to them (:func:`_write_payloads`)."""
+
+
+def _write_payloads(s: Session) -> None:
+    pending: dict[str, dict[str, Any]] = s.info.pop("payloads", {})
+    if pending:
+        dialect = s.get_bind().dialect.name
+        s.connection().execute(_INSERT_PAYLOAD[dialect], list(pending.values()))
+
+
+@sa_event.listens_for(_LedgerSession, "before_flush")
+def _payloads_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _write_payloads(session)
 
 
 def _utcnow() -> datetime:
@@ -464,7 +502,7 @@ class Ledger:
     @contextmanager
     def _session(self, write: bool, durable: bool = True) -> Iterator[Session]:
         engine = (self._write_engine if durable else self._move_engine) if write else self._engine
-        with Session(engine, expire_on_commit=False) as session:
+        with _LedgerSession(engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
                 self._write_events(session)  # the transaction's events, chained under the head's lock, last
@@ -571,11 +609,10 @@ class Ledger:
             raise LedgerError(f"a payload must be bytes, got {type(data).__name__}")
         data = bytes(data)
         sha = _sha256(data)
-        # one statement, without loading a payload that is already there
-        s.connection().execute(
-            _INSERT_PAYLOAD[self._backend],
-            {"sha256": sha, "size": len(data), "data": data, "created_at": now},
-        )
+        # inserted with the transaction's other payloads, before anything that refers to them is
+        # flushed (_write_payloads), without loading a payload that is already there
+        pending: dict[str, dict[str, Any]] = s.info.setdefault("payloads", {})
+        pending.setdefault(sha, {"sha256": sha, "size": len(data), "data": data, "created_at": now})
         return sha
 
     def _append_event(
@@ -624,10 +661,10 @@ class Ledger:
         """Chain and insert the events the transaction added (in the order added): the chain head
         is locked here, last (the locking order), and held only until the commit that follows.
         Core statements, one insert for all of them. Returns their columns as written."""
+        self._flush_pending(s)  # the documents (and links) the events refer to
         pending: list[dict[str, Any]] = s.info.pop("events", [])
         if not pending:
             return []
-        s.flush()  # the documents the events refer to
         conn = s.connection()
         known = s.info.get("head") or self._head  # this transaction's events so far, or the last commit's
         if known is not None:  # usually still the head: one conditional update moves and locks it
@@ -645,6 +682,21 @@ class Ledger:
         conn.execute(_INSERT_EVENT, written)
         s.info["head"] = (new["new_id"], new["new_hash"])
         return written
+
+    @staticmethod
+    def _flush_pending(s: Session) -> None:
+        """Write what the transaction holds back: the documents it created (the session's flush,
+        one batch per kind of statement), then the links of new documents (one insert). New
+        documents are not flushed one by one as they are recorded: their INSERTs go together, with
+        the state they reached in the transaction (e.g. recorded and validated: one row, no UPDATE).
+        Until then :meth:`_inbound_duplicate` and the idempotency check see them through
+        ``s.info`` instead of the database. Every read and every row that refers to a document
+        (events, links, dead letters, the outbox) comes after this."""
+        _write_payloads(s)  # (s.flush() does it too, unless there is nothing to flush)
+        s.flush()
+        links: list[dict[str, Any]] = s.info.pop("links", [])
+        if links:
+            s.connection().execute(_INSERT_LINK, links)
 
     @staticmethod
     def _chain(pending: list[dict[str, Any]], last_id: int, last_hash: str) -> list[dict[str, Any]]:
@@ -730,6 +782,7 @@ class Ledger:
         if to_state in _ATTENTION_ROWS:
             why = reason or f"{step}: {outcome}"
             row.last_error = why
+            self._flush_pending(s)  # the document the dead letter refers to, if it is new
             s.add(
                 DeadLetterRow(
                     document_id=row.id,
@@ -766,22 +819,33 @@ class Ledger:
         *,
         new: bool = False,
     ) -> None:
-        """``new``: ``from_id`` was created in this transaction, so it has no links yet."""
+        """``new``: ``from_id`` was created in this transaction, so it has no links yet: they wait
+        for :meth:`_flush_pending` (with the document's INSERT), one insert for the transaction's."""
+        if not new:
+            self._flush_pending(s)
+        pending: list[dict[str, Any]] = s.info.setdefault("links", [])
         for relation, to_id in links:
             rel = _relation(relation)
-            self._doc_row(s, to_id)
-            exists = None
-            if not new:
-                exists = s.scalars(
-                    select(LinkRow).where(
-                        LinkRow.from_document == from_id,
-                        LinkRow.to_document == to_id,
-                        LinkRow.relation == rel.value,
-                    )
-                ).first()
+            if to_id not in self._locked(s):  # (created or locked in this transaction: it is there)
+                self._doc_row(s, to_id)
+            key = {"from_document": from_id, "to_document": to_id, "relation": rel.value}
+            if new:
+                if not any(
+                    all(p[k] == v for k, v in key.items()) for p in pending if p["from_document"] == from_id
+                ):
+                    pending.append(key | {"created_at": now})
+                continue
+            exists = s.scalars(
+                select(LinkRow).where(
+                    LinkRow.from_document == from_id,
+                    LinkRow.to_document == to_id,
+                    LinkRow.relation == rel.value,
+                )
+            ).first()
             if exists is None:
                 s.add(LinkRow(from_document=from_id, to_document=to_id, relation=rel.value, created_at=now))
-        s.flush()
+        if not new:
+            s.flush()
 
     # --- recording documents -----------------------------------------------------------------
 
@@ -882,9 +946,9 @@ class Ledger:
                 attempts=0,
             )
             self._claim_if_free(row, worker, now)
-            s.add(row)
-            s.flush()
+            s.add(row)  # inserted with the transaction's other new documents (_flush_pending)
             self._locked(s)[row.id] = row  # new: nobody else sees it before the commit
+            s.info.setdefault("new_in", []).append(row)
             self._add_links(s, row.id, links, now, new=True)
             self._append_event(
                 s,
@@ -913,9 +977,12 @@ class Ledger:
             keys.append(and_(mine, DocumentRow.isa13 == isa13))
         if business_key is not None:
             keys.append(and_(mine, DocumentRow.kind == kind, DocumentRow.business_key == business_key))
-        rows = s.scalars(
-            select(DocumentRow).where(DocumentRow.direction == Direction.IN.value, or_(*keys))
-        ).all()
+        with s.no_autoflush:  # this transaction's new documents are not written yet: see below
+            rows = list(
+                s.scalars(select(DocumentRow).where(DocumentRow.direction == Direction.IN.value, or_(*keys)))
+            )
+        new: list[DocumentRow] = s.info.get("new_in", [])
+        rows += [r for r in new if r.partner == partner]  # recorded earlier in this transaction
         checks: list[tuple[str, Callable[[DocumentRow], bool]]] = [
             ("content", lambda r: r.payload_sha256 == sha),
             ("isa13", lambda r: isa13 is not None and r.isa13 == isa13),
@@ -985,9 +1052,12 @@ class Ledger:
         def work(s: Session) -> Document:
             now = self._now()
             if idempotency_key is not None:
-                existing = s.scalars(
-                    select(DocumentRow).where(DocumentRow.idempotency_key == idempotency_key)
-                ).first()
+                existing: DocumentRow | None = s.info.get("new_keys", {}).get(idempotency_key)
+                if existing is None:
+                    with s.no_autoflush:  # this transaction's new documents are in new_keys
+                        existing = s.scalars(
+                            select(DocumentRow).where(DocumentRow.idempotency_key == idempotency_key)
+                        ).first()
                 if existing is not None:
                     if (existing.direction, existing.partner, existing.kind) != (
                         Direction.OUT.value,
@@ -1027,9 +1097,10 @@ class Ledger:
                 attempts=0,
             )
             self._claim_if_free(row, worker, now)
-            s.add(row)
-            s.flush()
+            s.add(row)  # inserted with the transaction's other new documents (_flush_pending)
             self._locked(s)[row.id] = row  # new: nobody else sees it before the commit
+            if idempotency_key is not None:
+                s.info.setdefault("new_keys", {})[idempotency_key] = row
             self._add_links(s, row.id, links, now, new=True)
             numbers = {"isa13": row.isa13, "gs06": row.gs06, "st02": row.st02, "docnum": row.docnum}
             info: dict[str, Any] = {k: v for k, v in numbers.items() if v is not None}
@@ -1054,11 +1125,22 @@ class Ledger:
     def _allocate(self, s: Session, partner: str, levels: set[Level], sets: int, now: datetime) -> Allocation:
         numbers: dict[Level, int] = {}
         wrapped: list[Level] = []
+        advanced: dict[Level, tuple[int, int]] = {}  # by the one statement: last value and wraps
+        if levels.issuperset(_ENVELOPE):
+            params = {"b_partner": partner, "b_sets": sets, "b_maximum": _ENVELOPE_MAXIMUM, "b_now": now}
+            for level, last, wraps in s.connection().execute(_ADVANCE_ENVELOPE, params):
+                advanced[Level(level)] = (int(last), int(wraps))
         for level in (Level.ISA, Level.GS, Level.ST, Level.DOCNUM):  # always this order: no lock cycles
             if level not in levels:
                 continue
             count = sets if level is Level.ST else 1
-            first, wrap = self._advance(s, counter_owner(partner, level), level, count, now)
+            if level in advanced:
+                last, wraps = advanced[level]
+                first, wrap = last - count + 1, False
+                if level in REUSE_CHECKED and wraps > 0:
+                    self._check_reuse(s, partner, level, first, now)
+            else:  # a new counter, or a wrap: the longer way
+                first, wrap = self._advance(s, counter_owner(partner, level), level, count, now)
             if wrap:
                 wrapped.append(level)
             numbers[level] = first
@@ -1084,7 +1166,7 @@ class Ledger:
             "b_maximum": maximum,
             "b_now": now,
         }
-        returned = s.execute(_ADVANCE, params).first()
+        returned = s.connection().execute(_ADVANCE, params).first()  # (Core: no autoflush)
         if returned is not None:
             last, wraps = returned
             first = int(last) - count + 1
