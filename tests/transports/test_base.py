@@ -17,7 +17,8 @@ from erpbridge.transports.base import check_name, is_ignored, numbered_name, tem
 def test_public_names() -> None:
     assert sorted(transports.__all__) == sorted(
         [
-            "DEFAULT_IGNORE", "Credential", "LocalTransport", "MemoryTransport", "RemoteFile", "Session",
+            "DEFAULT_IGNORE", "Credential", "FolderSyncs", "LocalTransport", "MemoryTransport", "RemoteFile",
+            "Session",
             "SftpSettings", "SftpTransport", "StabilityGate", "Transport",
         ]
     )  # fmt: skip

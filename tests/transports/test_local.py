@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from erpbridge.errors import ConfigError, InputError, TransportError
-from erpbridge.transports import LocalTransport
+from erpbridge.transports import FolderSyncs, LocalTransport
 
 from .conftest import FIXTURES, PARTNER
 
@@ -53,6 +54,33 @@ def test_put_renames_a_complete_fsynced_temp_file(
     assert content == b"whole ack" and not final_existed
     assert len(fsynced) >= 2  # the file, then the folder (the rename is durable)
     assert sorted(p.name for p in outbound(transport).iterdir()) == [".gitkeep", "997.edi"]
+
+
+def test_held_syncs_fsync_each_folder_once_later_and_never_a_files_own(
+    transport: LocalTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    (transport.root / PARTNER / "inbound" / "po-1.edi").write_bytes(b"ISA")
+    monkeypatch.setattr(os, "fsync", fsync)
+    syncs = FolderSyncs()
+    with transport.session() as s:
+        s.hold_syncs(syncs)
+        for n in range(3):
+            s.put(f"{PARTNER}/outbound", f"997-{n}.edi", b"ack")
+        s.archive(f"{PARTNER}/inbound", "po-1.edi", f"{PARTNER}/archive")
+        # each file is fsynced before its rename; the folders only owed: outbound, archive, inbound
+        assert synced == ["file"] * 3 and syncs.owed == 3
+        syncs.sync()
+        assert synced == ["file"] * 3 + ["folder"] * 3 and syncs.owed == 0
+        s.hold_syncs(None)  # at once again
+        s.put(f"{PARTNER}/outbound", "997-3.edi", b"ack")
+        assert synced[-2:] == ["file", "folder"] and syncs.owed == 0
 
 
 def test_a_failed_write_leaves_neither_a_final_nor_a_temp_file(
