@@ -210,3 +210,68 @@ def test_one_illegal_move_among_transitions_undoes_them_all(ledger: Ledger) -> N
     with pytest.raises(LedgerError, match="its worker once"):
         ledger.transitions([(ids[0], State.ACKNOWLEDGED, {"step": "acknowledge", "worker": "w"})])
     assert ledger.transitions([], worker="w") == []
+
+
+def test_a_preloaded_chunk_finds_its_duplicates_in_the_ledger_and_among_its_own_files(ledger: Ledger) -> None:
+    """preload_inbound looks up a chunk's content and ISA13s at once; record_inbound then finds a
+    duplicate among them, or among the documents recorded earlier in the same transaction, with no
+    lookup of its own, and one with a key that was not preloaded still looks it up."""
+    seen, created = ledger.record_inbound("acme", "x12", b"ISA*seen", isa13="000000001")
+    assert created
+    files = [
+        (b"ISA*seen", None),  # the content recorded before
+        (b"ISA*resent", "000000001"),  # another content, the ISA13 recorded before
+        (b"ISA*new", "000000002"),
+        (b"ISA*new", "000000002"),  # the same file twice in one chunk
+        (b"ISA*other", "000000003"),
+    ]
+
+    def chunk() -> list[tuple[str, bool]]:
+        ledger.preload_inbound("acme", [data for data, _ in files], [isa13 for _, isa13 in files])
+        got = []
+        for data, isa13 in files:
+            doc, new = ledger.record_inbound("acme", "x12", data, isa13=isa13, worker="w")
+            got.append((doc.id, new))
+        return got
+
+    with sql_seen() as (statements, commits):
+        got = ledger.atomic(chunk)
+    assert commits == [1]
+    lookups = [s for s in statements if s.startswith("SELECT documents.")]
+    assert len(lookups) == 2 and all(" IN (" in s for s in lookups), lookups  # content, then ISA13
+    ids = [doc_id for doc_id, _ in got]
+    assert [new for _, new in got] == [False, False, True, False, True]
+    assert ids[0] == ids[1] == seen.id and ids[2] == ids[3] and len({ids[2], ids[4], seen.id}) == 3
+    matched = [e.detail["matched_on"] for e in ledger.events(seen.id) if e.outcome == "duplicate"]
+    assert matched == ["content", "isa13"]
+    [again] = [e for e in ledger.events(ids[2]) if e.outcome == "duplicate"]
+    assert again.detail["matched_on"] == "content"
+    assert len(ledger.find(partner="acme", limit=100)) == 3
+
+    # a business key was not preloaded: looked up as before, and found
+    def by_business_key() -> tuple[str, bool]:
+        ledger.preload_inbound("acme", [b"ISA*po"], [None])
+        first, _ = ledger.record_inbound("acme", "x12/850", b"ISA*po", business_key="PO-1")
+        doc, new = ledger.record_inbound("acme", "x12/850", b"ISA*po again", business_key="PO-1")
+        assert doc.id == first.id
+        return doc.id, new
+
+    assert ledger.atomic(by_business_key)[1] is False
+    ledger.preload_inbound("acme", [b"outside an atomic"], [None])  # nothing to do: no error
+
+
+def test_a_new_key_is_not_looked_up_and_a_wrong_one_fails_the_transaction(ledger: Ledger) -> None:
+    doc, _ = ledger.record_inbound("acme", "x12", b"ISA*ack me", worker="w")
+
+    def ack(key: str) -> str:
+        return ledger.record_outbound(
+            "acme", "x12/997", payload=b"997", state=State.WRITTEN, idempotency_key=key, new_key=True
+        ).id
+
+    with sql_seen() as (statements, _):
+        ledger.atomic(lambda: ack(f"ack:{doc.id}:0"))
+    assert not [s for s in statements if s.startswith("SELECT documents.")], statements
+    before = ledger.verify()
+    with pytest.raises(LedgerError):  # the key was recorded: the unique index refuses a second one
+        ledger.atomic(lambda: ack(f"ack:{doc.id}:0"))
+    assert ledger.verify() == before and len(ledger.find(partner="acme", limit=10)) == 2

@@ -175,6 +175,11 @@ def _payloads_before_flush(session: Session, _context: Any, _instances: Any) -> 
     _write_payloads(session)
 
 
+def _batches(items: list[str], size: int) -> list[list[str]]:
+    """``items`` in lists of at most ``size`` (under every backend's limit on parameters)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -966,21 +971,55 @@ class Ledger:
 
         return self._tx("record_inbound", work, race=True, partner=partner, file=file_name, isa13=isa13)
 
+    def preload_inbound(
+        self, partner: str, payloads: Iterable[bytes], isa13s: Iterable[str | None] = ()
+    ) -> None:
+        """Inside :meth:`atomic`, before several :meth:`record_inbound` calls of ``partner``: look
+        up in one statement the documents that could make them duplicates (the same content, the
+        same ISA13), instead of one lookup per call. Those calls then check their content and
+        ISA13 against what was found (and against the transaction's own new documents); a call
+        with another key, or a business key, looks up as before. Outside an atomic it does
+        nothing. A document another process records in the meantime fails the transaction at its
+        insert (a unique index), and the atomic runs again and finds it."""
+        outer = getattr(self._open, "session", None)
+        if outer is None:
+            return
+        s: Session = outer[0]
+        partner = _name(partner, "partner", 64)
+        shas = {_sha256(bytes(p)) for p in payloads}
+        numbers = {n for n in isa13s if n is not None}
+        mine = DocumentRow.partner == partner
+        rows: list[DocumentRow] = []
+        with s.no_autoflush:
+            for column, values in ((DocumentRow.payload_sha256, shas), (DocumentRow.isa13, numbers)):
+                for batch in _batches(sorted(values), 400):
+                    stmt = select(DocumentRow).where(
+                        DocumentRow.direction == Direction.IN.value, mine, column.in_(batch)
+                    )
+                    rows += s.scalars(stmt)
+        known = s.info.setdefault("preloaded", {}).setdefault(partner, {"keys": set(), "rows": {}})
+        known["keys"] |= {("content", sha) for sha in shas} | {("isa13", n) for n in numbers}
+        known["rows"].update({r.id: r for r in rows})
+
     def _inbound_duplicate(
         self, s: Session, partner: str, kind: str, sha: str, isa13: str | None, business_key: str | None
     ) -> tuple[DocumentRow, str] | None:
-        # the partner in every alternative: each is then one lookup in its unique index (SQLite's
-        # multi-index OR, PostgreSQL's BitmapOr) instead of a scan of all the partner's documents
-        mine = DocumentRow.partner == partner
-        keys = [and_(mine, DocumentRow.payload_sha256 == sha)]
-        if isa13 is not None:
-            keys.append(and_(mine, DocumentRow.isa13 == isa13))
-        if business_key is not None:
-            keys.append(and_(mine, DocumentRow.kind == kind, DocumentRow.business_key == business_key))
-        with s.no_autoflush:  # this transaction's new documents are not written yet: see below
-            rows = list(
-                s.scalars(select(DocumentRow).where(DocumentRow.direction == Direction.IN.value, or_(*keys)))
-            )
+        known = s.info.get("preloaded", {}).get(partner)
+        wanted = {("content", sha)} | ({("isa13", isa13)} if isa13 is not None else set())
+        if known is not None and business_key is None and wanted <= known["keys"]:
+            rows = list(known["rows"].values())  # preloaded (preload_inbound): no lookup
+        else:
+            # the partner in every alternative: each is then one lookup in its unique index (SQLite's
+            # multi-index OR, PostgreSQL's BitmapOr) instead of a scan of all the partner's documents
+            mine = DocumentRow.partner == partner
+            keys = [and_(mine, DocumentRow.payload_sha256 == sha)]
+            if isa13 is not None:
+                keys.append(and_(mine, DocumentRow.isa13 == isa13))
+            if business_key is not None:
+                keys.append(and_(mine, DocumentRow.kind == kind, DocumentRow.business_key == business_key))
+            with s.no_autoflush:  # this transaction's new documents are not written yet: see below
+                stmt = select(DocumentRow).where(DocumentRow.direction == Direction.IN.value, or_(*keys))
+                rows = list(s.scalars(stmt))
         new: list[DocumentRow] = s.info.get("new_in", [])
         rows += [r for r in new if r.partner == partner]  # recorded earlier in this transaction
         checks: list[tuple[str, Callable[[DocumentRow], bool]]] = [
@@ -1015,6 +1054,7 @@ class Ledger:
         credential: str | None = None,
         latency_ms: int | None = None,
         worker: str | None = None,
+        new_key: bool = False,
     ) -> Document:
         """Record a document to send and allocate its control numbers, in one transaction.
 
@@ -1031,6 +1071,11 @@ class Ledger:
         or ``written``. With an ``idempotency_key`` already recorded, the existing document is
         returned unchanged and no numbers are allocated. With ``worker``, the document is claimed
         as :meth:`record_inbound` does: go on with it only if ``document.claimed_by == worker``.
+
+        ``new_key=True``: the caller knows that no document holds ``idempotency_key`` yet (it is
+        made of the id of a document created in this same transaction, e.g. the acknowledgment of
+        a file just recorded), so it is not looked up. The unique index still refuses a second
+        document with the key: the transaction fails instead (LedgerError).
         """
         worker = _name(worker, "worker", 200) if worker is not None else None
         partner = _name(partner, "partner", 64)
@@ -1053,7 +1098,7 @@ class Ledger:
             now = self._now()
             if idempotency_key is not None:
                 existing: DocumentRow | None = s.info.get("new_keys", {}).get(idempotency_key)
-                if existing is None:
+                if existing is None and not new_key:
                     with s.no_autoflush:  # this transaction's new documents are in new_keys
                         existing = s.scalars(
                             select(DocumentRow).where(DocumentRow.idempotency_key == idempotency_key)

@@ -456,10 +456,13 @@ class Runner:
         sets = sum(len(g["sets"]) for i in decoded.document["interchanges"] for g in i["groups"])
         return {"sets": sets, "errors": len(errors)}
 
-    def _record_acks(self, partner: Partner, doc: Document, payload: bytes) -> list[_RecordedAck]:
+    def _record_acks(
+        self, partner: Partner, doc: Document, payload: bytes, *, new: bool = False
+    ) -> list[_RecordedAck]:
         """Our 997/999/TA1s for ``doc``, built from its validation (the partner's overlay too), each
         recorded as an outbound document with control numbers from the ledger, ``written``; with the
-        bytes when written now (idempotent: recorded before, the same document comes back)."""
+        bytes when written now (idempotent: recorded before, the same document comes back).
+        ``new``: ``doc`` was recorded in this same transaction, so none can have been recorded."""
         recorded: list[_RecordedAck] = []
         for i, ack in enumerate(self._x12(partner, payload).acks):
             kinds = {ack.ack_kind(g) for g in ack.groups} or {"TA1"}
@@ -476,6 +479,7 @@ class Runner:
                 payload=build,
                 state=State.WRITTEN,
                 idempotency_key=f"ack:{doc.id}:{i}",
+                new_key=new,
                 links=[(Relation.ACKNOWLEDGES, doc.id)],
                 step="write_ack",
                 worker=self.worker,
@@ -776,6 +780,10 @@ class Runner:
 
         def record_validate_acknowledge() -> list[tuple[Document, bool, list[_RecordedAck] | None]]:
             self.ledger.transitions(deferred, worker=self.worker)  # the moves _defer left, made here
+            if len(checked) > 1:  # the chunk's possible duplicates, looked up at once
+                payloads = [payload for _, payload, _, _ in checked]
+                isa13s = [None if flow.reads_idoc else isa13_of(payload) for payload in payloads]
+                self.ledger.preload_inbound(partner.id, payloads, isa13s)
             return [self._record_checked(flow, partner, *one) for one in checked]
 
         try:
@@ -812,7 +820,7 @@ class Runner:
             latency_ms=latency,
             worker=self.worker,
         )
-        return doc, created, self._record_acks(partner, doc, payload)
+        return doc, created, self._record_acks(partner, doc, payload, new=True)
 
     def _resume_inbound(self, flow: Flow, partner: Partner, s: Session, summary: Summary) -> None:
         """Documents a crash or a transient failure left half done, whose retry time has come."""
