@@ -27,6 +27,8 @@ from typing import Any
 
 from erpbridge.formats.x12 import decode
 from erpbridge.ledger import Direction, Ledger, State
+from erpbridge.ledger.chain import canonical_json
+from erpbridge.model import from_json, to_json
 from erpbridge.transports.base import DEFAULT_IGNORE, is_ignored
 from tests.conftest import ROOT, SAMPLES
 
@@ -302,10 +304,13 @@ def build_site(
                 doc = copy.deepcopy(template)
                 doc[key] = f"{prefix}{n + i:08d}"
                 docs.append(doc)
-            data = _write_json(wms / folder / f"{prefix.lower()}-{n:05d}.json", docs if size > 1 else docs[0])
-            sha = hashlib.sha256(data).hexdigest()
-            for i, doc in enumerate(docs):
-                site.outbound[f"{flow}:{sha}:{i}"] = (kind, doc[key])
+            _write_json(wms / folder / f"{prefix.lower()}-{n:05d}.json", docs if size > 1 else docs[0])
+            for doc in docs:  # the runner's key: the document's content, as the model checked it
+                content = canonical_json(to_json(from_json(kind, doc)))
+                site.outbound[f"{flow}:{kind}:{hashlib.sha256(content.encode()).hexdigest()}"] = (
+                    kind,
+                    doc[key],
+                )
             n += size
     return site
 

@@ -4,6 +4,7 @@ missing 997s raised, and work left by a failure resumed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -253,3 +254,74 @@ def test_a_file_refused_by_a_broken_mapping_goes_through_once_the_mapping_is_fix
         assert again.counts[("megamart_ship_notices_out", "sent")] == 1, again.table()
         sent = ledger.find(direction=Direction.OUT, kind="x12/856", limit=10)
         assert [d.state for d in sent] == [State.SENT]
+
+
+def test_a_shipment_exported_again_sends_no_second_856_and_a_changed_one_waits_for_a_person(
+    site: Path,
+) -> None:
+    """The WMS exports a ShipNotice again: in another file, reformatted, inside a list. The same
+    document is a duplicate (the key is the document's content, not the file's bytes). One with the
+    same shipment and other content is refused with a reason that names the 856 already sent;
+    once the partner rejected that 856, the corrected one goes."""
+    clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    r, ledger = runner(site, clock)
+    assert not r.run_once().failed
+    [asn] = ledger.find(partner="megamart", direction=Direction.OUT, kind="x12/856")
+    sent_folder = site / "var" / "partners" / "megamart" / "outbound"
+    sent_before = files(sent_folder)
+    ship_notices = site / "var" / "wms" / "outbound" / "ship-notices"
+    original = json.loads((X12 / "ship-notice-to-856.samples" / "856_004010.input.json").read_text())
+
+    # the same shipment, exported again: other bytes, another name, a list of one
+    (ship_notices / "asn-1-again.json").write_text(json.dumps([original], indent=4, sort_keys=True))
+    again = r.run_once()
+    assert again.counts.get(("megamart_ship_notices_out", "duplicate")) == 1, again.counts
+    assert not again.failed and files(ship_notices) == []
+    assert files(sent_folder) == sent_before  # no second 856
+    assert len(ledger.find(partner="megamart", direction=Direction.OUT, kind="x12/856")) == 1
+
+    # the same shipment with a corrected quantity: refused, the reason names the 856 sent
+    changed = json.loads(json.dumps(original))
+    changed["gross_weight"]["value"] = "40.2"
+    (ship_notices / "asn-1-corrected.json").write_text(json.dumps(changed))
+    refused = r.run_once()
+    assert refused.failed and files(sent_folder) == sent_before
+    [problem] = [p for p in refused.problems if "asn-1-corrected.json" in p]
+    shipment = original["shipment_id"]
+    assert f"ShipNotice {shipment} went to megamart already with other content" in problem, problem
+    assert f"ISA13 {asn.isa13}" in problem and "erpbridge dlq drop" in problem
+
+    # MEGAMART rejects the first 856: the corrected one, exported again, goes
+    inbound = site / "var" / "partners" / "megamart" / "inbound"
+    (inbound / "997-r.edi").write_bytes(partner_997(asn.gs06 or "", "R"))
+    r.run_once()
+    assert ledger.get(asn.id).state == State.REJECTED
+    (ship_notices / "asn-1-corrected-2.json").write_text(json.dumps(changed, indent=1))
+    resent = r.run_once()
+    assert not resent.failed, resent.problems
+    asns = ledger.find(partner="megamart", direction=Direction.OUT, kind="x12/856")
+    assert sorted(a.state.value for a in asns) == ["rejected", "sent"]
+    assert len(files(sent_folder)) == len(sent_before) + 1
+    ledger.close()
+
+
+def test_a_document_recorded_under_the_key_of_an_earlier_release_keeps_it(site: Path) -> None:
+    """Until 2026-11-23 an outbound document's key was its file's SHA-256 and its place in the file.
+    One recorded that way and not sent yet (the process stopped) is found under that key, and sent
+    once, instead of a second document under its content key."""
+    clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    r, ledger = runner(site, clock)
+    asn_file = site / "var" / "wms" / "outbound" / "ship-notices" / "asn-1.json"
+    legacy_key = f"megamart_ship_notices_out:{hashlib.sha256(asn_file.read_bytes()).hexdigest()}:0"
+    shipment = json.loads(asn_file.read_text())["shipment_id"]
+    earlier = ledger.record_outbound(
+        "megamart", "x12/856", payload=b"ISA*the 856 written by the earlier release~",
+        state=State.WRITTEN, idempotency_key=legacy_key, business_key=shipment,
+    )  # fmt: skip
+    summary = r.run_once()
+    assert not summary.failed, summary.problems
+    [asn] = ledger.find(partner="megamart", direction=Direction.OUT, kind="x12/856")
+    assert asn.id == earlier.id and asn.state == State.SENT
+    sent = [p.read_bytes() for p in (site / "var" / "partners" / "megamart" / "outbound").glob("856*")]
+    assert sent == [b"ISA*the 856 written by the earlier release~"]
+    ledger.close()

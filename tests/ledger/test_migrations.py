@@ -55,14 +55,14 @@ def _tables(url: str) -> set[str]:
 def test_open_migrates_a_fresh_database_and_twice_is_a_no_op(fresh_url: str) -> None:
     with Ledger.open(fresh_url) as ledger:
         assert _tables(fresh_url) == EXPECTED_TABLES
-        assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0005",)]
+        assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0006",)]
         assert raw_sql(fresh_url, "SELECT id, last_id FROM chain_head") == [(1, 0)]
         doc, _ = ledger.record_inbound("acme", "x12/850", b"ISA*kept")
     with Ledger.open(fresh_url) as again:
-        assert again.migrate() == "0005"
+        assert again.migrate() == "0006"
         assert again.get(doc.id) == doc
         assert again.verify() == 1
-    assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0005",)]
+    assert raw_sql(fresh_url, "SELECT version_num FROM alembic_version") == [("0006",)]
 
 
 def test_the_migration_creates_exactly_the_models(fresh_url: str) -> None:
@@ -90,7 +90,7 @@ def test_sqlite_settings(db_url: str, ledger: Ledger, backend: str) -> None:
 
 def test_processes_opening_a_fresh_database_together_migrate_it_once(fresh_url: str) -> None:
     results = workers.run(workers.open_ledger, [(fresh_url,)] * 3)
-    assert results == ["0005"] * 3
+    assert results == ["0006"] * 3
     with Ledger.open(fresh_url) as ledger:
         assert len(ledger.find()) == 3 and ledger.verify() == 3
 

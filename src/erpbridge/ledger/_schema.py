@@ -90,6 +90,7 @@ class DocumentRow(Base):
         Index("ix_documents_partner_isa13", "partner", "isa13"),
         Index("ix_documents_partner_gs06", "partner", "gs06"),
         Index("ix_documents_docnum", "docnum"),
+        Index("ix_documents_partner_kind_business_key", "partner", "kind", "business_key"),  # (0006)
         # inbound idempotency: the same content, ISA13 or business key again is the same document
         Index(
             "uq_documents_in_content",

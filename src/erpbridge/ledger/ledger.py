@@ -2139,6 +2139,7 @@ class Ledger:
         gs06: str | None = None,
         st02: str | None = None,
         docnum: str | None = None,
+        idempotency_key: str | None = None,
         updated_before: datetime | None = None,
         created_since: datetime | None = None,
         id_prefix: str | None = None,
@@ -2164,6 +2165,7 @@ class Ledger:
                 DocumentRow.gs06: gs06,
                 DocumentRow.st02: st02,
                 DocumentRow.docnum: docnum,
+                DocumentRow.idempotency_key: idempotency_key,
             }
             for column, value in filters.items():
                 if value is not None:

@@ -86,6 +86,7 @@ from ..formats.x12.lexer import Lexer, Segment
 from ..formats.x12.schema import builtin_overlays
 from ..formats.x12.view import build_view
 from ..ledger import Allocation, Direction, Document, Ledger, Relation, State
+from ..ledger.chain import canonical_json
 from ..ledger.states import ATTENTION_STATES, FINAL_STATES, WORK_STATES
 from ..mapping import Mapping as LoadedMapping
 from ..mapping import MappingFinding, MappingResult, load_mapping
@@ -1228,7 +1229,7 @@ class Runner:
             return done and all(self.ledger.get(d).state not in WORK_STATES[Direction.OUT] for d in elsewhere)
         assert t is not None
         for i, raw in enumerate(docs):
-            key = f"{flow.name}:{sha}:{i}"
+            key = f"{flow.name}:{sha}:{i}"  # the file's: until the document is checked (_sending_key)
             done = self._outbound_document(flow, partner, t, name, raw, key, summary, elsewhere) and done
         # a file whose documents two processes shared is archived by the one that finishes last
         return done and all(self.ledger.get(d).state not in WORK_STATES[Direction.OUT] for d in elsewhere)
@@ -1372,6 +1373,11 @@ class Runner:
         except (ModelError, DocumentRejectedError) as exc:
             self._reject_document(flow, partner, name, body, key, str(exc), summary)
             return True
+        sending = self._sending_key(flow, partner, f"x12/{spec.x12_set}", checked, key)
+        if isinstance(sending, _Refused):
+            self._reject_document(flow, partner, name, body, key, sending.reason, summary)
+            return True
+        key = sending
         also: list[Delivered] = []
         if flow.also_deliver:  # the flow's connectors first (idempotent on the key): then the X12
             try:  # ... which must be writable before anything goes anywhere
@@ -1453,6 +1459,44 @@ class Runner:
             return True
         data = made.get("x12") or self.ledger.payload(doc.payload_sha256 or "")
         return self._put_and_mark_sent(flow, partner, t, doc, data, summary)
+
+    def _sending_key(
+        self, flow: Flow, partner: Partner, x12_kind: str, checked: Mapping[str, Any], file_key: str
+    ) -> str | _Refused:
+        """The idempotency key an outbound document is sent under: its content, the canonical
+        document as the model checked it (``<flow>:<Kind>:<SHA-256>``), whatever the bytes, the name
+        of the file it came in or its place there. The WMS exporting the same document again, in
+        another file or reformatted, sends nothing twice. A document recorded under the key of
+        erpbridge before 2026-11-23 (the file's content and the place) keeps that key.
+
+        A ShipNotice whose shipment went to the partner already with other content is refused: a
+        second 856 for one shipment is a duplicate ASN at the retailer (chargebacks). It may go
+        again once the first was rejected by the partner's 997, quarantined or dropped."""
+        content = hashlib.sha256(canonical_json(dict(checked)).encode()).hexdigest()
+        kind = str(checked.get("kind"))
+        key = f"{flow.name}:{kind}:{content}"
+        if self.ledger.find(idempotency_key=file_key, limit=1):  # recorded by an earlier release
+            return file_key
+        number = _business_key(checked) if kind in _SENT_ONCE else None
+        if number is None:
+            return key
+        for sent in self.ledger.find(
+            partner=partner.id, direction=Direction.OUT, kind=x12_kind, business_key=number, limit=20
+        ):
+            if sent.idempotency_key == key or sent.state in _SENDABLE_AGAIN:
+                continue
+            control = f"ISA13 {sent.isa13}" if sent.isa13 else "no ISA13 yet"
+            compared = (sent.idempotency_key or "").startswith(f"{flow.name}:{kind}:")
+            return _Refused(
+                f"{kind} {number} went to {partner.id} already"
+                + (" with other content" if compared else "")
+                + " (document "
+                f"{sent.id[:8]}, {x12_kind} {control}, {sent.state.value}): a second "
+                f"{x12_kind.split('/')[-1]} for one shipment would be a duplicate at the partner. If the "
+                f"first one stands, drop this one (erpbridge dlq drop); if the partner must get the "
+                "change, agree a replacement with them"
+            )
+        return key
 
     def _checked_deliveries(
         self,
@@ -1784,6 +1828,20 @@ def _delivery_key(flow: Flow, document: Mapping[str, Any], sha: str, i: int) -> 
 def _slot(flow: Flow, n: int) -> str:
     """The connector slot of a flow into connectors: its target (0), then each ``also_deliver``."""
     return flow.name if n == 0 else f"{flow.name}:also:{n - 1}"
+
+
+class _Refused(NamedTuple):
+    """An outbound document refused before it is recorded, and why (:meth:`Runner._sending_key`)."""
+
+    reason: str
+
+
+#: Kinds of which a second document with the same business key must not go to a partner.
+_SENT_ONCE: frozenset[str] = frozenset({"ShipNotice"})
+#: States of a sent document after which another with its business key may go.
+_SENDABLE_AGAIN: frozenset[State] = frozenset(
+    {State.REJECTED, State.QUARANTINED, State.DEAD_LETTERED, State.DROPPED}
+)
 
 
 def _business_key(doc: Mapping[str, Any]) -> str | None:
