@@ -305,8 +305,11 @@ def build_site(
                 doc[key] = f"{prefix}{n + i:08d}"
                 docs.append(doc)
             _write_json(wms / folder / f"{prefix.lower()}-{n:05d}.json", docs if size > 1 else docs[0])
-            for doc in docs:  # the runner's key: the document's content, as the model checked it
-                content = canonical_json(to_json(from_json(kind, doc)))
+            for doc in docs:  # the runner's key: the document's content, as the model checked it,
+                # without when the export was made (a ShipNotice's notice date and time)
+                checked = to_json(from_json(kind, doc))
+                when = ("notice_date", "notice_time") if kind == "ShipNotice" else ()
+                content = canonical_json({k: v for k, v in checked.items() if k not in when})
                 site.outbound[f"{flow}:{kind}:{hashlib.sha256(content.encode()).hexdigest()}"] = (
                     kind,
                     doc[key],

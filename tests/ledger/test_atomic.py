@@ -275,3 +275,56 @@ def test_a_new_key_is_not_looked_up_and_a_wrong_one_fails_the_transaction(ledger
     with pytest.raises(LedgerError):  # the key was recorded: the unique index refuses a second one
         ledger.atomic(lambda: ack(f"ack:{doc.id}:0"))
     assert ledger.verify() == before and len(ledger.find(partner="acme", limit=10)) == 2
+
+
+def _ack(ledger: Ledger, n: int, sets: int = 1) -> tuple[str | None, str | None, str | None]:
+    doc = ledger.record_outbound(
+        "acme", "x12/997", payload=f"997 {n}".encode(), state=State.WRITTEN, sets=sets
+    )
+    return doc.isa13, doc.gs06, doc.st02
+
+
+def test_reserved_numbers_are_used_in_turn_and_the_unused_given_back(ledger: Ledger) -> None:
+    _ack(ledger, 0)  # the counters exist: ISA13, GS06 and ST02 at 1
+
+    def chunk() -> list[tuple[str | None, str | None, str | None]]:
+        ledger.reserve_numbers("acme", 5)
+        return [_ack(ledger, n) for n in range(1, 4)]  # three of the five
+
+    with sql_seen() as (statements, commits):
+        got = ledger.atomic(chunk)
+    assert commits == [1]
+    counters = [s for s in statements if s.startswith("UPDATE control_numbers")]
+    assert len(counters) == 4, counters  # the reservation, then three give-backs (one per counter)
+    assert got == [(f"{n:09d}", str(n), f"{n:04d}") for n in (2, 3, 4)]
+    assert ledger.control_numbers("acme") == {Level.ISA: 4, Level.GS: 4, Level.ST: 4}  # 5 and 6 back
+    assert _ack(ledger, 5) == ("000000005", "5", "0005")  # no number skipped
+
+
+def test_an_allocation_after_the_reserved_block_leaves_its_rest_unused_never_repeated(ledger: Ledger) -> None:
+    _ack(ledger, 0)
+
+    def chunk() -> list[tuple[str | None, str | None, str | None]]:
+        ledger.reserve_numbers("acme", 3)
+        first = _ack(ledger, 1)  # 2 from the block
+        two_sets = _ack(ledger, 2, sets=2)  # not from the block: after it (5, ST 5 and 6)
+        return [first, two_sets, _ack(ledger, 3)]  # 3 from the block
+
+    got = ledger.atomic(chunk)
+    assert got == [("000000002", "2", "0002"), ("000000005", "5", "0005"), ("000000003", "3", "0003")]
+    assert ledger.control_numbers("acme") == {Level.ISA: 5, Level.GS: 5, Level.ST: 6}  # 4 stays unused
+    assert _ack(ledger, 4) == ("000000006", "6", "0007")
+
+
+def test_a_reservation_needs_counters_that_exist_and_a_durable_transaction(ledger: Ledger) -> None:
+    def first_ever() -> tuple[str | None, str | None, str | None]:
+        ledger.reserve_numbers("new-partner", 4)  # no counters yet: nothing reserved
+        doc = ledger.record_outbound("new-partner", "x12/997", payload=b"997", state=State.WRITTEN)
+        return doc.isa13, doc.gs06, doc.st02
+
+    assert ledger.atomic(first_ever) == ("000000001", "1", "0001")
+    assert ledger.control_numbers("new-partner") == {Level.ISA: 1, Level.GS: 1, Level.ST: 1}
+    with pytest.raises(LedgerError, match="atomic\\(durable=False\\)"):
+        ledger.atomic(lambda: ledger.reserve_numbers("new-partner", 2), durable=False)
+    ledger.reserve_numbers("new-partner", 2)  # outside an atomic: nothing
+    assert ledger.control_numbers("new-partner") == {Level.ISA: 1, Level.GS: 1, Level.ST: 1}

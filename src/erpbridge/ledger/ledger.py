@@ -154,6 +154,30 @@ _ADVANCE_ENVELOPE: Final = (
     .returning(_COUNTERS.c.level, _COUNTERS.c.last_value, _COUNTERS.c.wraps)
 )
 _ENVELOPE_MAXIMUM: Final = MAXIMUM[Level.ISA]
+#: A block of ``b_count`` numbers of each of the three counters, taken only when all three exist,
+#: have never wrapped and have room (:meth:`Ledger.reserve_numbers`).
+_RESERVE_ENVELOPE: Final = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.partner == bindparam("b_partner"),
+        _COUNTERS.c.level.in_([level.value for level in _ENVELOPE]),
+        _COUNTERS.c.wraps == 0,
+        _COUNTERS.c.last_value + bindparam("b_count") <= bindparam("b_maximum"),
+    )
+    .values(last_value=_COUNTERS.c.last_value + bindparam("b_count"), updated_at=bindparam("b_now"))
+    .returning(_COUNTERS.c.level, _COUNTERS.c.last_value)
+)
+#: Numbers reserved and not used given back: only while the counter is still at the block's end
+#: (nothing was allocated after it in the transaction), else they stay unused (a gap, never a repeat).
+_GIVE_BACK: Final = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.partner == bindparam("b_partner"),
+        _COUNTERS.c.level == bindparam("b_level"),
+        _COUNTERS.c.last_value == bindparam("b_last"),
+    )
+    .values(last_value=bindparam("b_back_to"))
+)
 if any(MAXIMUM[level] != _ENVELOPE_MAXIMUM for level in _ENVELOPE):  # one bound in the statement
     raise RuntimeError("_ADVANCE_ENVELOPE needs one maximum for ISA13, GS06 and ST02")
 
@@ -510,6 +534,7 @@ class Ledger:
         with _LedgerSession(engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+                self._return_unused_numbers(session)  # (reserve_numbers): still locked, given back
                 self._write_events(session)  # the transaction's events, chained under the head's lock, last
             if "head" in session.info:  # committed: the head as this transaction left it
                 self._head = session.info["head"]
@@ -1167,9 +1192,76 @@ class Ledger:
 
         return self._tx("record_outbound", work, race=idempotency_key is not None, partner=partner, kind=kind)
 
+    def reserve_numbers(self, partner: str, interchanges: int) -> None:
+        """Inside :meth:`atomic`, before up to ``interchanges`` :meth:`record_outbound` calls for
+        ``partner`` that each take one ISA13, one GS06 and one ST02 (e.g. a chunk's 997s): take
+        those numbers in one statement, for those calls to use in turn, instead of one statement
+        each. The counters stay locked until the commit, as with any allocation, and the numbers
+        not used by then are given back before it, so no number is skipped. A counter that is new
+        or has wrapped makes it do nothing (each call then takes the longer way, with its checks).
+        Outside an atomic it does nothing."""
+        outer = getattr(self._open, "session", None)
+        if outer is None or interchanges < 1:
+            return
+        if not outer[1]:
+            raise LedgerError("reserve_numbers allocates control numbers: not inside atomic(durable=False)")
+        s: Session = outer[0]
+        partner = _name(partner, "partner", 64)
+        pools: dict[str, dict[Level, list[int]]] = s.info.setdefault("reserved", {})
+        if partner in pools:
+            return  # one reservation per partner and transaction
+        params = {
+            "b_partner": partner,
+            "b_count": interchanges,
+            "b_maximum": _ENVELOPE_MAXIMUM,
+            "b_now": self._now(),
+        }
+        got = {Level(level): int(last) for level, last in s.connection().execute(_RESERVE_ENVELOPE, params)}
+        if len(got) < len(_ENVELOPE):  # not all three: give back what was taken, no reservation
+            for level, last in got.items():
+                back = {
+                    "b_partner": partner,
+                    "b_level": level.value,
+                    "b_last": last,
+                    "b_back_to": last - interchanges,
+                }
+                s.connection().execute(_GIVE_BACK, back)
+            return
+        # per level: [next number to use, last number reserved]
+        pools[partner] = {level: [last - interchanges + 1, last] for level, last in got.items()}
+
+    def _return_unused_numbers(self, s: Session) -> None:
+        """Give back the reserved numbers no call used (the last ones of each block), before the
+        commit: the counters are still locked by this transaction, so no other process took a
+        number after them (and if this transaction did, the block's rest is left unused)."""
+        pools: dict[str, dict[Level, list[int]]] = s.info.pop("reserved", {})
+        for partner, pool in pools.items():
+            for level, (following, last) in pool.items():
+                if following <= last:
+                    back = {
+                        "b_partner": partner,
+                        "b_level": level.value,
+                        "b_last": last,
+                        "b_back_to": following - 1,
+                    }
+                    s.connection().execute(_GIVE_BACK, back)
+
     def _allocate(self, s: Session, partner: str, levels: set[Level], sets: int, now: datetime) -> Allocation:
         numbers: dict[Level, int] = {}
         wrapped: list[Level] = []
+        pool = s.info.get("reserved", {}).get(partner)
+        if (
+            pool is not None
+            and levels == set(_ENVELOPE)
+            and sets == 1
+            and all(a <= b for a, b in pool.values())
+        ):
+            for level in _ENVELOPE:  # from the block reserve_numbers took
+                numbers[level] = pool[level][0]
+                pool[level][0] += 1
+            return Allocation(
+                isa13=numbers[Level.ISA], gs06=numbers[Level.GS], st02=numbers[Level.ST], sets=1, wrapped=()
+            )
         advanced: dict[Level, tuple[int, int]] = {}  # by the one statement: last value and wraps
         if levels.issuperset(_ENVELOPE):
             params = {"b_partner": partner, "b_sets": sets, "b_maximum": _ENVELOPE_MAXIMUM, "b_now": now}

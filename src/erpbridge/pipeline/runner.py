@@ -785,6 +785,9 @@ class Runner:
                 payloads = [payload for _, payload, _, _ in checked]
                 isa13s = [None if flow.reads_idoc else isa13_of(payload) for payload in payloads]
                 self.ledger.preload_inbound(partner.id, payloads, isa13s)
+                # the control numbers of their 997s in one statement (those not used given back)
+                acks = sum(len(self._x12(partner, p).acks) for _, p, valid, _ in checked if valid is not None)
+                self.ledger.reserve_numbers(partner.id, acks)
             return [self._record_checked(flow, partner, *one) for one in checked]
 
         try:
@@ -1465,36 +1468,41 @@ class Runner:
     ) -> str | _Refused:
         """The idempotency key an outbound document is sent under: its content, the canonical
         document as the model checked it (``<flow>:<Kind>:<SHA-256>``), whatever the bytes, the name
-        of the file it came in or its place there. The WMS exporting the same document again, in
-        another file or reformatted, sends nothing twice. A document recorded under the key of
-        erpbridge before 2026-11-23 (the file's content and the place) keeps that key.
+        of the file it came in or its place there, and without the fields that only say when the
+        export was made (:data:`_WHEN_MADE`). The WMS exporting the same document again, in another
+        file, reformatted or with a new notice time, sends nothing twice. A document recorded under
+        the key of erpbridge before 2026-11-23 (the file's content and the place) keeps that key.
 
         A ShipNotice whose shipment went to the partner already with other content is refused: a
         second 856 for one shipment is a duplicate ASN at the retailer (chargebacks). It may go
         again once the first was rejected by the partner's 997, quarantined or dropped."""
-        content = hashlib.sha256(canonical_json(dict(checked)).encode()).hexdigest()
         kind = str(checked.get("kind"))
+        same = {k: v for k, v in checked.items() if k not in _WHEN_MADE.get(kind, ())}
+        content = hashlib.sha256(canonical_json(same).encode()).hexdigest()
         key = f"{flow.name}:{kind}:{content}"
-        if self.ledger.find(idempotency_key=file_key, limit=1):  # recorded by an earlier release
+        number = _business_key(checked)
+        if number is None:  # one lookup: a document of an earlier release under the file's key
+            return file_key if self.ledger.find(idempotency_key=file_key, limit=1) else key
+        # one lookup: the partner's documents of this kind and business key (an index), for both
+        sent = self.ledger.find(
+            partner=partner.id, direction=Direction.OUT, kind=x12_kind, business_key=number, limit=100
+        )
+        if any(d.idempotency_key == file_key for d in sent):  # recorded by an earlier release
             return file_key
-        number = _business_key(checked) if kind in _SENT_ONCE else None
-        if number is None:
+        if kind not in _SENT_ONCE:
             return key
-        for sent in self.ledger.find(
-            partner=partner.id, direction=Direction.OUT, kind=x12_kind, business_key=number, limit=20
-        ):
-            if sent.idempotency_key == key or sent.state in _SENDABLE_AGAIN:
+        for other in sent:
+            if other.idempotency_key == key or other.state in _SENDABLE_AGAIN:
                 continue
-            control = f"ISA13 {sent.isa13}" if sent.isa13 else "no ISA13 yet"
-            compared = (sent.idempotency_key or "").startswith(f"{flow.name}:{kind}:")
+            control = f"ISA13 {other.isa13}" if other.isa13 else "no ISA13 yet"
+            compared = (other.idempotency_key or "").startswith(f"{flow.name}:{kind}:")
             return _Refused(
                 f"{kind} {number} went to {partner.id} already"
                 + (" with other content" if compared else "")
-                + " (document "
-                f"{sent.id[:8]}, {x12_kind} {control}, {sent.state.value}): a second "
+                + f" (document {other.id[:8]}, {x12_kind} {control}, {other.state.value}): a second "
                 f"{x12_kind.split('/')[-1]} for one shipment would be a duplicate at the partner. If the "
-                f"first one stands, drop this one (erpbridge dlq drop); if the partner must get the "
-                "change, agree a replacement with them"
+                "first one stands, drop this one (erpbridge dlq drop); if the partner must get the change, "
+                "agree a replacement with them"
             )
         return key
 
@@ -1836,6 +1844,8 @@ class _Refused(NamedTuple):
     reason: str
 
 
+#: Fields of a kind that say when the WMS made the export, not what it says: left out of its key.
+_WHEN_MADE: Mapping[str, frozenset[str]] = {"ShipNotice": frozenset({"notice_date", "notice_time"})}
 #: Kinds of which a second document with the same business key must not go to a partner.
 _SENT_ONCE: frozenset[str] = frozenset({"ShipNotice"})
 #: States of a sent document after which another with its business key may go.
