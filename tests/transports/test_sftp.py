@@ -43,6 +43,8 @@ def assert_no_secrets(text: str) -> None:
 def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Capture everything at DEBUG (paramiko's own loggers included); no record may hold a secret."""
     caplog.set_level(logging.DEBUG)
+    # `erpbridge run` (run in-process by other tests of this worker) quiets paramiko's logger itself
+    caplog.set_level(logging.DEBUG, logger="paramiko")
     yield caplog
     for record in caplog.records:
         assert_no_secrets(record.getMessage())
