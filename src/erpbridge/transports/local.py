@@ -68,6 +68,7 @@ class LocalTransport:
         self.ignore = check_ignore(ignore)
         self.fsync = fsync
         self.gate = StabilityGate(stable_after)
+        self.folders: dict[str, Path] = {}  # folder names checked and resolved (LocalSession._folder)
 
     @property
     def label(self) -> str:
@@ -230,6 +231,9 @@ class LocalSession:
         return {"partner": self._t.partner, "folder": folder, "file": name}
 
     def _folder(self, folder: str) -> Path:
+        known = self._t.folders.get(folder)
+        if known is not None:
+            return known
         parts = PurePosixPath(folder).parts
         if folder.startswith("/") or ".." in parts or "\\" in folder or "\x00" in folder:
             raise ConfigError(
@@ -237,7 +241,8 @@ class LocalSession:
                 partner=self._t.partner,
                 root=str(self._t.root),
             )
-        return self._t.root.joinpath(*parts)
+        self._t.folders[folder] = path = self._t.root.joinpath(*parts)
+        return path
 
     def _file(self, folder: str, name: str) -> Path:
         check_name(name, partner=self._t.partner, folder=folder)
