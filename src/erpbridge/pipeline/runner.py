@@ -6,12 +6,14 @@ Inbound, per file in the partner's folder::
     997/999/TA1 (recorded with control numbers from the ledger) → map each set → deliver canonical
     JSON to the target → archive the partner's file
 
-Each arrow is a ledger transition, committed before the I/O that follows it; transitions with no I/O
-between them share a transaction (three per file: received + validated + our 997 recorded; 997
-sent + acknowledged + mapped; delivered, with the previous file's archived made in the next file's
-first transaction). The file is read once for validation, acknowledgments and mapping. A 997 from
-the partner is matched to what it acknowledges: our outbound document becomes ``acknowledged`` or
-``rejected`` (with the partner's AK3/AK4 reasons).
+Each arrow is a ledger transition with its event. Files are taken in chunks (:data:`CHUNK_FILES`):
+one durable transaction records a chunk's files (received + validated + our 997 recorded with its
+control numbers) before any I/O; each file's I/O then follows (997 put, delivery, archive), and the
+moves that record it (sent, acknowledged, mapped, delivered, archived: steps whose effect is done
+and idempotent) wait for the chunk's end, when the folders its renames touched are fsynced once
+and one more transaction makes them all (docs/pipeline.md). The file is read once for validation,
+acknowledgments and mapping. A 997 from the partner is matched to what it acknowledges: our
+outbound document becomes ``acknowledged`` or ``rejected`` (with the partner's AK3/AK4 reasons).
 
 Outbound, per canonical JSON file in the WMS/ERP folder (or CSV file, read by formats/csvrows.py and
 made into canonical documents by the flow's ``csv_mapping``)::
@@ -424,11 +426,11 @@ class Runner:
         return moved
 
     def _defer(self, doc_id: str, to_state: State, **kw: Any) -> None:
-        """A move that may wait for the next ledger transaction of this flow's pass (the next file's
-        recording, or the pass's end): one whose step is idempotent and whose effect is recorded
-        already. A document ``archived`` after its file was archived: if the process dies first,
-        the document is still ``delivered`` in the ledger, and resuming it archives a file that is
-        not there any more (nothing happens) and moves it then."""
+        """A move that may wait for the chunk's end (or the pass's, or the next chunk's recording):
+        one whose step is done and idempotent. If the process dies first, the document is still at
+        its last recorded step, and resuming it does the steps after it again with the same effect
+        (the same 997 and control numbers, the same delivery key, an archive that finds the file
+        moved already) and moves it then."""
         self._deferred.append((doc_id, to_state, kw))
 
     def _flush_deferred(self, flow: str, summary: Summary) -> None:
@@ -780,7 +782,6 @@ class Runner:
             self._sync_owed()
 
         def record_validate_acknowledge() -> list[tuple[Document, bool, list[_RecordedAck] | None]]:
-            self.ledger.transitions(deferred, worker=self.worker)  # the moves _defer left, made here
             if len(checked) > 1:  # the chunk's possible duplicates, looked up at once
                 payloads = [payload for _, payload, _, _ in checked]
                 isa13s = [None if flow.reads_idoc else isa13_of(payload) for payload in payloads]
@@ -788,7 +789,11 @@ class Runner:
                 # the control numbers of their 997s in one statement (those not used given back)
                 acks = sum(len(self._x12(partner, p).acks) for _, p, valid, _ in checked if valid is not None)
                 self.ledger.reserve_numbers(partner.id, acks)
-            return [self._record_checked(flow, partner, *one) for one in checked]
+            found = [self._record_checked(flow, partner, *one) for one in checked]
+            # the moves _defer left, made here, last: the ledger's order of locks (control numbers,
+            # then documents, then the chain head) holds
+            self.ledger.transitions(deferred, worker=self.worker)
+            return found
 
         try:
             found = self.ledger.atomic(record_validate_acknowledge)
