@@ -56,31 +56,69 @@ def test_put_renames_a_complete_fsynced_temp_file(
     assert sorted(p.name for p in outbound(transport).iterdir()) == [".gitkeep", "997.edi"]
 
 
-def test_held_syncs_fsync_each_folder_once_later_and_never_a_files_own(
+def test_held_puts_are_fsynced_together_then_renamed_and_each_folder_synced_once(
     transport: LocalTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[str] = []
-    real_fsync = os.fsync
+    renamed: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        kind = "folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        synced.append(kind)
         real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        # a name appears only after its file was fsynced; the held ones after all three were
+        assert synced.count("file") == (3 if len(renamed) < 3 else 4), synced
+        renamed.append(Path(dst).name)
+        real_replace(src, dst)
 
     (transport.root / PARTNER / "inbound" / "po-1.edi").write_bytes(b"ISA")
     monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    syncs = FolderSyncs()
+    out = outbound(transport)
+    with transport.session() as s:
+        s.hold_syncs(syncs)
+        for n in range(3):
+            s.put(f"{PARTNER}/outbound", f"997-{n}.edi", f"ack {n}".encode())
+        s.archive(f"{PARTNER}/inbound", "po-1.edi", f"{PARTNER}/archive")
+        # nothing fsynced, no name there yet (the temporary files are, hidden); the archive's
+        # rename is done, its two folders owed
+        assert synced == [] and syncs.owed == 3 + 2
+        assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == []
+        syncs.sync()
+        assert synced == ["file"] * 3 + ["folder"] * 3 and syncs.owed == 0
+        assert renamed == ["997-0.edi", "997-1.edi", "997-2.edi"]  # in the order put
+        assert [(out / f"997-{n}.edi").read_bytes() for n in range(3)] == [b"ack 0", b"ack 1", b"ack 2"]
+        assert [p.name for p in out.iterdir() if p.name.endswith(".part")] == []
+        s.hold_syncs(None)  # at once again
+        s.put(f"{PARTNER}/outbound", "997-3.edi", b"ack")
+        assert synced[-2:] == ["file", "folder"] and syncs.owed == 0
+
+
+def test_a_held_put_that_fails_at_sync_leaves_no_name_and_says_which_file(
+    transport: LocalTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
     syncs = FolderSyncs()
     with transport.session() as s:
         s.hold_syncs(syncs)
         for n in range(3):
             s.put(f"{PARTNER}/outbound", f"997-{n}.edi", b"ack")
-        s.archive(f"{PARTNER}/inbound", "po-1.edi", f"{PARTNER}/archive")
-        # each file is fsynced before its rename; the folders only owed: outbound, archive, inbound
-        assert synced == ["file"] * 3 and syncs.owed == 3
-        syncs.sync()
-        assert synced == ["file"] * 3 + ["folder"] * 3 and syncs.owed == 0
-        s.hold_syncs(None)  # at once again
-        s.put(f"{PARTNER}/outbound", "997-3.edi", b"ack")
-        assert synced[-2:] == ["file", "folder"] and syncs.owed == 0
+
+        def fsync(fd: int) -> None:
+            if os.readlink(f"/proc/self/fd/{fd}").find(".997-1.edi.") >= 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        with pytest.raises(TransportError, match="No space left") as caught:
+            syncs.sync()
+    assert caught.value.transient and caught.value.context["file"] == "997-1.edi"
+    # nothing renamed (the fsyncs come first), every temporary file removed
+    assert [p.name for p in outbound(transport).iterdir()] == [".gitkeep"]
 
 
 def test_a_failed_write_leaves_neither_a_final_nor_a_temp_file(

@@ -8,10 +8,12 @@ configured folder cannot point outside the root.
   final name and fsyncs the folder: the final name holds either the old file or the whole new one.
 - ``archive`` renames into the archive folder (created when missing); across file systems it copies,
   fsyncs and then removes the original.
-- A session may *hold* its folders' fsyncs (:meth:`LocalSession.hold_syncs`) in a
-  :class:`FolderSyncs`, which makes them together later, once per folder: the pipeline does so for
-  a chunk of inbound files, and syncs before the ledger records what those renames did. Each file's
-  own fsync before its rename is never held: a name that appears always has its whole content.
+- A session may *hold* its syncs (:meth:`LocalSession.hold_syncs`) in a :class:`FolderSyncs`: a
+  put then writes its temporary file and stops there, and :meth:`FolderSyncs.sync` later fsyncs
+  every such file together (concurrent fsyncs share the file system's journal commits), renames
+  each onto its final name only then, and fsyncs each folder once. The pipeline does so for a
+  chunk of inbound files, and syncs before the ledger records what those puts did. A name that
+  appears always has its whole content, fsynced, as without holding.
 - Errors: a missing folder is a :class:`~erpbridge.errors.TransportError` (transient). A configured
   folder that is not there is nearly always a share that is not mounted yet, a partner directory being
   recreated, or a disk that went away; all of those heal, and nothing is lost by retrying: the poll
@@ -31,8 +33,9 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from ..errors import ConfigError, ErpBridgeError, InputError, TransportError
 from .base import (
@@ -83,26 +86,95 @@ class LocalTransport:
         return f"LocalTransport({str(self.root)!r}, partner={self.partner!r})"
 
 
+class _HeldPut(NamedTuple):
+    """A put whose temporary file is written, waiting for :meth:`FolderSyncs.sync`."""
+
+    tmp: Path
+    final: Path
+    session: LocalSession
+    folder: str
+    name: str
+
+
 class FolderSyncs:
-    """Folders whose fsync is owed (a rename into or out of them), made together by :meth:`sync`:
-    one fsync per folder for any number of files, instead of one per file. Whoever holds syncs
-    here calls :meth:`sync` before it records (or reports) that those renames are done."""
+    """Puts and folder fsyncs held by sessions (:meth:`LocalSession.hold_syncs`), made together by
+    :meth:`sync`: the files fsynced at once, renamed, and each folder fsynced once for any number of
+    files. Whoever holds syncs here calls :meth:`sync` before it records (or reports) that those
+    puts and renames are done."""
 
     def __init__(self) -> None:
         self._owed: dict[Path, None] = {}  # in the order first owed
+        self._puts: list[_HeldPut] = []
 
     def owe(self, path: Path) -> None:
         self._owed[path] = None
 
+    def hold(self, put: _HeldPut) -> None:
+        self._puts.append(put)
+
     @property
     def owed(self) -> int:
-        return len(self._owed)
+        """How many puts and folders wait for :meth:`sync`."""
+        return len(self._owed) + len(self._puts)
 
     def sync(self) -> None:
-        """fsync every folder owed (best effort, as :meth:`LocalSession._sync_dir`), then none is."""
+        """Finish every held put (its file fsynced, then renamed onto its name), in the order they
+        were made, then fsync every folder owed (best effort, as :meth:`LocalSession._sync_dir`).
+        A put that fails raises the error its session's put would have raised; the puts after it
+        are not renamed (their temporary files removed), so none of their names appears."""
+        puts, self._puts = self._puts, []
+        done = 0
+        try:
+            _fsync_files([p.tmp for p in puts])
+            for done, put in enumerate(puts):  # done: how many were renamed, for the except below
+                os.replace(put.tmp, put.final)
+                self._owed[put.final.parent] = None
+            done = len(puts)
+        except _FileError as exc:
+            self._discard(puts[done:])
+            failed = next(p for p in puts if p.tmp == exc.path)
+            failed.session._fail(exc.error, "put", failed.folder, failed.name)
+        except OSError as exc:
+            self._discard(puts[done:])
+            puts[done].session._fail(exc, "put", puts[done].folder, puts[done].name)
         owed, self._owed = list(self._owed), {}
         for path in owed:
             _fsync_dir(path)
+
+    @staticmethod
+    def _discard(puts: list[_HeldPut]) -> None:
+        for put in puts:
+            with contextlib.suppress(OSError):
+                os.unlink(put.tmp)
+
+
+class _FileError(Exception):
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(str(error))
+        self.path, self.error = path, error
+
+
+def _fsync_files(paths: list[Path]) -> None:
+    """fsync each file, several at a time (fsync releases the GIL, and the file system's journal
+    commits one transaction for the fsyncs that wait together); _FileError for the first to fail."""
+
+    def one(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise _FileError(path, exc) from exc
+
+    if len(paths) <= 1:
+        for path in paths:
+            one(path)
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(paths)), thread_name_prefix="erpbridge-fsync") as pool:
+        for future in [pool.submit(one, path) for path in paths]:
+            future.result()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -122,9 +194,10 @@ class LocalSession:
         self._held: FolderSyncs | None = None
 
     def hold_syncs(self, syncs: FolderSyncs | None) -> None:
-        """From now on, the fsyncs of folders after a rename (put, archive, delete) are owed to
-        ``syncs`` instead of made at once (``None``: made at once again). The caller makes them,
-        with ``syncs.sync()``, before it relies on those renames having reached the disk."""
+        """From now on, puts write their temporary file and leave the fsync and the rename to
+        ``syncs``, and the fsyncs of folders after a rename (archive, delete) are owed to it
+        (``None``: at once again). The caller makes them, with ``syncs.sync()``, before it relies on
+        those files being there (a held put's name appears only then)."""
         self._held = syncs
 
     # -- the Session interface ---------------------------------------------------------------
@@ -169,10 +242,13 @@ class LocalSession:
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
-                if self._t.fsync:
+                if self._t.fsync and self._held is None:
                     os.fsync(fd)
             finally:
                 os.close(fd)
+            if self._t.fsync and self._held is not None:  # fsynced and renamed by FolderSyncs.sync
+                self._held.hold(_HeldPut(tmp, final, self, folder, name))
+                return
             os.replace(tmp, final)
         except BaseException as exc:
             with contextlib.suppress(OSError):
