@@ -37,6 +37,7 @@ def signed(
     *,
     method_name: str = SIGNATURE_HMAC_SHA256,
     nonce: str | None = None,
+    timestamp: str | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     client = Client(
@@ -47,6 +48,7 @@ def signed(
         signature_method=method_name,
         realm=ACCOUNT,
         nonce=nonce,
+        timestamp=timestamp,
     )
     _, headers, _ = client.sign(url, method)
     return requests.request(
@@ -97,9 +99,12 @@ def test_a_bad_signature_gets_netsuites_401_body(emulator: NetSuiteEmulator) -> 
 def test_hmac_sha1_and_a_reused_nonce_are_refused(emulator: NetSuiteEmulator) -> None:
     # "The Signature for Web Services and RESTlets": support for HMAC-SHA1 ended with 2023.1
     assert signed("GET", emulator.url + SO + "/eid:x", method_name=SIGNATURE_HMAC_SHA1).status_code == 401
-    nonce = "n0nceAbCdEf" + str(int(time.time()))
-    assert signed("GET", emulator.url + SO + "/eid:x", nonce=nonce).status_code == 404
-    assert signed("GET", emulator.url + SO + "/eid:x", nonce=nonce).status_code == 401
+    # the same nonce with the same timestamp (both pinned: two signatures a second apart would
+    # carry two timestamps, and a nonce is unique per timestamp)
+    now = str(int(time.time()))
+    nonce = "n0nceAbCdEf" + now
+    assert signed("GET", emulator.url + SO + "/eid:x", nonce=nonce, timestamp=now).status_code == 404
+    assert signed("GET", emulator.url + SO + "/eid:x", nonce=nonce, timestamp=now).status_code == 401
 
 
 def test_put_with_an_external_id_upserts(emulator: NetSuiteEmulator) -> None:
