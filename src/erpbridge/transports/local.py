@@ -126,10 +126,10 @@ class FolderSyncs:
         done = 0
         try:
             _fsync_files([p.tmp for p in puts])
-            for done, put in enumerate(puts):  # done: how many were renamed, for the except below
-                os.replace(put.tmp, put.final)
-                self._owed[put.final.parent] = None
-            done = len(puts)
+            while done < len(puts):  # done: how many are renamed (the except below starts there)
+                os.replace(puts[done].tmp, puts[done].final)
+                self._owed[puts[done].final.parent] = None
+                done += 1
         except _FileError as exc:
             self._discard(puts[done:])
             failed = next(p for p in puts if p.tmp == exc.path)
