@@ -4,8 +4,10 @@ missing 997s raised, and work left by a failure resumed."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -324,4 +326,39 @@ def test_a_document_recorded_under_the_key_of_an_earlier_release_keeps_it(site: 
     assert asn.id == earlier.id and asn.state == State.SENT
     sent = [p.read_bytes() for p in (site / "var" / "partners" / "megamart" / "outbound").glob("856*")]
     assert sent == [b"ISA*the 856 written by the earlier release~"]
+    ledger.close()
+
+
+def test_a_chunk_whose_files_cannot_be_synced_records_none_of_its_moves_and_goes_through_later(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up as a chunk's 997s and JSON are fsynced at its end: none of them appears
+    under its name, no move of the chunk is recorded (the 850s stay validated, their 997s written),
+    and once the claims run out the next pass sends and delivers each exactly once."""
+    clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    r, ledger = runner(site, clock)
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        if ".part" in os.readlink(f"/proc/self/fd/{fd}"):  # a held put's temporary file
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    first = r.run_once(["megamart_orders_in"])
+    monkeypatch.undo()
+    assert any("No space left" in p for p in first.problems), first.problems
+    var = site / "var"
+    acks, erp = var / "partners" / "megamart" / "outbound", var / "erp" / "purchase-orders"
+    assert files(acks) == [] and files(erp) == []  # no name appeared, no temporary file left
+    pos = ledger.find(partner="megamart", direction=Direction.IN)
+    assert sorted(d.state.value for d in pos) == ["validated", "validated"], pos
+    assert {d.state for d in ledger.find(partner="megamart", kind="x12/997")} == {State.WRITTEN}
+
+    clock[0] += timedelta(minutes=10)  # the claims of the pass that failed run out
+    second = r.run_once(["megamart_orders_in"])
+    assert not second.failed, second.problems
+    assert [d.state for d in ledger.find(partner="megamart", direction=Direction.IN)] == [State.ARCHIVED] * 2
+    assert len(files(acks)) == 2 and len(files(erp)) == 2  # each 997 and each PO once
+    assert ledger.verify() > 0
     ledger.close()
