@@ -555,7 +555,7 @@ class Ledger:
 
         Inside :meth:`atomic` (in this thread), ``work`` runs in the atomic's transaction instead,
         which retries and commits it with the rest."""
-        outer: tuple[Session, bool] | None = getattr(self._open, "session", None)
+        outer = self._in_atomic()
         if outer is not None:
             session, outer_durable = outer
             if write and durable and not outer_durable:
@@ -578,6 +578,11 @@ class Ledger:
                     continue
                 raise _db.translate(exc, op, context) from exc
 
+    def _in_atomic(self) -> tuple[Session, bool] | None:
+        """The transaction of the :meth:`atomic` this thread is in, and whether it is durable."""
+        outer: tuple[Session, bool] | None = getattr(self._open, "session", None)
+        return outer
+
     def atomic(self, work: Callable[[], T], *, durable: bool = True, op: str = "atomic") -> T:
         """Run ``work``, which calls this ledger's methods, as one transaction: every call in it
         happens, or none does (each still checks what it checks and appends its events, in
@@ -590,7 +595,7 @@ class Ledger:
         only for state moves and notes (a recording inside it raises LedgerError). Calls from
         other threads are not part of it. An atomic inside an atomic is part of the outer one.
         """
-        if getattr(self._open, "session", None) is not None:
+        if self._in_atomic() is not None:
             return work()
 
         def run(s: Session) -> T:
@@ -1006,10 +1011,10 @@ class Ledger:
         with another key, or a business key, looks up as before. Outside an atomic it does
         nothing. A document another process records in the meantime fails the transaction at its
         insert (a unique index), and the atomic runs again and finds it."""
-        outer = getattr(self._open, "session", None)
+        outer = self._in_atomic()
         if outer is None:
             return
-        s: Session = outer[0]
+        s = outer[0]
         partner = _name(partner, "partner", 64)
         shas = {_sha256(bytes(p)) for p in payloads}
         numbers = {n for n in isa13s if n is not None}
@@ -1200,12 +1205,12 @@ class Ledger:
         not used by then are given back before it, so no number is skipped. A counter that is new
         or has wrapped makes it do nothing (each call then takes the longer way, with its checks).
         Outside an atomic it does nothing."""
-        outer = getattr(self._open, "session", None)
+        outer = self._in_atomic()
         if outer is None or interchanges < 1:
             return
-        if not outer[1]:
+        s, durable = outer
+        if not durable:
             raise LedgerError("reserve_numbers allocates control numbers: not inside atomic(durable=False)")
-        s: Session = outer[0]
         partner = _name(partner, "partner", 64)
         pools: dict[str, dict[Level, list[int]]] = s.info.setdefault("reserved", {})
         if partner in pools:
