@@ -14,7 +14,7 @@ Element checks (:func:`check_segment`) follow the 997 AK403 code list: 1 mandato
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .dialect import Dialect
@@ -414,6 +414,8 @@ _CCYYMMDD = (
 #: YYMMDD as valid_date() reads it (20YY): 29 February when YY is a multiple of 4
 _YYMMDD = f"(?:[0-9]{{2}}{_MMDD}|(?:[02468][048]|[13579][26])0229)"
 _REAL_PATTERN = "-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:E-?[0-9]+)?"
+#: the same numbers with possessive parts: a digit first (after the point, if it starts with one)
+_REAL_FAST = "-?+(?=\\.?[0-9])[0-9]*+(?:\\.[0-9]*+)?+(?:E-?[0-9]++)?+"
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +499,33 @@ def _compile_post(sdef: SegmentDef, component: str) -> Callable[[list[str]], boo
     return namespace["post"]
 
 
+def _codes_pattern(codes: Iterable[str]) -> str:
+    """A code list as a prefix tree: each alternative starts with its own character, which the
+    regular expression engine tests before entering it, so a code costs a few characters' tests
+    rather than one per code in the list. A code that begins a longer one is an optional tail,
+    which gives back when the longer code is not followed by the end of the value."""
+
+    def node(tails: list[str]) -> str:
+        ends = "" in tails
+        by_first: dict[str, list[str]] = {}
+        for t in tails:
+            if t:
+                by_first.setdefault(t[0], []).append(t[1:])
+        leaves = sorted(c for c, rest in by_first.items() if rest == [""])
+        alts = []
+        if leaves:
+            alts.append(
+                re.escape(leaves[0]) if len(leaves) == 1 else "[" + "".join(map(re.escape, leaves)) + "]"
+            )
+        alts += [re.escape(c) + node(rest) for c, rest in sorted(by_first.items()) if rest != [""]]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and len(alts[0]) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return node(sorted(set(codes))) or "(?!)"
+
+
 def _simple_pattern(use: ElementUse, cls: str, after: str) -> str | None:
     """A regular expression for one simple value, or None when it needs the detailed path.
 
@@ -511,15 +540,22 @@ def _simple_pattern(use: ElementUse, cls: str, after: str) -> str | None:
         return f"{cls}{{{lo},{use.max}}}"
     if typ == "ID":
         assert use.codes is not None
-        return "(?:" + "|".join(re.escape(c) for c in sorted(use.codes, key=len, reverse=True)) + ")"
+        return _codes_pattern(use.codes)
     if typ == "DT":
         forms = [f for size, f in ((8, _CCYYMMDD), (6, _YYMMDD)) if use.min <= size <= use.max]
         return "(?:" + "|".join(forms) + ")" if forms else "(?!)"
     if typ == "TM":
         return _TIME.pattern.removesuffix("\\Z")
     if typ == "R":
-        # the digit count (all but a leading minus and the point) in a lookahead, then the number
-        return f"(?=-?+\\.?(?:[0-9E-]\\.?){{{use.min},{use.max}}}{after})" + _REAL_PATTERN
+        # The digit count (all but a leading minus and the point) in a lookahead, then the number.
+        # The value's length L is the count, plus one with a point, so L in lo+1..hi proves the
+        # count right either way; what is left is a count of lo without a point (L = lo) and of
+        # hi with one (L = hi + 1).
+        lo, hi = use.min, use.max
+        ways = [f"[0-9.E-]{{{lo + 1},{hi}}}{after}"] if lo < hi else []
+        ways.append(f"[0-9E-]{{{lo}}}{after}")
+        ways.append(f"(?=[0-9E-]*\\.)[0-9.E-]{{{hi + 1}}}{after}")
+        return "(?=-?+(?:" + "|".join(ways) + "))" + _REAL_FAST
     if typ[0] == "N":
         return f"-?[0-9]{{{lo},{use.max}}}"
     return None
@@ -628,6 +664,15 @@ class SetValidator:
         self._checks = plan.checks
         self._ends = plan.ends
         self._join = dialect.element.join
+
+    def resume(self, index: int, count: int, levels: bytes) -> None:
+        """Continue as if the set's root loop stood at child ``index``, used ``count`` times, every
+        loop inside it closed, the HL levels so far ``levels`` (by HL01 number): where the batch
+        check hands a set back (formats/x12/batch.py)."""
+        root = self.schema.root
+        counts = [1] * index + [count] + [0] * (len(root.children) - index - 1)
+        self.frames = [_Frame(root, index, counts)]
+        self._hl_seq = bytearray(levels)
 
     @property
     def base(self) -> Location:
