@@ -64,6 +64,11 @@ class EndOfInput:
 Token = Segment | EndOfInput
 
 
+#: characters kept before the read position when the buffer is compacted: the terminator (and
+#: suffix) before the next segment, which the batch check looks behind for
+_KEEP = 8
+
+
 class Lexer:
     def __init__(self, *, max_segment: int = 1 << 20) -> None:
         self._buf = ""
@@ -76,6 +81,9 @@ class Lexer:
         self._max_segment = max_segment
         self._seen_isa = False
         self.segments_read = 0
+        #: end every regular run after its first ST, so that the reader may check the set's body
+        #: as text (:meth:`body_after`, :meth:`skip_to`) before any of it is split
+        self.cut_at_st = False
 
     @property
     def dialect(self) -> Dialect | None:
@@ -86,15 +94,39 @@ class Lexer:
             raise X12SyntaxError("cannot feed data after close()")
         if data:
             text = data.decode("latin-1")
-            if self._pos:
-                self._buf = self._buf[self._pos :] + text
-                self._base += self._pos
-                self._pos = 0
+            drop = self._pos - _KEEP  # keep a few characters before the read position (a terminator)
+            if drop > 0:
+                self._buf = self._buf[drop:] + text
+                self._base += drop
+                self._pos -= drop
             else:
                 self._buf += text
 
     def close(self) -> None:
         self._closed = True
+
+    def window(self) -> tuple[str, int, bool]:
+        """The buffered text, the absolute offset of its first character, and whether input ended."""
+        return self._buf, self._base, self._closed
+
+    def body_after(self, st: Segment) -> int:
+        """The absolute offset where the body of the set ``st`` starts, when the lexer stands just
+        after that ST (its terminator and the dialect's suffix read, nothing after it split); else -1.
+        """
+        d = st.dialect
+        at = st.offset + len(d.element.join(st.elements))  # where its terminator is
+        i = at + 1 - self._base
+        if i != self._pos or self._buf[i - 1 : i] != d.segment or not self._buf.startswith(d.suffix, i):
+            return -1
+        return at + 1 + len(d.suffix)
+
+    def skip_to(self, offset: int, segments: int) -> None:
+        """Move on to the absolute ``offset`` (a segment's start), over ``segments`` segments that
+        were checked as text. Iterators made before this call must not be resumed."""
+        i = offset - self._base
+        self._line += self._buf.count("\n", self._pos, i)
+        self._pos = i
+        self.segments_read += segments
 
     def end_interchange(self) -> None:
         """Called after IEA: the next interchange may use other delimiters."""
@@ -184,7 +216,7 @@ class Lexer:
                 pos += 1
             last = buf.rfind(term, pos)
             if last >= 0:
-                run = _regular_run(buf, pos, last, dialect)
+                run = _regular_run(buf, pos, last, dialect, self.cut_at_st)
                 if run is not None:
                     texts, stop, ended = run
                     start, first_line = self._base + pos, line
@@ -224,9 +256,10 @@ class Lexer:
         self._pos = pos
         self._line = line
         if pos > (1 << 16) and pos > n // 2 and self._buf is buf:
-            self._buf = buf[pos:]
-            self._base += pos
-            self._pos = 0
+            drop = pos - _KEEP
+            self._buf = buf[drop:]
+            self._base += drop
+            self._pos = _KEEP
 
     def _irregular_run(
         self, buf: str, pos: int, line: int, dialect: Dialect
@@ -267,15 +300,29 @@ class Lexer:
         return out, pos, line
 
 
-def _regular_run(buf: str, pos: int, last: int, dialect: Dialect) -> tuple[list[str], int, bool] | None:
+def _regular_run(
+    buf: str, pos: int, last: int, dialect: Dialect, cut_at_st: bool = False
+) -> tuple[list[str], int, bool] | None:
     """The segment texts of ``buf[pos:last]`` when it is regular, else ``None``.
 
     Regular: every terminator is followed by exactly the dialect's suffix and there is no other
     CR or LF, so the texts are one C-level ``split`` away and each starts one line after the last.
-    The run ends at the first IEA (its terminator's index is returned, with ``True``) or at ``last``.
+    The run ends at the first IEA (its terminator's index is returned, with ``True``) or at ``last``;
+    with ``cut_at_st``, at the first ST before either.
     """
     term = dialect.segment
     ts = term + dialect.suffix
+    if cut_at_st:  # end the run with the first ST's terminator (``last`` is a terminator too)
+        head = "ST" + dialect.element
+        if buf.startswith(head, pos):
+            st = pos
+        else:
+            st = buf.find(ts + head, pos, last)
+            st = st + len(ts) if st >= 0 else -1
+        if st >= 0:
+            end = buf.find(term, st, last)
+            if end >= 0:
+                last = end
     region = buf[pos:last]
     k = region.count(ts)
     if (

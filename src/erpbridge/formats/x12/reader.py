@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from ...errors import X12Error, X12SyntaxError
+from .batch import DONE, FALLBACK, WAIT, SetCheck, batchable
 from .events import Event, GroupEnd, GroupStart, InterchangeEnd, InterchangeStart, SetEnd, SetStart
 from .findings import Finding, Level, Location
 from .lexer import EndOfInput, Lexer, Segment
@@ -49,7 +50,10 @@ class X12Reader:
     """Streaming X12 reader and validator (see the module docstring).
 
     ``validate=False`` follows the envelope only (no schema checks, no loops): the fast path for
-    routing and counting. ``overlays`` are partner implementation guides that replace the standard
+    routing and counting. ``segments=False`` hands out no body segments and no loop events, only
+    the envelope events and the findings: what acknowledgments and reports need. With
+    validation on, it lets the batch check (:mod:`.batch`) take a valid set's body as text, several
+    times faster; the findings are the same. ``overlays`` are partner implementation guides that replace the standard
     schema for their release and set.
     """
 
@@ -57,11 +61,19 @@ class X12Reader:
         self,
         *,
         validate: bool = True,
+        segments: bool = True,
         overlays: Iterable[Overlay] = (),
         max_segment: int = 1 << 20,
     ) -> None:
         self._lexer = Lexer(max_segment=max_segment)
         self._validate = validate
+        self._segments = segments
+        #: the batch check (validation without segment events): see formats/x12/batch.py
+        self._batch = validate and not segments
+        self._lexer.cut_at_st = self._batch
+        self._check: SetCheck | None = None
+        self._checked = False  # the current set's body passed the batch check
+        self._skipped = 0  # body segments of the current set the lexer skipped as checked text
         self._schemas: dict[tuple[str, str], SetSchema] = {(o.version, o.set_id): o.apply() for o in overlays}
         self._pending: list[Event] = []
         self._failed: X12Error | None = None
@@ -81,6 +93,8 @@ class X12Reader:
         self._st02s: set[str] = set()
         self._stray = False
         self.findings_count = 0
+        #: sets whose body the batch check took as valid text (segments=False)
+        self.checked_sets = 0
 
     @property
     def segments_read(self) -> int:
@@ -101,48 +115,98 @@ class X12Reader:
             raise self._failed
         # The body segments of a set take the inline path below; everything else (envelope
         # segments, segments outside sets, the end of input) goes through _segment and _pending.
+        # With segments=False, a set whose body the batch check can take is checked as text
+        # (_check) before its segments are split, and only findings leave the inline path.
+        keep = self._segments
         in_set = self._st is not None
         validator = self._validator
         count = self._set_segments
         try:
-            for tok in self._lexer.iter_tokens():
-                if in_set and tok.__class__ is Segment:
-                    sid = tok.elements[0]
-                    if sid not in _ENVELOPE:
-                        count += 1
-                        tok.position = count
-                        if validator is not None:
-                            found = validator.segment(tok)
-                            if found:
-                                for ev in found:
-                                    if ev.__class__ is Finding:
-                                        self.findings_count += 1
-                                yield from found  # type: ignore[misc]
-                        yield tok
-                        continue
-                self._set_segments = count
-                if isinstance(tok, EndOfInput):
-                    self._end_of_input(tok)
-                else:
-                    self._segment(tok)
-                in_set = self._st is not None
-                validator = self._validator
-                count = self._set_segments
-                if self._pending:
-                    pending = self._pending
-                    self._pending = []
-                    yield from pending
+            while True:
+                if self._check is not None:
+                    self._set_segments = count
+                    verdict = self._run_check()
+                    validator = self._validator
+                    count = self._set_segments
+                    if verdict == WAIT:
+                        return
+                restart = False
+                for tok in self._lexer.iter_tokens():
+                    if in_set and tok.__class__ is Segment:
+                        sid = tok.elements[0]
+                        if sid not in _ENVELOPE:
+                            count += 1
+                            tok.position = count
+                            if validator is not None:
+                                found = validator.segment(tok)
+                                if found:
+                                    for ev in found:
+                                        if ev.__class__ is Finding:
+                                            self.findings_count += 1
+                                            if not keep:
+                                                yield ev
+                                    if keep:
+                                        yield from found  # type: ignore[misc]
+                            if keep:
+                                yield tok
+                            continue
+                    self._set_segments = count
+                    if isinstance(tok, EndOfInput):
+                        self._end_of_input(tok)
+                    else:
+                        self._segment(tok)
+                    in_set = self._st is not None
+                    validator = self._validator
+                    count = self._set_segments
+                    if self._pending:
+                        pending = self._pending
+                        self._pending = []
+                        yield from pending
+                    if self._check is not None:
+                        restart = True  # a set's body is to be checked as text: leave this run
+                        break
+                if not restart:
+                    return
         except X12Error as exc:
             self._failed = exc
             raise
         finally:
             self._set_segments = count
 
+    def _run_check(self) -> str:
+        """Advance the batch check of the current set's body and move the lexer past what it took."""
+        check = self._check
+        assert check is not None
+        lexer = self._lexer
+        buf, base, closed = lexer.window()
+        verdict = check.advance(buf, base, closed)
+        if verdict == DONE:
+            lexer.skip_to(check.end, check.segments - self._skipped)
+            self._set_segments = 1 + check.segments
+            self._checked = True
+            self._check = None
+            self.checked_sets += 1
+            return verdict
+        lexer.skip_to(check.clean, check.clean_segments - self._skipped)
+        self._skipped = check.clean_segments
+        self._set_segments = 1 + check.clean_segments
+        if verdict == FALLBACK:
+            if check.clean_state is not None and self._validator is not None:
+                self._validator.resume(*check.clean_state, check.clean_levels)
+            self._check = None
+        return verdict
+
     # ------------------------------------------------------------------------------- internals
     def _emit(self, ev: Event) -> None:
         if isinstance(ev, Finding):
             self.findings_count += 1
         self._pending.append(ev)
+
+    def _emit_all(self, events: Iterable[object]) -> None:
+        """Validator events: all of them, or only the findings when segments are not handed out."""
+        for ev in events:
+            if self._segments or ev.__class__ is Finding:
+                self._emit(ev)  # type: ignore[arg-type]
 
     def _base(self) -> Location:
         """The location of what is being read, built when a finding needs it."""
@@ -172,9 +236,9 @@ class X12Reader:
                 self._set_segments += 1
                 seg.position = self._set_segments
                 if self._validator is not None:
-                    for ev in self._validator.segment(seg):
-                        self._emit(ev)  # type: ignore[arg-type]
-                self._emit(seg)
+                    self._emit_all(self._validator.segment(seg))
+                if self._segments:
+                    self._emit(seg)
                 return
             self._end_set(None, at=seg)
         if self._gs is not None:
@@ -392,9 +456,14 @@ class X12Reader:
         if len(self._st02s) < MAX_REMEMBERED:
             self._st02s.add(control)
         self._validator = SetValidator(schema, self._base, st.dialect) if schema is not None else None
+        self._checked = False
+        self._skipped = 0
         if self._validator is not None:
-            for ev in self._validator.segment(st):
-                self._emit(ev)  # type: ignore[arg-type]
+            self._emit_all(self._validator.segment(st))
+            if self._batch and schema is not None and batchable(schema):
+                start = self._lexer.body_after(st)
+                if start >= 0:
+                    self._check = SetCheck(schema, st.dialect, start)
 
     def _end_set(self, se: Segment | None, at: Segment | EndOfInput | None = None) -> None:
         st = self._st
@@ -410,8 +479,8 @@ class X12Reader:
             self._set_segments += 1
             se.position = self._set_segments
             if self._validator is not None:
-                for ev in self._validator.end(se):
-                    self._emit(ev)  # type: ignore[arg-type]
+                if not self._checked:  # a body the batch check took has no loop left open
+                    self._emit_all(self._validator.end(se))
                 for err in self._validator.trailer_errors(se):
                     self._finding(
                         Level.ELEMENT,
@@ -436,11 +505,13 @@ class X12Reader:
         if se is None and self._validator is not None:
             # close open loops so that consumers see balanced events
             for ev in self._validator.end(at if isinstance(at, Segment) else st):
-                if not isinstance(ev, Finding):
+                if not isinstance(ev, Finding) and self._segments:
                     self._emit(ev)  # type: ignore[arg-type]
         self._pending.append(SetEnd(st, se, self._set_segments))
         self._st = None
         self._validator = None
+        self._check = None
+        self._checked = False
         self._where = (self._where[0], self._where[1], None, None)
 
     def _end_of_input(self, tok: EndOfInput) -> None:
@@ -461,10 +532,14 @@ class X12Reader:
 
 
 def read(
-    data: bytes | Iterable[bytes], *, validate: bool = True, overlays: Iterable[Overlay] = ()
+    data: bytes | Iterable[bytes],
+    *,
+    validate: bool = True,
+    segments: bool = True,
+    overlays: Iterable[Overlay] = (),
 ) -> Iterator[Event]:
     """Events of a whole input: ``bytes``, or an iterable of chunks (read lazily)."""
-    reader = X12Reader(validate=validate, overlays=overlays)
+    reader = X12Reader(validate=validate, segments=segments, overlays=overlays)
     chunks: Iterable[bytes] = [data] if isinstance(data, bytes | bytearray) else data
     for chunk in chunks:
         reader.feed(bytes(chunk))

@@ -222,6 +222,8 @@ class SetSchema:
     ids: frozenset[str] = frozenset()
     #: compiled checks by dialect, built by the validator as it meets each segment use
     plans: dict[tuple[str, str, str | None, str], Any] = field(default_factory=dict, repr=False)
+    #: the batch check's state: segment IDs seen, compiled plans by dialect (formats/x12/batch.py)
+    batch: dict[Any, Any] = field(default_factory=dict, repr=False)
 
 
 def _index(node: LoopNode) -> frozenset[str]:
