@@ -40,6 +40,9 @@ What it does:
      element costs at least;
    - ``erpbridge parse``: X12Reader(validate=False) fed 1 MiB chunks, events drained after each;
    - ``erpbridge validate``: the same with validate=True;
+   - ``erpbridge check``: X12Reader(validate=True, segments=False), the same validation handing out
+     only the envelope events and the findings (what acknowledgments and ``erpbridge x12
+     validate`` use), which lets the batch check (formats/x12/batch.py) take valid sets as text;
    - ``pyx12``: pyx12.x12file.X12Reader over the file, iterating segments (it tokenises and checks
      envelope counts and control numbers, no transaction-set schema);
    - ``node-x12``: bench/nodex12_parse.js, node-x12's streaming X12Parser (version pinned in
@@ -55,7 +58,7 @@ What it does:
 3. Prints a table (file, size MB, tool, MB/s, segments/s, peak RSS MiB, throughput ratio to the
    floor on the same file) and the targets:
 
-   - erpbridge parse+validate >= 0.5x the floor's MB/s on every file;
+   - erpbridge parse+validate >= 0.5x the floor's MB/s on every file (shown for validate and check);
    - erpbridge peak RSS flat with file size (largest file within +20 % or +10 MiB of the smallest);
    - with --gb: a ~1 GB 850 file parsed and validated in < 200 MiB peak RSS.
 
@@ -95,6 +98,8 @@ GB_SIZE = 1000
 FLOOR = "floor"
 ERP_PARSE = "erpbridge parse"
 ERP_VALIDATE = "erpbridge validate"
+ERP_CHECK = "erpbridge check"
+ENGINE = ("erpbridge parse", "erpbridge validate", "erpbridge check")
 PYX12 = "pyx12"
 NODE_X12 = "node-x12"
 PEERS = (PYX12, NODE_X12)
@@ -103,6 +108,7 @@ TOOL_KEYS = {
     "floor": FLOOR,
     "parse": ERP_PARSE,
     "validate": ERP_VALIDATE,
+    "check": ERP_CHECK,
     "pyx12": PYX12,
     "node-x12": NODE_X12,
 }
@@ -419,7 +425,7 @@ def child_floor(path: str) -> dict[str, Any]:
     return {"segments": segments, "elapsed": time.perf_counter() - started}
 
 
-def child_erpbridge(path: str, validate: bool, deadline: float) -> dict[str, Any]:
+def child_erpbridge(path: str, validate: bool, deadline: float, segments: bool = True) -> dict[str, Any]:
     """Feed the file in 1 MiB chunks; stop early (a partial result) once ``deadline`` s have passed.
 
     Every 8 MiB a progress line goes to stdout, so a run killed on --timeout still tells how far it
@@ -430,7 +436,7 @@ def child_erpbridge(path: str, validate: bool, deadline: float) -> dict[str, Any
     except ImportError as exc:
         return {"unavailable": f"{NOT_IMPORTABLE} ({exc})"}
     started = time.perf_counter()
-    reader = X12Reader(validate=validate)
+    reader = X12Reader(validate=validate, segments=segments)
     events = 0
     read = 0
     partial = False
@@ -479,8 +485,10 @@ def child_pyx12(path: str) -> dict[str, Any]:
 def run_child(tool: str, path: str, deadline: float) -> None:
     if tool == FLOOR:
         result = child_floor(path)
-    elif tool in (ERP_PARSE, ERP_VALIDATE):
-        result = child_erpbridge(path, validate=tool == ERP_VALIDATE, deadline=deadline)
+    elif tool in ENGINE:
+        result = child_erpbridge(
+            path, validate=tool != ERP_PARSE, deadline=deadline, segments=tool != ERP_CHECK
+        )
     elif tool == PYX12:
         result = child_pyx12(path)
     else:
@@ -617,7 +625,7 @@ def measure(row: Row, path: Path, args: argparse.Namespace, rows: list[Row], eng
         cmd = [shutil.which("node") or "node", str(NODE_SCRIPT), str(path)]
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", row.tool, str(path)]
-        if row.tool in (ERP_PARSE, ERP_VALIDATE) and engine_deadline:
+        if row.tool in ENGINE and engine_deadline:
             cmd += ["--deadline", str(engine_deadline)]
     results: list[dict[str, Any]] = []
     killed = False
@@ -699,14 +707,17 @@ def print_targets(rows: list[Row], args: argparse.Namespace) -> None:
     print()
     print("targets")
     matrix = [r for r in rows if r.size_mb in args.size_list]
-    validate = [r for r in matrix if r.tool == ERP_VALIDATE]
-    print(f"  erpbridge parse+validate >= {TARGET_VALIDATE_RATIO}x floor (MB/s):")
+    validate = [r for r in matrix if r.tool in (ERP_CHECK, ERP_VALIDATE)]
+    print(
+        f"  erpbridge parse+validate >= {TARGET_VALIDATE_RATIO}x floor (MB/s); 'check' is the "
+        "validation with findings and envelope events only (X12Reader(segments=False)):"
+    )
     for r in validate:
         if r.ratio is None:
-            print(f"    {r.label:<12} n/a: {r.note or 'not measured'}")
+            print(f"    {r.label:<12} {r.tool:<18} n/a: {r.note or 'not measured'}")
         else:
             verdict = "PASS" if r.ratio >= TARGET_VALIDATE_RATIO else "FAIL"
-            print(f"    {r.label:<12} {r.ratio:5.2f}x  {verdict}{_partial(r)}")
+            print(f"    {r.label:<12} {r.tool:<18} {r.ratio:5.2f}x  {verdict}{_partial(r)}")
     if not validate:
         print("    not run")
     print(
@@ -714,7 +725,7 @@ def print_targets(rows: list[Row], args: argparse.Namespace) -> None:
         f"or +{FLAT_SLACK_MIB:.0f} MiB of the smallest):"
     )
     compared = False
-    for tool in (ERP_PARSE, ERP_VALIDATE):
+    for tool in ENGINE:
         for kind in args.kind_list:
             got = sorted(
                 (r for r in matrix if r.kind == kind and r.tool == tool and r.rss_mib is not None),
@@ -732,20 +743,21 @@ def print_targets(rows: list[Row], args: argparse.Namespace) -> None:
                 f"{large.size_mb} MB {large.rss_mib:.1f} MiB  {verdict}{_partial(large)}"
             )
     if not compared:
-        missing = [r for r in matrix if r.tool in (ERP_PARSE, ERP_VALIDATE) and r.rss_mib is None]
+        missing = [r for r in matrix if r.tool in ENGINE and r.rss_mib is None]
         reason = missing[0].note if missing else "needs two sizes with erpbridge measured"
         print(f"    n/a: {reason}")
     print(f"  ~1 GB 850, erpbridge parse+validate peak RSS < {GB_RSS_LIMIT_MIB:.0f} MiB:")
-    gb = next((r for r in rows if r.size_mb == GB_SIZE and r.tool == ERP_VALIDATE), None)
     if not args.gb:
         print("    not run (pass --gb)")
-    elif gb is None or gb.rss_mib is None:
-        print(f"    n/a: {gb.note if gb else 'not measured'}")
-    elif gb.partial and gb.rss_mib < GB_RSS_LIMIT_MIB:
-        print(f"    {gb.label}: {gb.rss_mib:.1f} MiB so far, INCOMPLETE{_partial(gb)}")
-    else:
-        verdict = "PASS" if gb.rss_mib < GB_RSS_LIMIT_MIB else "FAIL"
-        print(f"    {gb.label}: {gb.rss_mib:.1f} MiB  {verdict}{_partial(gb)}")
+    for tool in (ERP_VALIDATE, ERP_CHECK) if args.gb else ():
+        gb = next((r for r in rows if r.size_mb == GB_SIZE and r.tool == tool), None)
+        if gb is None or gb.rss_mib is None:
+            print(f"    {tool}: n/a: {gb.note if gb else 'not measured'}")
+        elif gb.partial and gb.rss_mib < GB_RSS_LIMIT_MIB:
+            print(f"    {gb.label} {tool}: {gb.rss_mib:.1f} MiB so far, INCOMPLETE{_partial(gb)}")
+        else:
+            verdict = "PASS" if gb.rss_mib < GB_RSS_LIMIT_MIB else "FAIL"
+            print(f"    {gb.label} {tool}: {gb.rss_mib:.1f} MiB  {verdict}{_partial(gb)}")
 
 
 def versions() -> str:
@@ -818,17 +830,18 @@ def main(argv: list[str]) -> int:
         (kind, size, args.tool_list) for kind in args.kind_list for size in args.size_list
     ]
     if args.gb:
-        plan.append(("850", GB_SIZE, [FLOOR, ERP_VALIDATE]))
+        plan.append(("850", GB_SIZE, [FLOOR, ERP_VALIDATE, ERP_CHECK]))
     metas = {(kind, size): ensure_file(kind, size) for kind, size, _ in plan}
 
     unavailable = {
         ERP_PARSE: erpbridge_available(),
         ERP_VALIDATE: erpbridge_available(),
+        ERP_CHECK: erpbridge_available(),
         PYX12: pyx12_available(),
         NODE_X12: node_available() if NODE_X12 in args.tool_list else None,
     }
     for tool, reason in unavailable.items():
-        if reason and tool in args.tool_list and tool != ERP_VALIDATE:
+        if reason and tool in args.tool_list and tool not in (ERP_VALIDATE, ERP_CHECK):
             print(f"note: {tool}: {reason}", file=sys.stderr)
 
     rows: list[Row] = []

@@ -55,8 +55,12 @@ def _chunks(path: Path) -> Iterator[bytes]:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}", file=str(path)) from None
 
 
-def _events(path: Path, overlays: list[Overlay], validate: bool = True) -> Iterator[Any]:
-    reader = X12Reader(validate=validate, overlays=overlays)
+def _events(
+    path: Path, overlays: list[Overlay], validate: bool = True, segments: bool = True
+) -> Iterator[Any]:
+    """The reader's events for ``path``; ``segments=False`` for the envelope and the findings only,
+    which lets the batch check take valid sets (formats/x12/batch.py)."""
+    reader = X12Reader(validate=validate, segments=segments, overlays=overlays)
     for chunk in _chunks(path):
         reader.feed(chunk)
         yield from reader.events()
@@ -162,7 +166,7 @@ def validate_cmd(
     for path in files:
         sets = errors = warnings = 0
         try:
-            for ev in _events(path, overlays):
+            for ev in _events(path, overlays, segments=False):
                 if isinstance(ev, SetEnd):
                     sets += 1
                 elif isinstance(ev, Finding):
@@ -231,7 +235,7 @@ def ack_cmd(
     for path in files:
         builder = AckBuilder()
         try:
-            for ev in _events(path, overlays):
+            for ev in _events(path, overlays, segments=False):
                 ack = builder.feed(ev)
                 if ack is None or ack.is_empty():
                     continue
