@@ -282,3 +282,31 @@ def test_segment_forms_agree_with_the_detailed_checks() -> None:
             if not element_errors(seg.elements, sdef, d) and "~" not in "".join(seg.elements):
                 assert pattern.fullmatch("*".join(seg.elements) + "~"), (version, seg.elements)
     assert checked > 5_000 and accepted > 1_000
+
+
+def test_envelope_defects_between_sets_taken_in_a_run() -> None:
+    """The sets after a body the batch took are closed and opened from the text (the reader's
+    _run_sets) only while nothing is wrong; each defect here stops that and is reported as the
+    streaming reader reports it."""
+    data = generated("850", 60_000)
+    sets = data.split(b"~\nST*850*")
+    assert len(sets) > 50
+
+    def edit(n: int, old: bytes, new: bytes) -> bytes:
+        out = list(sets)
+        assert old in out[n], (old, out[n][:80])
+        out[n] = out[n].replace(old, new, 1)
+        return b"~\nST*850*".join(out)
+
+    cases = {
+        "ST02 used twice": edit(20, b"0020~", b"0019~"),
+        "SE02 not ST02": edit(21, b"SE*11*0021", b"SE*11*0029"),
+        "SE01 wrong": edit(22, b"SE*11*", b"SE*12*"),
+        "SE01 not a number": edit(23, b"SE*11*", b"SE*1A*"),
+        "another set ID": b"~\nST*850*".join(sets[:30]) + b"~\nST*855*" + b"~\nST*850*".join(sets[30:]),
+        "ST without a control number": edit(31, b"0031~", b"~"),
+        "SE cut short": edit(32, b"SE*11*0032", b"SE*11"),
+    }
+    for what, bad in cases.items():
+        for chunk in (None, 4_096, 777):
+            assert_same(bad, chunk, what)

@@ -88,7 +88,7 @@ class _Forms:
     # values ------------------------------------------------------------------------------------
     def _value(self, use: ElementUse) -> str:
         if use.composite is None:
-            pat = _simple_pattern(use, self.cls, f"(?:{self.esep}|{self.term})")
+            pat = _simple_pattern(use, self.cls, f"[{self.esep}{self.term}]")
             if pat is None:
                 raise _Unbatchable(use.ref)
             return _plain_groups(pat)
@@ -97,7 +97,7 @@ class _Forms:
             raise _Unbatchable(use.ref)
         if use.repeat != 1:
             raise _Unbatchable(use.ref)
-        after = f"(?:{self.esep}|{self.csep}|{self.term})"
+        after = f"[{self.esep}{self.csep}{self.term}]"
 
         def component(cu: ElementUse) -> str:
             pat = _simple_pattern(cu, self.cls, after)
@@ -111,7 +111,7 @@ class _Forms:
             component,
             sep=self.csep,
             first_sep="",
-            end=f"(?:{self.esep}|{self.term})",
+            end=f"{self.esep}{self.term}",
             wide=lambda rules: _lookaheads(rules, self._component_present, self._component_reach),
         )
         # a present composite is never empty; trailing component separators are allowed
@@ -213,8 +213,9 @@ def _sequence(
 ) -> str:
     """Positions 1..n of a segment (or a composite): present values, empty ones, truncation.
 
-    ``sep`` comes before every position but the first, which has ``first_sep``; ``end`` is what
-    follows the last value (the terminator, or for components an element separator too).
+    ``sep`` comes before every position but the first, which has ``first_sep``; ``end`` is the
+    characters that may follow the last value, as the body of a class (the terminator, and for
+    components the element separator too). All three are escaped.
     """
     if [u.position for u in uses] != list(range(1, len(uses) + 1)):
         raise _Unbatchable("positions")
@@ -253,7 +254,7 @@ def _sequence(
 
     def absent(p: int) -> str:
         s = lead(p)
-        return f"(?:{s}(?={sep}|{end})|(?={end}))" if s else f"(?={sep}|{end})"
+        return f"(?:{s}(?=[{sep}{end}])|(?=[{end}]))" if s else f"(?=[{sep}{end}])"
 
     def all_absent_ok(lo: int) -> bool:
         hi, rs = blocks[lo]
@@ -294,7 +295,7 @@ def _sequence(
     def first(p: int) -> str:
         """Empty at the start of a block: the segment goes on (ending here is the group's skip)."""
         s = lead(p)
-        return f"{s}(?={sep}|{end})" if s else f"(?={sep}|{end})"
+        return f"{s}(?=[{sep}{end}])" if s else f"(?=[{sep}{end}])"
 
     return ahead + build(1)
 
@@ -349,6 +350,7 @@ class BatchPlan:
         "pairs",
         "parents",
         "se_needles",
+        "se_st",
         "ts",
         "whole",
     )
@@ -359,6 +361,11 @@ class BatchPlan:
         self._grammar: _Grammar | None = grammar
         self._steps: tuple[_Step, ...] | None = None
         self.whole = re.compile(grammar.children(root, 1, len(root.children) - 1))
+        f = grammar.forms
+        st, se = root.children[0], root.children[-1]
+        assert isinstance(st, SegmentUsage) and isinstance(se, SegmentUsage)
+        #: a valid SE and the next ST, each a group: where one set ends and the next begins
+        self.se_st = re.compile(f"({f.segment(se.segment)}){f.ts}({f.segment(st.segment)}){f.ts}")
         self.ts = d.segment + d.suffix
         self.se_needles = (self.ts + "SE" + d.element, self.ts + "SE" + d.segment)
         #: the HL hierarchy: "HL01*HL02*HL03" of every HL, and the parent levels each level allows
@@ -634,7 +641,7 @@ class SetCheck:
         scan = self.scan - base
         if buf[scan - len(ts) : scan] != ts:
             return FALLBACK
-        se = _find_first(buf, self.se_needles, scan - len(ts))
+        se = first_of(buf, self.se_needles, scan - len(ts))
         held = self.clean - base
         if se >= 0:
             end, final = se + len(ts), True
@@ -646,7 +653,7 @@ class SetCheck:
             if end - held < HOLD:
                 return WAIT
         verdict = self._advance(buf, base, scan, end, final)
-        if verdict == FALLBACK and self.learned < MAX_RELEARN and self._relearn(buf, base, end):
+        while verdict == FALLBACK and self.learned < MAX_RELEARN and self._relearn(buf, base, end):
             # IDs the plan had not seen: check again from the clean point with a plan that has
             verdict = self._advance(buf, base, self.scan - base, end, final)
         if verdict == WAIT and end - (self.clean - base) > MAX_HELD:
@@ -827,7 +834,7 @@ def _new_ids(buf: str, start: int, end: int, d: Dialect, seen: frozenset[str]) -
     return set(pattern.findall(buf, start - len(d.segment + d.suffix), end))
 
 
-def _find_first(buf: str, needles: tuple[str, str], start: int) -> int:
+def first_of(buf: str, needles: tuple[str, str], start: int) -> int:
     """Where the first of ``needles`` is in ``buf`` from ``start`` (index of its segment), or -1."""
     a = buf.find(needles[0], start)
     b = buf.find(needles[1], start, a if a >= 0 else len(buf))

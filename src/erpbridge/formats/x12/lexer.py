@@ -120,6 +120,11 @@ class Lexer:
             return -1
         return at + 1 + len(d.suffix)
 
+    @property
+    def position(self) -> tuple[int, int]:
+        """(index in the buffered text, line) where the next segment is read."""
+        return self._pos, self._line
+
     def skip_to(self, offset: int, segments: int) -> None:
         """Move on to the absolute ``offset`` (a segment's start), over ``segments`` segments that
         were checked as text. Iterators made before this call must not be resumed."""

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from ...errors import X12Error, X12SyntaxError
-from .batch import DONE, FALLBACK, WAIT, SetCheck, batchable
+from .batch import DONE, FALLBACK, WAIT, SetCheck, batchable, first_of, plan_for
 from .events import Event, GroupEnd, GroupStart, InterchangeEnd, InterchangeStart, SetEnd, SetStart
 from .findings import Finding, Level, Location
 from .lexer import EndOfInput, Lexer, Segment
@@ -126,8 +126,14 @@ class X12Reader:
                 if self._check is not None:
                     self._set_segments = count
                     verdict = self._run_check()
+                    if verdict == DONE:
+                        self._run_sets()
                     validator = self._validator
                     count = self._set_segments
+                    if self._pending:
+                        pending = self._pending
+                        self._pending = []
+                        yield from pending
                     if verdict == WAIT:
                         return
                 restart = False
@@ -195,6 +201,78 @@ class X12Reader:
                 self._validator.resume(*check.clean_state, check.clean_levels)
             self._check = None
         return verdict
+
+    def _run_sets(self) -> None:
+        """After a body the batch check took: while its SE, the next ST (of the same set ID) and
+        that set's body are valid and in the buffer, close and open the sets here, from the text,
+        with the events and the bookkeeping of _end_set and _start_set (they would report nothing).
+        Anything else stops the run, and the lexer goes on from the SE as usual."""
+        st, validator = self._st, self._validator
+        if st is None or validator is None:
+            return
+        schema, dialect = validator.schema, st.dialect
+        plan = plan_for(schema, dialect)
+        if plan is None:
+            return
+        lexer = self._lexer
+        buf, base, closed = lexer.window()
+        pos, line = lexer.position
+        esep, set_id, ts = dialect.element, st.get(1), plan.ts
+        se_st, whole, needles, st02s, pending = (
+            plan.se_st.match,
+            plan.whole.fullmatch,
+            plan.se_needles,
+            self._st02s,
+            self._pending,
+        )
+        where = self._where
+        ran = False
+        while True:
+            m = se_st(buf, pos)
+            if m is None:
+                break
+            se_els = m.group(1).split(esep)
+            st_els = m.group(2).split(esep)
+            count = self._set_segments + 1  # with the SE
+            control = st_els[2] if len(st_els) > 2 else ""
+            if (
+                len(se_els) < 3
+                or se_els[2] != st.get(2)
+                or ascii_number(se_els[1]) != count
+                or st_els[1] != set_id
+                or not control
+                or control in st02s
+            ):
+                break
+            body = m.end()
+            if plan.hl is None:  # the body, as SetCheck.advance does it for a whole set
+                hit = first_of(buf, needles, body - len(ts))
+                if hit < 0 or whole(buf, body, hit + len(ts)) is None:
+                    break
+                end, segments = hit + len(ts), buf.count(ts, body, hit + len(ts))
+            else:
+                check = SetCheck(schema, dialect, base + body)
+                if check.advance(buf, base, closed) != DONE:
+                    break
+                end, segments = check.end - base, check.segments
+            # the SE: as _end_set
+            pending.append(SetEnd(st, Segment(se_els, base + pos, line, dialect, count), count))
+            # the ST: as _start_set
+            at = m.start(2)
+            st = Segment(st_els, base + at, line + buf.count("\n", pos, at), dialect, 1)
+            self._sets += 1
+            where = (where[0], where[1], control, set_id)
+            pending.append(SetStart(st, schema))
+            if len(st02s) < MAX_REMEMBERED:
+                st02s.add(control)
+            self._set_segments = 1 + segments
+            self.checked_sets += 1
+            lexer.skip_to(base + end, 2 + segments)
+            pos, line = lexer.position
+            ran = True
+        if ran:
+            self._st, self._where = st, where
+            self._validator = SetValidator(schema, self._base, dialect)
 
     # ------------------------------------------------------------------------------- internals
     def _emit(self, ev: Event) -> None:
