@@ -830,7 +830,7 @@ def main(argv: list[str]) -> int:
         (kind, size, args.tool_list) for kind in args.kind_list for size in args.size_list
     ]
     if args.gb:
-        plan.append(("850", GB_SIZE, [FLOOR, ERP_VALIDATE, ERP_CHECK]))
+        plan.append(("850", GB_SIZE, [t for t in (FLOOR, ERP_VALIDATE, ERP_CHECK) if t in args.tool_list]))
     metas = {(kind, size): ensure_file(kind, size) for kind, size, _ in plan}
 
     unavailable = {

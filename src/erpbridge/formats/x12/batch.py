@@ -44,7 +44,7 @@ from .validator import _NON_PRINTABLE, _simple_pattern
 #: the widest block of syntax rules written as alternatives (2**MAX_BLOCK combinations at most)
 MAX_BLOCK = 8
 #: characters of a set body held before it is checked in steps rather than whole
-HOLD = 4 << 20
+HOLD = 1 << 20
 #: characters held after a clean point before the streaming validator takes over (a set whose
 #: top-level loops give no clean point, or a run of segments this long outside loops)
 MAX_HELD = 32 << 20
@@ -653,18 +653,18 @@ class SetCheck:
             if end - held < HOLD:
                 return WAIT
         verdict = self._advance(buf, base, scan, end, final)
-        while verdict == FALLBACK and self.learned < MAX_RELEARN and self._relearn(buf, base, end):
+        while verdict == FALLBACK and self.learned < MAX_RELEARN and self._relearn(buf, base, end, final):
             # IDs the plan had not seen: check again from the clean point with a plan that has
             verdict = self._advance(buf, base, self.scan - base, end, final)
         if verdict == WAIT and end - (self.clean - base) > MAX_HELD:
             return FALLBACK
         return verdict
 
-    def _relearn(self, buf: str, base: int, end: int) -> bool:
+    def _relearn(self, buf: str, base: int, end: int, final: bool) -> bool:
         """Learn the segment IDs from the clean point on; when new, rewind there with a new plan."""
         self.learned += 1
         start = self.clean - base
-        if self.plan is None:  # the schema's first set: its first segments tell which IDs to expect
+        if self.plan is None and not final:  # the schema's first set, not whole yet: its start
             end = min(end, start + FIRST_LEARN)
         if not learn(self.schema, _new_ids(buf, start, end, self.dialect, _learned(self.schema)[0])):
             return False

@@ -218,15 +218,10 @@ class X12Reader:
         buf, base, closed = lexer.window()
         pos, line = lexer.position
         esep, set_id, ts = dialect.element, st.get(1), plan.ts
-        se_st, whole, needles, st02s, pending = (
-            plan.se_st.match,
-            plan.whole.fullmatch,
-            plan.se_needles,
-            self._st02s,
-            self._pending,
-        )
+        se_st, whole, needles = plan.se_st.match, plan.whole.fullmatch, plan.se_needles
+        st02s, pending, count_in = self._st02s, self._pending, buf.count
         where = self._where
-        ran = False
+        skipped = 0
         while True:
             m = se_st(buf, pos)
             if m is None:
@@ -238,7 +233,7 @@ class X12Reader:
             if (
                 len(se_els) < 3
                 or se_els[2] != st.get(2)
-                or ascii_number(se_els[1]) != count
+                or se_els[1] != str(count)  # the usual spelling; others go the usual way
                 or st_els[1] != set_id
                 or not control
                 or control in st02s
@@ -249,7 +244,7 @@ class X12Reader:
                 hit = first_of(buf, needles, body - len(ts))
                 if hit < 0 or whole(buf, body, hit + len(ts)) is None:
                     break
-                end, segments = hit + len(ts), buf.count(ts, body, hit + len(ts))
+                end, segments = hit + len(ts), count_in(ts, body, hit + len(ts))
             else:
                 check = SetCheck(schema, dialect, base + body)
                 if check.advance(buf, base, closed) != DONE:
@@ -259,7 +254,8 @@ class X12Reader:
             pending.append(SetEnd(st, Segment(se_els, base + pos, line, dialect, count), count))
             # the ST: as _start_set
             at = m.start(2)
-            st = Segment(st_els, base + at, line + buf.count("\n", pos, at), dialect, 1)
+            line += count_in("\n", pos, at)
+            st = Segment(st_els, base + at, line, dialect, 1)
             self._sets += 1
             where = (where[0], where[1], control, set_id)
             pending.append(SetStart(st, schema))
@@ -267,10 +263,11 @@ class X12Reader:
                 st02s.add(control)
             self._set_segments = 1 + segments
             self.checked_sets += 1
-            lexer.skip_to(base + end, 2 + segments)
-            pos, line = lexer.position
-            ran = True
-        if ran:
+            skipped += 2 + segments
+            line += count_in("\n", at, end)
+            pos = end
+        if skipped:
+            lexer.skip_to(base + pos, skipped)
             self._st, self._where = st, where
             self._validator = SetValidator(schema, self._base, dialect)
 
