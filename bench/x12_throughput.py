@@ -749,7 +749,7 @@ def print_targets(rows: list[Row], args: argparse.Namespace) -> None:
     print(f"  ~1 GB 850, erpbridge parse+validate peak RSS < {GB_RSS_LIMIT_MIB:.0f} MiB:")
     if not args.gb:
         print("    not run (pass --gb)")
-    for tool in (ERP_VALIDATE, ERP_CHECK) if args.gb else ():
+    for tool in [t for t in (ERP_VALIDATE, ERP_CHECK) if t in args.tool_list] if args.gb else ():
         gb = next((r for r in rows if r.size_mb == GB_SIZE and r.tool == tool), None)
         if gb is None or gb.rss_mib is None:
             print(f"    {tool}: n/a: {gb.note if gb else 'not measured'}")

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erpbridge.errors import ErpBridgeError
-from erpbridge.formats.x12 import Dialect, X12Reader
+from erpbridge.formats.x12 import Dialect, Overlay, X12Reader, parse_overlay
 from erpbridge.formats.x12 import batch as batch_mod
 from erpbridge.formats.x12.events import (
     GroupEnd,
@@ -70,9 +70,11 @@ def _summary(ev: object) -> object:
     return None  # body segments and loop events: only the streaming mode has them
 
 
-def run(data: bytes, *, segments: bool, chunk: int | None = None) -> tuple[list[object], int, int]:
+def run(
+    data: bytes, *, segments: bool, chunk: int | None = None, overlays: tuple[Overlay, ...] = ()
+) -> tuple[list[object], int, int]:
     """(summarised events, segments read, sets the batch took) of one input."""
-    reader = X12Reader(validate=True, segments=segments)
+    reader = X12Reader(validate=True, segments=segments, overlays=overlays)
     out: list[object] = []
     step = chunk or max(len(data), 1)
     try:
@@ -88,10 +90,12 @@ def run(data: bytes, *, segments: bool, chunk: int | None = None) -> tuple[list[
     return out, reader.segments_read, reader.checked_sets
 
 
-def assert_same(data: bytes, chunk: int | None = None, what: str = "") -> int:
+def assert_same(
+    data: bytes, chunk: int | None = None, what: str = "", overlays: tuple[Overlay, ...] = ()
+) -> int:
     """The batch run equals the streaming run; returns the sets the batch took."""
-    want, want_count, _ = run(data, segments=True, chunk=chunk)
-    got, got_count, taken = run(data, segments=False, chunk=chunk)
+    want, want_count, _ = run(data, segments=True, chunk=chunk, overlays=overlays)
+    got, got_count, taken = run(data, segments=False, chunk=chunk, overlays=overlays)
     if got != want:
         for i, (a, b) in enumerate(zip(got, want, strict=False)):
             if a != b:
@@ -310,3 +314,18 @@ def test_envelope_defects_between_sets_taken_in_a_run() -> None:
     for what, bad in cases.items():
         for chunk in (None, 4_096, 777):
             assert_same(bad, chunk, what)
+
+
+def test_a_partner_guide_leaves_its_sets_to_the_streaming_validator() -> None:
+    """A schema tightened by an overlay is not batchable; its findings come from the streaming
+    validator and are the same either way (the standard schema's sets still go through the batch)."""
+    from importlib import resources
+
+    text = resources.files("erpbridge.formats.x12.schemas").joinpath("overlays/bigbox-856.yaml").read_text()
+    guide = (parse_overlay(text, "bigbox-856.yaml"),)
+    sample = (SAMPLES / "valid" / "856_004010.edi").read_bytes()
+    broken = sample.replace(b"MAN*GM*", b"MAN*CP*", 1)
+    for data in (sample, broken):
+        assert assert_same(data, None, "856 with the BigBox guide", guide) == 0
+        assert_same(data, 50, "856 with the BigBox guide", guide)
+    assert assert_same(sample, None, "856 without a guide") + assert_same(sample, None, "again") >= 1

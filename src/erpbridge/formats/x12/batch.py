@@ -483,7 +483,7 @@ class _Grammar:
 
     def not_next(self, sid: str) -> str:
         f = self.forms
-        return f"(?!{re.escape(sid)}(?:{f.esep}|{f.term}))"
+        return f"(?!{re.escape(sid)}[{f.esep}{f.term}])"
 
     def usage(self, u: SegmentUsage) -> str:
         return self.forms.segment(u.segment) + self.forms.ts
