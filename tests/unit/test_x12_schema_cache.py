@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,7 @@ def test_every_schema_file_has_its_copy_and_the_same_data() -> None:
     for name in names:
         text = resources.files("erpbridge.formats.x12.schemas").joinpath(name).read_text(encoding="utf-8")
         assert name in cached, name
-        assert cached[name]["data"] == yaml.load(text, Loader=yaml.SafeLoader), name
+        assert json.loads(cached[name]["json"]) == yaml.load(text, Loader=yaml.SafeLoader), name
 
 
 def test_a_copy_whose_digest_differs_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,8 +41,9 @@ def test_a_copy_whose_digest_differs_is_not_used(monkeypatch: pytest.MonkeyPatch
         .read_text(encoding="utf-8")
     )
     marker = {"segments": ["copied"]}
-    monkeypatch.setattr(schema, "_cached", lambda: {"004010/997.yaml": {"sha256": "0" * 64, "data": marker}})
+    copy = json.dumps(marker)
+    monkeypatch.setattr(schema, "_cached", lambda: {"004010/997.yaml": {"sha256": "0" * 64, "json": copy}})
     assert schema._read("004010/997.yaml") == yaml.load(text, Loader=yaml.SafeLoader)
     digest = schema._digest(text)
-    monkeypatch.setattr(schema, "_cached", lambda: {"004010/997.yaml": {"sha256": digest, "data": marker}})
+    monkeypatch.setattr(schema, "_cached", lambda: {"004010/997.yaml": {"sha256": digest, "json": copy}})
     assert schema._read("004010/997.yaml") == marker

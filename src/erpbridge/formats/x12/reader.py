@@ -51,10 +51,10 @@ class X12Reader:
 
     ``validate=False`` follows the envelope only (no schema checks, no loops): the fast path for
     routing and counting. ``segments=False`` hands out no body segments and no loop events, only
-    the envelope events and the findings: what acknowledgments and reports need. With
-    validation on, it lets the batch check (:mod:`.batch`) take a valid set's body as text, several
-    times faster; the findings are the same. ``overlays`` are partner implementation guides that replace the standard
-    schema for their release and set.
+    the envelope events and the findings: what acknowledgments and reports need. With validation
+    on, it lets the batch check (:mod:`.batch`) take a valid set's body as text, several times
+    faster; the findings are the same. ``overlays`` are partner implementation guides that replace
+    the standard schema for their release and set.
     """
 
     def __init__(

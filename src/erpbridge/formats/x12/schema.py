@@ -286,8 +286,12 @@ def _read(name: str) -> Any:
     except FileNotFoundError:
         return None
     entry = _cached().get(name)
-    if isinstance(entry, dict) and entry.get("sha256") == _digest(text):
-        return entry.get("data")
+    if (
+        isinstance(entry, dict)
+        and entry.get("sha256") == _digest(text)
+        and isinstance(entry.get("json"), str)
+    ):
+        return json.loads(entry["json"])  # held as text: the data lives only as long as its user
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -306,16 +310,17 @@ def _yaml_files(folder: Any = None, prefix: str = "") -> list[str]:
 
 
 def cache_text() -> str:
-    """The text of :data:`_CACHE` for the schema files as they are: each file's data with the
-    digest of its YAML text. A file whose data JSON cannot hold unchanged is left out (read as
-    YAML)."""
+    """The text of :data:`_CACHE` for the schema files as they are: each file's data (as JSON
+    text) with the digest of its YAML text. A file whose data JSON cannot hold unchanged is left
+    out (read as YAML)."""
     files: dict[str, Any] = {}
     for name in _yaml_files():
         text = resources.files(_SCHEMA_PACKAGE).joinpath(name).read_text(encoding="utf-8")
         data = yaml.load(text, Loader=_Loader)
-        if json.loads(json.dumps(data)) == data:
-            files[name] = {"sha256": _digest(text), "data": data}
-    return json.dumps({"format": 1, "files": files}, sort_keys=True, separators=(",", ":")) + "\n"
+        copy = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        if json.loads(copy) == data:
+            files[name] = {"sha256": _digest(text), "json": copy}
+    return json.dumps({"format": 2, "files": files}, sort_keys=True, indent=0) + "\n"
 
 
 def _int(value: Any, what: str, file: str) -> int:
