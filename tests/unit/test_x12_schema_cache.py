@@ -47,3 +47,33 @@ def test_a_copy_whose_digest_differs_is_not_used(monkeypatch: pytest.MonkeyPatch
     digest = schema._digest(text)
     monkeypatch.setattr(schema, "_cached", lambda: {"004010/997.yaml": {"sha256": digest, "json": copy}})
     assert schema._read("004010/997.yaml") == marker
+
+
+def test_schemas_from_the_copy_are_the_schemas_from_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Order included: elements, segments and loops come out exactly as from the YAML files."""
+
+    def build() -> list[str]:
+        schema.dictionary.cache_clear()
+        schema.load_set.cache_clear()
+        out = []
+        for version in ("004010", "005010"):
+            d = schema.dictionary(version)
+            out += [
+                repr(list(d.segments.items())),
+                repr(list(d.elements.items())),
+                repr(list(d.composites.items())),
+            ]
+            for set_id in ("810", "846", "850", "855", "856", "940", "945", "997", "999"):
+                s = schema.load_set(version, set_id)
+                out.append(repr(s.root) if s is not None else "")
+        return out
+
+    try:
+        from_copy = build()
+        monkeypatch.setattr(schema, "_cached", dict)
+        from_yaml = build()
+    finally:
+        schema.dictionary.cache_clear()
+        schema.load_set.cache_clear()
+    assert len(from_copy) > 20
+    assert from_copy == from_yaml

@@ -317,7 +317,7 @@ def cache_text() -> str:
     for name in _yaml_files():
         text = resources.files(_SCHEMA_PACKAGE).joinpath(name).read_text(encoding="utf-8")
         data = yaml.load(text, Loader=_Loader)
-        copy = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        copy = json.dumps(data, separators=(",", ":"))  # in the YAML order, which the loader keeps
         if json.loads(copy) == data:
             files[name] = {"sha256": _digest(text), "json": copy}
     return json.dumps({"format": 2, "files": files}, sort_keys=True, indent=0) + "\n"
