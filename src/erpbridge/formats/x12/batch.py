@@ -41,7 +41,6 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .dialect import Dialect
 from .schema import UNBOUNDED, ElementUse, LoopNode, Rule, SegmentDef, SegmentUsage, SetSchema
@@ -354,7 +353,6 @@ class BatchPlan:
         "hl_bare",
         "hl_sep",
         "pairs",
-        "parents",
         "se_needles",
         "se_st",
         "ts",
@@ -379,7 +377,6 @@ class BatchPlan:
         self.hl_any = ""
         self.hl_bare = ""
         self.hl_sep = ""
-        self.parents: dict[str, frozenset[str]] = {}
         #: the (level, parent's level) byte pairs the hierarchy allows, any number of them; a top
         #: level's parent is byte 0
         self.pairs: re.Pattern[bytes] = re.compile(b"")
@@ -390,13 +387,11 @@ class BatchPlan:
                     lp = node.loop
                     if lp is None or lp.id != h.loop or lp.children[0] is not node:
                         raise _Unbatchable("hierarchy segment outside its loop")
-            f = grammar.forms
             e = f"[^{f.esep}{f.term}]*"
             self.hl = re.compile(f"{f.ts}{re.escape(h.loop)}{f.esep}({e}{f.esep}{e}{f.esep}{e})")
             self.hl_any = d.segment + d.suffix + h.loop + d.element
             self.hl_bare = d.segment + d.suffix + h.loop + d.segment
             self.hl_sep = d.element
-            self.parents = dict(h.parents)
             allowed_pairs = [
                 re.escape(bytes([ord(level) & 0xFF, ord(p) & 0xFF if p else 0]))
                 for level, ups in h.parents.items()
@@ -548,41 +543,37 @@ MAX_RELEARN = 3
 FIRST_LEARN = 256 << 10
 
 
-def _learned(schema: SetSchema) -> list[Any]:
-    """[seen segment IDs, version, rebuilds] of a schema, kept with its compiled plans."""
-    state = schema.batch
-    if "seen" not in state:
-        state["seen"] = [frozenset(), 0, 0]
-    return state["seen"]  # type: ignore[no-any-return]
+def _seen(schema: SetSchema) -> frozenset[str]:
+    """The segment IDs met in sets of a schema so far, kept with its compiled plans."""
+    return schema.batch.get("seen", frozenset())  # type: ignore[no-any-return]
 
 
 def learn(schema: SetSchema, ids: set[str]) -> bool:
     """Segment IDs found in a set of ``schema``: later plans write out their places. True when
     that changes the plans."""
-    state = _learned(schema)
-    seen: frozenset[str] = state[0]
+    state = schema.batch
+    seen = _seen(schema)
     new = {i for i in ids if i in schema.ids} - seen
-    if not new or state[2] >= MAX_LEARN:
+    if not new or state.get("rebuilds", 0) >= MAX_LEARN:
         return False
-    state[0] = seen | new
-    state[1] += 1
-    state[2] += 1
+    state["seen"] = seen | new
+    state["rebuilds"] = state.get("rebuilds", 0) + 1
     return True
 
 
 def plan_for(schema: SetSchema, d: Dialect) -> BatchPlan | None:
     """The batch plan of ``schema`` in dialect ``d`` for the segment IDs seen so far, or None
     (nothing seen yet, or a schema the batch cannot check)."""
-    seen, version, _ = _learned(schema)
+    seen = _seen(schema)
     if not seen or not batchable(schema):
         return None
     key = (d.element, d.component, d.repetition, d.segment, d.suffix)
     plans = schema.batch
     got = plans.get(key)
-    if got is not None and got[0] == version:
+    if got is not None and got[0] == seen:  # compiled for these IDs
         return got[1]  # type: ignore[no-any-return]
     plan = _build(schema, d, seen)
-    plans[key] = (version, plan)
+    plans[key] = (seen, plan)
     return plan
 
 
@@ -672,7 +663,7 @@ class SetCheck:
         start = self.clean - base
         if self.plan is None and not final:  # the schema's first set, not whole yet: its start
             end = min(end, start + FIRST_LEARN)
-        if not learn(self.schema, _new_ids(buf, start, end, self.dialect, _learned(self.schema)[0])):
+        if not learn(self.schema, _new_ids(buf, start, end, self.dialect, _seen(self.schema))):
             return False
         plan = self.plan = plan_for(self.schema, self.dialect)
         if plan is None:

@@ -131,9 +131,7 @@ class X12Reader:
                     validator = self._validator
                     count = self._set_segments
                     if self._pending:
-                        pending = self._pending
-                        self._pending = []
-                        yield from pending
+                        yield from self._take_pending()
                     if verdict == WAIT:
                         return
                 restart = False
@@ -165,9 +163,7 @@ class X12Reader:
                     validator = self._validator
                     count = self._set_segments
                     if self._pending:
-                        pending = self._pending
-                        self._pending = []
-                        yield from pending
+                        yield from self._take_pending()
                     if self._check is not None:
                         restart = True  # a set's body is to be checked as text: leave this run
                         break
@@ -178,6 +174,10 @@ class X12Reader:
             raise
         finally:
             self._set_segments = count
+
+    def _take_pending(self) -> list[Event]:
+        pending, self._pending = self._pending, []
+        return pending
 
     def _run_check(self) -> str:
         """Advance the batch check of the current set's body and move the lexer past what it took."""

@@ -413,8 +413,8 @@ _CCYYMMDD = (
 )
 #: YYMMDD as valid_date() reads it (20YY): 29 February when YY is a multiple of 4
 _YYMMDD = f"(?:[0-9]{{2}}{_MMDD}|(?:[02468][048]|[13579][26])0229)"
-_REAL_PATTERN = "-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:E-?[0-9]+)?"
-#: the same numbers with possessive parts: a digit first (after the point, if it starts with one)
+#: the numbers _REAL accepts, with possessive parts: a digit first (after the point, if it starts
+#: with one)
 _REAL_FAST = "-?+(?=\\.?[0-9])[0-9]*+(?:\\.[0-9]*+)?+(?:E-?[0-9]++)?+"
 
 
